@@ -1,0 +1,92 @@
+"""Errors raised by the ledger.
+
+One root (`LedgerError`) with typed attributes; the gRPC layer translates
+each class to a status through a single table, so nothing here mentions
+transport codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LedgerError(Exception):
+    """Root of every error the ledger raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field: `field` is a dotted path such as `applicant.id_number`."""
+
+    field: str
+    reason: str
+
+
+class InvalidInput(LedgerError):
+    """One or more fields of a command are malformed; nothing was written."""
+
+    def __init__(self, *violations: FieldViolation) -> None:
+        if not violations:
+            raise ValueError("InvalidInput needs at least one violation")
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.reason}" for v in violations))
+
+    @classmethod
+    def single(cls, field: str, reason: str) -> InvalidInput:
+        return cls(FieldViolation(field, reason))
+
+    def under(self, prefix: str) -> InvalidInput:
+        """The same violations with their paths nested under `prefix`."""
+        return InvalidInput(
+            *(FieldViolation(f"{prefix}.{v.field}", v.reason) for v in self.violations)
+        )
+
+
+class IllegalTransition(LedgerError):
+    """The command is not allowed in the case's current status."""
+
+    def __init__(self, command: str, status: str, reason: str) -> None:
+        self.command = command
+        self.status = status
+        self.reason = reason
+        super().__init__(f"{command} is not allowed while the case is {status}: {reason}")
+
+
+class CaseNotFound(LedgerError):
+    def __init__(self, case: str) -> None:
+        self.case = case
+        super().__init__(f"case {case} not found")
+
+
+class RequestReused(LedgerError):
+    """A client request id came back with different content."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"request id {request_id} was already used for a different command")
+
+
+class CaseExists(LedgerError):
+    def __init__(self, case: str) -> None:
+        self.case = case
+        super().__init__(f"case {case} already exists")
+
+
+class VersionConflict(LedgerError):
+    """The caller's expected version is stale, or a concurrent append won."""
+
+    def __init__(self, case: str, expected: int, actual: int) -> None:
+        self.case = case
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"case {case} is at version {actual}, not {expected}")
+
+
+class NotOwner(LedgerError):
+    """Only the node that owns a case may append to it."""
+
+    def __init__(self, case: str, owner: str, node: str) -> None:
+        self.case = case
+        self.owner = owner
+        self.node = node
+        super().__init__(f"case {case} is owned by node {owner}, not {node}")
