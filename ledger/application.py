@@ -1,0 +1,224 @@
+"""One node's ledger: cases and catalogue on an `eventsourcing` application.
+
+The store is chosen by the environment the node is given (the library's
+`PERSISTENCE_MODULE` and its settings), never by code. Every command is
+idempotent per client request id: the request id and a digest of the
+request are recorded in the event, so a retry returns the first result and
+appends nothing, and a reused id with other content is refused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from caseledger.ledger.case import Case, Context, ItemRef, Material
+from caseledger.ledger.case_events import CaseEvent, china_date
+from caseledger.ledger.catalogue import Item, ItemTerms, item_id
+from caseledger.ledger.errors import CaseExists, CaseNotFound, InvalidInput, VersionConflict
+from caseledger.ledger.intake import ApplicantForm, seal_applicant
+from caseledger.ledger.numbering import CaseNumber, SerialCounter, number_index_id
+from caseledger.ledger.personal import ErasedSubject, Sealed, SubjectKeys
+from caseledger.ledger.vocabulary import SubmissionChannel
+
+_CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
+_LOCK_STRIPES = 64
+_MAX_ATTEMPTS = 8
+
+
+def case_id_for(node: str, request_id: str) -> UUID:
+    """A submission's case id follows from where and by which request it came,
+    so a retried submission finds the case it created."""
+    return uuid5(_CASE_NAMESPACE, f"{node}/{request_id}")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the case's version after it, and whether it was a retry."""
+
+    case_id: UUID
+    number: str
+    version: int
+    replayed: bool
+
+
+class CaseLedger(Application[UUID]):
+    """The ledger of one node (节点), named by its 12-digit division code."""
+
+    def __init__(
+        self,
+        node: str,
+        keys: SubjectKeys,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(env=dict(env or {}))
+        self.node = node
+        self.keys = keys
+        self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._serials = SerialCounter(node, self._number_claimed)
+
+    # -- catalogue -----------------------------------------------------------
+
+    def publish_item(self, terms: ItemTerms) -> int:
+        """Publish or revise a catalogue item; returns the item's version."""
+        try:
+            item: Item = self.repository.get(item_id(str(terms.implementation_code)))
+        except AggregateNotFoundError:
+            item = Item.publish(self.node, terms)
+        else:
+            item.revise(terms)
+        self.save(item)
+        return item.version
+
+    def item(self, implementation_code: str) -> ItemTerms:
+        try:
+            item: Item = self.repository.get(item_id(implementation_code))
+        except AggregateNotFoundError:
+            raise InvalidInput.single(
+                "item_code", f"no catalogue item has implementation code {implementation_code}"
+            ) from None
+        return item.terms
+
+    # -- cases ---------------------------------------------------------------
+
+    def submit(
+        self,
+        ctx: Context,
+        item_code: str,
+        channel: SubmissionChannel,
+        applicant: ApplicantForm,
+        materials: list[Material],
+    ) -> Outcome:
+        """申报/收件: open a case owned by this node."""
+        case_id = case_id_for(self.node, ctx.request_id)
+        with self._lock(case_id):
+            existing = self._find(case_id)
+            if existing is not None:
+                version = existing.replay_of(ctx)
+                if version is None:
+                    raise CaseExists(existing.number)
+                return Outcome(case_id, existing.number, version, replayed=True)
+            terms = self.item(item_code)
+            item = ItemRef(
+                basic_code=str(terms.implementation_code.basic_code),
+                implementation_code=str(terms.implementation_code),
+                name=terms.name,
+                issues_certificate=terms.issues_certificate,
+            )
+            sealed = seal_applicant(applicant, self.keys)
+            for _ in range(_MAX_ATTEMPTS):
+                number = self._serials.take(china_date(ctx.at))
+                case = Case.submit(
+                    case_id,
+                    ctx,
+                    number=number,
+                    item=item,
+                    channel=channel,
+                    applicant=sealed,
+                    materials=materials,
+                )
+                try:
+                    self.save(case, CaseNumber.claim(number, case_id))
+                except IntegrityError:
+                    # Either the number was claimed by another process of the
+                    # same node, or the case itself raced in: look again.
+                    self._serials.skip_past(number)
+                    if self._find(case_id) is not None:
+                        return self._replay(case_id, ctx)
+                    continue
+                return Outcome(case_id, number, case.version, replayed=False)
+        raise VersionConflict(str(case_id), 0, 0)
+
+    def _replay(self, case_id: UUID, ctx: Context) -> Outcome:
+        case = self.case(case_id)
+        version = case.replay_of(ctx)
+        if version is None:
+            raise CaseExists(case.number)
+        return Outcome(case_id, case.number, version, replayed=True)
+
+    def execute(
+        self,
+        case_ref: str | UUID,
+        ctx: Context,
+        action: Callable[[Case], None],
+        expected_version: int = 0,
+    ) -> Outcome:
+        """Run one command on a case: retry-safe, and atomic (all or nothing)."""
+        case_id = self.resolve(case_ref)
+        with self._lock(case_id):
+            for _ in range(_MAX_ATTEMPTS):
+                case = self.case(case_id)
+                version = case.replay_of(ctx)
+                if version is not None:
+                    return Outcome(case_id, case.number, version, replayed=True)
+                if expected_version and case.version != expected_version:
+                    raise VersionConflict(case.number, expected_version, case.version)
+                action(case)
+                try:
+                    self.save(case)
+                except IntegrityError:
+                    continue  # a concurrent append won; decide again on fresh state
+                return Outcome(case_id, case.number, case.version, replayed=False)
+        raise VersionConflict(str(case_ref), expected_version, -1)
+
+    def resolve(self, case_ref: str | UUID) -> UUID:
+        """A case id from a UUID or a case number (办件编号)."""
+        if isinstance(case_ref, UUID):
+            return case_ref
+        try:
+            return UUID(case_ref)
+        except ValueError:
+            pass
+        try:
+            index: CaseNumber = self.repository.get(number_index_id(case_ref))
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_ref) from None
+        assert index.case_id is not None
+        return index.case_id
+
+    def case(self, case_ref: str | UUID) -> Case:
+        case_id = self.resolve(case_ref)
+        found = self._find(case_id)
+        if found is None:
+            raise CaseNotFound(str(case_ref))
+        return found
+
+    def trail(self, case_ref: str | UUID) -> list[CaseEvent]:
+        """Every event of a case, in order (the audit trail)."""
+        case_id = self.resolve(case_ref)
+        events = [e for e in self.events.get(case_id) if isinstance(e, CaseEvent)]
+        if not events:
+            raise CaseNotFound(str(case_ref))
+        return events
+
+    def open_sealed(self, sealed: Sealed, field: str) -> str | None:
+        """The clear text of a sealed datum, or None once its subject is erased."""
+        try:
+            return self.keys.open(sealed, field)
+        except ErasedSubject:
+            return None
+
+    # -- internals -----------------------------------------------------------
+
+    def _lock(self, case_id: UUID) -> threading.Lock:
+        return self._locks[case_id.int % _LOCK_STRIPES]
+
+    def _find(self, case_id: UUID) -> Case | None:
+        try:
+            case: Case = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            return None
+        return case
+
+    def _number_claimed(self, number: str) -> bool:
+        return number_index_id(number) in self.repository

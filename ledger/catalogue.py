@@ -1,0 +1,130 @@
+"""The item catalogue (事项目录): what may be applied for, and its time limits.
+
+An `Item` is its own aggregate, identified by its implementation code
+(实施编码), published by the node that owns the catalogue (the province in a
+real network) and revised there. A submission names an item; the node checks
+it against the catalogue before a case exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from caseledger.ledger.deadlines import TimeLimits
+from caseledger.ledger.errors import InvalidInput
+from caseledger.ledger.identifiers import ItemImplementationCode
+from caseledger.ledger.vocabulary import CaseType, ExercisingLevel, ItemType
+
+_ITEM_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:item")
+
+
+def item_id(implementation_code: str) -> UUID:
+    """The aggregate id of the catalogue item with this implementation code."""
+    return uuid5(_ITEM_NAMESPACE, implementation_code)
+
+
+@dataclass(frozen=True)
+class ItemTerms:
+    """What the catalogue says about one item (事项)."""
+
+    implementation_code: ItemImplementationCode
+    name: str
+    item_type: ItemType
+    exercising_level: ExercisingLevel
+    case_type: CaseType
+    limits: TimeLimits
+    required_materials: tuple[str, ...]
+    issues_certificate: bool
+
+    def validate(self) -> None:
+        if not self.name.strip():
+            raise InvalidInput.single("name", "must not be empty")
+        if self.case_type is CaseType.IMMEDIATE and self.limits.promised_days != 0:
+            raise InvalidInput.single(
+                "promised_days", "an immediate item (即办件) concludes the same day: use 0"
+            )
+        for index, material in enumerate(self.required_materials):
+            if not material.strip():
+                raise InvalidInput.single(f"required_materials[{index}]", "must not be empty")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "implementation_code": str(self.implementation_code),
+            "name": self.name,
+            "item_type": self.item_type.code,
+            "exercising_level": self.exercising_level.code,
+            "case_type": self.case_type.code,
+            "statutory_days": self.limits.statutory_days,
+            "promised_days": self.limits.promised_days,
+            "required_materials": list(self.required_materials),
+            "issues_certificate": self.issues_certificate,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ItemTerms:
+        return cls(
+            implementation_code=ItemImplementationCode.parse(data["implementation_code"]),
+            name=data["name"],
+            item_type=ItemType.from_code(data["item_type"]),
+            exercising_level=ExercisingLevel.from_code(data["exercising_level"]),
+            case_type=CaseType.from_code(data["case_type"]),
+            limits=TimeLimits(data["statutory_days"], data["promised_days"]),
+            required_materials=tuple(data["required_materials"]),
+            issues_certificate=data["issues_certificate"],
+        )
+
+
+class Item(Aggregate):
+    """A catalogue item (事项), published once and revised in place."""
+
+    def __init__(self) -> None:
+        self.publisher = ""
+        self.terms_json: dict[str, Any] = {}
+        self.withdrawn = False
+
+    @property
+    def terms(self) -> ItemTerms:
+        return ItemTerms.from_json(self.terms_json)
+
+    @dataclass(frozen=True)
+    class Published(Aggregate.Created):
+        """事项发布."""
+
+        publisher: str
+        terms: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            assert isinstance(aggregate, Item)
+            aggregate.publisher = self.publisher
+            aggregate.terms_json = self.terms
+
+    @dataclass(frozen=True)
+    class Revised(Aggregate.Event):
+        """事项变更."""
+
+        terms: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            assert isinstance(aggregate, Item)
+            aggregate.terms_json = self.terms
+
+    @classmethod
+    def publish(cls, publisher: str, terms: ItemTerms) -> Item:
+        terms.validate()
+        return cls._create(
+            cls.Published,
+            id=item_id(str(terms.implementation_code)),
+            publisher=publisher,
+            terms=terms.to_json(),
+        )
+
+    def revise(self, terms: ItemTerms) -> None:
+        terms.validate()
+        if str(terms.implementation_code) != self.terms_json["implementation_code"]:
+            raise InvalidInput.single("implementation_code", "a revision keeps the item's code")
+        if terms.to_json() != self.terms_json:
+            self.trigger_event(self.Revised, terms=terms.to_json())

@@ -1,0 +1,61 @@
+"""Intake of a submission (收件): validate the applicant, then seal their data.
+
+Identity numbers are checked against their standard before anything is
+sealed: a natural person's against GB 11643, every other applicant type's
+against GB 32100 (unified social credit code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caseledger.ledger.case import Applicant
+from caseledger.ledger.errors import FieldViolation, InvalidInput
+from caseledger.ledger.identifiers import CitizenId, CreditCode
+from caseledger.ledger.personal import SubjectKeys
+from caseledger.ledger.vocabulary import ApplicantType
+
+
+@dataclass(frozen=True)
+class ApplicantForm:
+    """The applicant as typed in at the window or online, before sealing."""
+
+    type: ApplicantType
+    name: str
+    id_number: str
+    phone: str = ""
+    address: str = ""
+
+
+def _phone_fault(phone: str) -> str | None:
+    digits = phone.replace("-", "").replace(" ", "")
+    if not digits.isdigit() or not 7 <= len(digits) <= 13:
+        return "must be 7 to 13 digits (a mobile or landline number)"
+    return None
+
+
+def seal_applicant(form: ApplicantForm, keys: SubjectKeys) -> Applicant:
+    violations: list[FieldViolation] = []
+    if not form.name.strip():
+        violations.append(FieldViolation("applicant.name", "must not be empty"))
+    try:
+        if form.type is ApplicantType.NATURAL_PERSON:
+            id_number = str(CitizenId.parse(form.id_number, "applicant.id_number"))
+        else:
+            id_number = str(CreditCode.parse(form.id_number, "applicant.id_number"))
+    except InvalidInput as error:
+        violations.extend(error.violations)
+        id_number = ""
+    if form.phone and (fault := _phone_fault(form.phone)):
+        violations.append(FieldViolation("applicant.phone", fault))
+    if violations:
+        raise InvalidInput(*violations)
+    subject = keys.subject_of(id_number)
+    return Applicant(
+        type=form.type,
+        subject=subject,
+        name=keys.seal(subject, "name", form.name.strip()),
+        id_number=keys.seal(subject, "id_number", id_number),
+        phone=keys.seal(subject, "phone", form.phone) if form.phone else None,
+        address=keys.seal(subject, "address", form.address) if form.address else None,
+    )

@@ -1,0 +1,56 @@
+"""The node ledger on the in-memory store: lifecycle, idempotency, numbering."""
+
+from __future__ import annotations
+
+import pytest
+
+from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.canonical import digest
+from caseledger.ledger.case import Case
+from caseledger.ledger.keystore import MemorySubjectKeyStore
+from caseledger.ledger.personal import SubjectKeys
+from caseledger.ledger.stages import Status
+from caseledger.ledger.vocabulary import (
+    CaseType,
+    SubmissionChannel,
+)
+from tests.samples import LIXIA, Clock, applicant, food_licence_terms, material
+
+
+@pytest.fixture
+def ledger() -> CaseLedger:
+    app = CaseLedger(LIXIA, SubjectKeys(MemorySubjectKeyStore()))
+    app.publish_item(food_licence_terms())
+    return app
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def submit(
+    ledger: CaseLedger, clock: Clock, channel: SubmissionChannel = SubmissionChannel.WINDOW
+) -> Case:
+    terms = food_licence_terms()
+    outcome = ledger.submit(
+        clock.ctx(), str(terms.implementation_code), channel, applicant(), [material()]
+    )
+    return ledger.case(outcome.case_id)
+
+
+def test_a_whole_lifecycle_chains_every_event_to_the_previous_one(
+    ledger: CaseLedger, clock: Clock
+) -> None:
+    case = submit(ledger, clock)
+    terms = food_licence_terms()
+    ctx = clock.ctx()
+    ledger.execute(
+        case.id, ctx, lambda c: c.accept(ctx, "受理〔2026〕1号", CaseType.PROMISED, terms.limits)
+    )
+    trail = ledger.trail(case.id)
+    assert [e.stage for e in trail] == ["Submitted", "Accepted"]
+    assert trail[1].prev_hash == trail[0].hash
+    for event in trail:
+        assert digest(event.hashed_form()) == event.hash
+    assert ledger.case(case.number).status is Status.ACCEPTED
