@@ -110,7 +110,9 @@ class SubjectKeys:
 
 def mask(text: str, keep_head: int = 1, keep_tail: int = 1) -> str:
     """Mask a personal datum for views: `张三丰` -> `张*丰`."""
-    if len(text) <= keep_head + keep_tail:
+    if len(text) <= 1:
         return "*" * len(text)
+    if len(text) <= keep_head + keep_tail:
+        return text[:keep_head] + "*" * (len(text) - keep_head)
     middle = len(text) - keep_head - keep_tail
     return text[:keep_head] + "*" * middle + text[len(text) - keep_tail :]

@@ -1,0 +1,85 @@
+"""`python -m caseledger.nodes serve ...`: run one node until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import structlog
+from prometheus_client import start_http_server
+
+from caseledger.nodes.config import NodeConfig, env_defaults
+from caseledger.nodes.logs import configure_logging
+from caseledger.nodes.server import start
+
+
+def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="caseledger node")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run one node")
+    serve.add_argument("--code", required=True, help="12-digit division code of the node")
+    serve.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT (port 0: any)")
+    serve.add_argument(
+        "--data", type=Path, default=Path(defaults.get("CASELEDGER_DATA_DIR", "var"))
+    )
+    serve.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
+    serve.add_argument(
+        "--allow-client-time",
+        action="store_true",
+        help="take occurred_at from requests (migration, simulation)",
+    )
+    serve.add_argument(
+        "--calendar-file", type=Path, default=defaults.get("CASELEDGER_CALENDAR_FILE")
+    )
+    serve.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    serve.add_argument(
+        "--log-format",
+        choices=("json", "console"),
+        default=defaults.get("CASELEDGER_LOG_FORMAT", "json"),
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser(env_defaults()).parse_args(argv)
+    configure_logging(args.log_format)
+    log = structlog.get_logger("caseledger.nodes")
+    from caseledger.ledger.division import DivisionCode
+    from caseledger.ledger.errors import InvalidInput
+
+    try:
+        code = str(DivisionCode.parse(args.code, "code"))
+    except InvalidInput as error:
+        print(f"caseledger node: {error}", file=sys.stderr)
+        return 2
+    config = NodeConfig(
+        code=code,
+        listen=args.listen,
+        data_dir=args.data,
+        store=args.store,
+        allow_client_time=args.allow_client_time,
+        calendar_file=args.calendar_file,
+        metrics_port=args.metrics_port,
+    )
+    node = start(config)
+    if config.metrics_port is not None:
+        start_http_server(config.metrics_port, addr="127.0.0.1", registry=node.metrics.registry)
+    structlog.contextvars.bind_contextvars(node=code)
+    log.info("node serving", address=node.address, store=config.store, data=str(config.data_dir))
+    # Scripts that start a node on port 0 read the bound port from this line.
+    print(f"LISTENING {node.address}", flush=True)
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    done.wait()
+    log.info("node draining")
+    node.stop()
+    log.info("node stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

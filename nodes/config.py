@@ -1,0 +1,65 @@
+"""Node settings, and the one place that reads the environment.
+
+A node is configured by a `NodeConfig`; the store is chosen by `store`
+(`sqlite` by default, or `memory` for throwaway runs) and turned into the
+settings of the `eventsourcing` persistence module here, never in code
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from caseledger.ledger.calendar import WorkingCalendar
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    code: str
+    listen: str = "127.0.0.1:0"
+    data_dir: Path = Path("var")
+    store: str = "sqlite"
+    allow_client_time: bool = False
+    calendar_file: Path | None = None
+    metrics_port: int | None = None
+    workers: int = 32
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def event_db(self) -> Path:
+        return self.data_dir / f"{self.code}.events.sqlite"
+
+    @property
+    def key_db(self) -> Path:
+        return self.data_dir / f"{self.code}.keys.sqlite"
+
+    def persistence_env(self) -> dict[str, str]:
+        """The `eventsourcing` settings for this node's store."""
+        if self.store == "memory":
+            env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        elif self.store == "sqlite":
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.event_db),
+                # A writer waits for the lock rather than failing under load.
+                "SQLITE_LOCK_TIMEOUT": "10",
+            }
+        else:
+            raise ValueError(f"unknown store {self.store!r}: expected sqlite or memory")
+        env.update(self.extra_env)
+        return env
+
+    def calendar(self) -> WorkingCalendar:
+        if self.calendar_file is None:
+            return WorkingCalendar()
+        return WorkingCalendar.from_file(self.calendar_file)
+
+
+def env_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Defaults for `caseledger node serve` options from CASELEDGER_* variables."""
+    source = os.environ if environ is None else environ
+    names = ("CASELEDGER_DATA_DIR", "CASELEDGER_LOG_FORMAT", "CASELEDGER_CALENDAR_FILE")
+    return {name: source[name] for name in names if name in source}

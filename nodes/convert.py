@@ -1,0 +1,264 @@
+"""Conversions between caseledger.v1 messages and ledger types, in one place.
+
+Proto enum numbers equal the GB/T 39046 codes of the ledger's code tables,
+except item type 00 (administrative power), which is 100 on the wire
+because 0 is reserved for "unspecified".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from caseledger.ledger.calendar import WorkingCalendar
+from caseledger.ledger.canonical import canonical_json
+from caseledger.ledger.case import Case, Material
+from caseledger.ledger.case_events import CaseEvent, china_date
+from caseledger.ledger.catalogue import ItemTerms
+from caseledger.ledger.deadlines import (
+    ClockMark,
+    DeadlineAssessment,
+    DeadlineStatus,
+    TimeLimits,
+    assess,
+)
+from caseledger.ledger.errors import FieldViolation, InvalidInput
+from caseledger.ledger.identifiers import ItemImplementationCode
+from caseledger.ledger.personal import Sealed, mask
+from caseledger.ledger.vocabulary import (
+    CaseType,
+    CodeTable,
+    ConclusionResult,
+    ExercisingLevel,
+    ItemType,
+    Satisfaction,
+    SubmissionChannel,
+)
+from caseledger.v1 import ledger_pb2, types_pb2
+
+_Table = TypeVar("_Table", bound=CodeTable)
+_ADMINISTRATIVE_POWER_WIRE = 100
+
+
+def code_of(number: int, table: type[_Table], field: str) -> _Table:
+    """The code-table member for a proto enum number; 0 means the field is missing."""
+    if number == 0:
+        raise InvalidInput.single(field, "must be set")
+    if table is ItemType:
+        code = "00" if number == _ADMINISTRATIVE_POWER_WIRE else f"{number:02d}"
+    else:
+        code = str(number)
+    return table.from_code(code, field)
+
+
+def number_of(member: CodeTable) -> int:
+    if isinstance(member, ItemType) and member.code == "00":
+        return _ADMINISTRATIVE_POWER_WIRE
+    return int(member.code)
+
+
+def parse_date(text: str, field: str, *, optional: bool = False) -> date | None:
+    if not text and optional:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput.single(field, "must be a date as YYYY-MM-DD") from None
+
+
+def required_date(text: str, field: str) -> date:
+    parsed = parse_date(text, field)
+    assert parsed is not None
+    return parsed
+
+
+def materials(messages: list[types_pb2.Material]) -> list[Material]:
+    return [Material(m.name, m.sha256) for m in messages]
+
+
+def request_digest(request: Message) -> str:
+    """What identifies a request's content: its deterministic encoding without
+    the request id, so a retry with the same content has the same digest."""
+    copy = type(request)()
+    copy.CopyFrom(request)
+    meta = getattr(copy, "meta", None)
+    if meta is not None:
+        meta.request_id = ""
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+# -- catalogue -----------------------------------------------------------------
+
+
+def item_terms(message: ledger_pb2.ItemTerms) -> ItemTerms:
+    violations: list[FieldViolation] = []
+
+    def attempt(parse: object, field: str) -> object:
+        try:
+            return parse() if callable(parse) else parse
+        except InvalidInput as error:
+            violations.extend(
+                FieldViolation(
+                    f"terms.{v.field}" if not v.field.startswith("terms.") else v.field, v.reason
+                )
+                for v in error.violations
+            )
+            return None
+
+    code = attempt(
+        lambda: ItemImplementationCode.parse(message.implementation_code, "implementation_code"),
+        "implementation_code",
+    )
+    item_type = attempt(lambda: code_of(message.item_type, ItemType, "item_type"), "item_type")
+    level = attempt(
+        lambda: code_of(message.exercising_level, ExercisingLevel, "exercising_level"),
+        "exercising_level",
+    )
+    case_type = attempt(lambda: code_of(message.case_type, CaseType, "case_type"), "case_type")
+    limits = attempt(lambda: TimeLimits(message.statutory_days, message.promised_days), "limits")
+    if violations:
+        raise InvalidInput(*violations)
+    assert isinstance(code, ItemImplementationCode)
+    assert isinstance(item_type, ItemType)
+    assert isinstance(level, ExercisingLevel)
+    assert isinstance(case_type, CaseType)
+    assert isinstance(limits, TimeLimits)
+    terms = ItemTerms(
+        implementation_code=code,
+        name=message.name,
+        item_type=item_type,
+        exercising_level=level,
+        case_type=case_type,
+        limits=limits,
+        required_materials=tuple(message.required_materials),
+        issues_certificate=message.issues_certificate,
+    )
+    try:
+        terms.validate()
+    except InvalidInput as error:
+        raise error.under("terms") from None
+    return terms
+
+
+def item_terms_message(terms: ItemTerms) -> ledger_pb2.ItemTerms:
+    return ledger_pb2.ItemTerms(
+        implementation_code=str(terms.implementation_code),
+        name=terms.name,
+        item_type=number_of(terms.item_type),  # type: ignore[arg-type]
+        exercising_level=number_of(terms.exercising_level),  # type: ignore[arg-type]
+        case_type=number_of(terms.case_type),  # type: ignore[arg-type]
+        statutory_days=terms.limits.statutory_days,
+        promised_days=terms.limits.promised_days,
+        required_materials=list(terms.required_materials),
+        issues_certificate=terms.issues_certificate,
+    )
+
+
+# -- case views ----------------------------------------------------------------
+
+_DEADLINE = {
+    DeadlineStatus.NOT_STARTED: types_pb2.DEADLINE_STATUS_NOT_STARTED,
+    DeadlineStatus.ON_TIME: types_pb2.DEADLINE_STATUS_ON_TIME,
+    DeadlineStatus.WARNING: types_pb2.DEADLINE_STATUS_WARNING,
+    DeadlineStatus.YELLOW: types_pb2.DEADLINE_STATUS_YELLOW,
+    DeadlineStatus.RED: types_pb2.DEADLINE_STATUS_RED,
+    DeadlineStatus.CONCLUDED_ON_TIME: types_pb2.DEADLINE_STATUS_CONCLUDED_ON_TIME,
+    DeadlineStatus.CONCLUDED_LATE: types_pb2.DEADLINE_STATUS_CONCLUDED_LATE,
+}
+
+
+def _iso(day: date | None) -> str:
+    return "" if day is None else day.isoformat()
+
+
+def deadline_of(case: Case, calendar: WorkingCalendar, as_of: date) -> DeadlineAssessment | None:
+    if case.limits is None:
+        return None
+    return assess(calendar, case.limits, case.marks, as_of)
+
+
+def deadline_message(found: DeadlineAssessment | None) -> ledger_pb2.Deadline:
+    if found is None:
+        return ledger_pb2.Deadline(status=types_pb2.DEADLINE_STATUS_NOT_STARTED)
+    return ledger_pb2.Deadline(
+        status=_DEADLINE[found.status],
+        working_days_used=found.working_days_used,
+        promised_due=_iso(found.promised_due),
+        statutory_due=_iso(found.statutory_due),
+        days_remaining=found.days_remaining,
+        clock_stopped=found.stopped,
+        extended_by=found.extended_by,
+    )
+
+
+def case_view(
+    case: Case, applicant_name: str | None, calendar: WorkingCalendar, now: datetime
+) -> ledger_pb2.CaseView:
+    """The case as a reporting system sees it; the applicant's name masked."""
+    return ledger_pb2.CaseView(
+        case_id=str(case.id),
+        case_number=case.number,
+        owner=case.owner,
+        status=types_pb2.CaseStatus.Value(f"CASE_STATUS_{case.status.name}"),
+        item_code=case.item.get("implementation_code", ""),
+        item_name=case.item.get("name", ""),
+        channel=number_of(SubmissionChannel.from_code(case.channel)),  # type: ignore[arg-type]
+        applicant_name="[erased]" if applicant_name is None else mask(applicant_name),
+        case_type=int(case.case_type) if case.case_type else 0,  # type: ignore[arg-type]
+        deadline=deadline_message(deadline_of(case, calendar, china_date(now))),
+        result=number_of(ConclusionResult.from_code(case.result)) if case.result else 0,  # type: ignore[arg-type]
+        licence_id=case.certificate,
+        delivery=case.delivery,
+        satisfaction=number_of(Satisfaction.from_code(case.rating)) if case.rating else 0,  # type: ignore[arg-type]
+        rectification_open=case.rectification_open,
+        version=case.version,
+        last_hash=case.last_hash,
+        submitted_at=timestamp(case.created_on),
+        updated_at=timestamp(case.modified_on),
+    )
+
+
+def applicant_name_sealed(trail: list[CaseEvent]) -> Sealed:
+    return Sealed.from_json(trail[0].payload["applicant"]["name"])
+
+
+def event_messages(trail: list[CaseEvent], calendar: WorkingCalendar) -> list[ledger_pb2.CaseEvent]:
+    """The trail with the exact hashed bytes and the working days used at each event."""
+    out = []
+    marks: list[ClockMark] = []
+    limits: TimeLimits | None = None
+    replayed: Case | None = None
+    for event in trail:
+        replayed = event.mutate(replayed)
+        assert isinstance(replayed, Case)
+        limits, marks = replayed.limits, list(replayed.marks)
+        used = 0
+        if limits is not None:
+            used = assess(calendar, limits, marks, event.on).working_days_used
+        out.append(
+            ledger_pb2.CaseEvent(
+                version=event.originator_version,
+                stage=event.stage,
+                occurred_at=timestamp(event.timestamp),
+                node=event.node,
+                operator=types_pb2.Operator(id=event.operator_id, role=event.operator_role),
+                request_id=event.request_id,
+                payload_json=json.dumps(event.payload, ensure_ascii=False, sort_keys=True),
+                prev_hash=event.prev_hash,
+                hash=event.hash,
+                hashed_form=canonical_json(event.hashed_form()),
+                working_days_used=used,
+            )
+        )
+    return out

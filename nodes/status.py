@@ -1,0 +1,111 @@
+"""Ledger errors to gRPC statuses, through one table.
+
+Every status carries google.rpc.ErrorInfo (domain `caseledger.v1`, a stable
+reason) so clients branch on structure, never on message text, plus the
+detail that says what exactly was wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from caseledger.ledger.errors import (
+    CaseExists,
+    CaseNotFound,
+    IllegalTransition,
+    InvalidInput,
+    LedgerError,
+    NotOwner,
+    RequestReused,
+    VersionConflict,
+)
+
+DOMAIN = "caseledger.v1"
+
+
+def _pack(*details: object) -> list[any_pb2.Any]:
+    packed = []
+    for detail in details:
+        holder = any_pb2.Any()
+        holder.Pack(detail)  # type: ignore[arg-type]
+        packed.append(holder)
+    return packed
+
+
+def _info(reason: str, **metadata: str) -> error_details_pb2.ErrorInfo:
+    return error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata)
+
+
+def _invalid(error: InvalidInput) -> tuple[int, list[object]]:
+    bad = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
+            for v in error.violations
+        ]
+    )
+    return code_pb2.INVALID_ARGUMENT, [_info("INVALID_FIELD"), bad]
+
+
+def _transition(error: IllegalTransition) -> tuple[int, list[object]]:
+    failure = error_details_pb2.PreconditionFailure(
+        violations=[
+            error_details_pb2.PreconditionFailure.Violation(
+                type="TRANSITION", subject=error.command, description=error.reason
+            )
+        ]
+    )
+    info = _info("ILLEGAL_TRANSITION", command=error.command, status=error.status)
+    return code_pb2.FAILED_PRECONDITION, [info, failure]
+
+
+def _not_owner(error: NotOwner) -> tuple[int, list[object]]:
+    failure = error_details_pb2.PreconditionFailure(
+        violations=[
+            error_details_pb2.PreconditionFailure.Violation(
+                type="OWNERSHIP", subject=error.case, description=f"owned by {error.owner}"
+            )
+        ]
+    )
+    return code_pb2.FAILED_PRECONDITION, [_info("NOT_OWNER", owner=error.owner), failure]
+
+
+def _not_found(error: CaseNotFound) -> tuple[int, list[object]]:
+    resource = error_details_pb2.ResourceInfo(resource_type="case", resource_name=error.case)
+    return code_pb2.NOT_FOUND, [_info("CASE_NOT_FOUND"), resource]
+
+
+def _reused(error: RequestReused) -> tuple[int, list[object]]:
+    return code_pb2.ALREADY_EXISTS, [_info("REQUEST_ID_REUSED", request_id=error.request_id)]
+
+
+def _exists(error: CaseExists) -> tuple[int, list[object]]:
+    return code_pb2.ALREADY_EXISTS, [_info("CASE_EXISTS", case=error.case)]
+
+
+def _conflict(error: VersionConflict) -> tuple[int, list[object]]:
+    info = _info("VERSION_CONFLICT", expected=str(error.expected), actual=str(error.actual))
+    return code_pb2.ABORTED, [info]
+
+
+_TABLE: dict[type[LedgerError], Callable[..., tuple[int, list[object]]]] = {
+    InvalidInput: _invalid,
+    IllegalTransition: _transition,
+    NotOwner: _not_owner,
+    CaseNotFound: _not_found,
+    RequestReused: _reused,
+    CaseExists: _exists,
+    VersionConflict: _conflict,
+}
+
+
+def status_of(error: LedgerError) -> grpc.Status:
+    """The rich gRPC status for a ledger error."""
+    code, details = _TABLE[type(error)](error)
+    return rpc_status.to_status(
+        status_pb2.Status(code=code, message=str(error), details=_pack(*details))
+    )
