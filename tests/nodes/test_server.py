@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -81,7 +83,7 @@ def test_a_case_goes_from_submission_to_rating_over_grpc(stub: Stub) -> None:
         "Rated",
     ]
     assert events[0].prev_hash == GENESIS
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
 
 
 def test_a_retried_submission_returns_the_first_result_and_appends_nothing(
