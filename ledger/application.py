@@ -10,18 +10,21 @@ appends nothing, and a reused id with other content is refused.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from caseledger.ledger.case import Case, Context, ItemRef, Material
+from caseledger.ledger.case_cache import CaseCache
 from caseledger.ledger.case_events import CaseEvent, china_date
 from caseledger.ledger.catalogue import Item, ItemTerms, item_id
 from caseledger.ledger.errors import CaseExists, CaseNotFound, InvalidInput, VersionConflict
+from caseledger.ledger.group_commit import GroupCommit
 from caseledger.ledger.intake import ApplicantForm, seal_applicant
 from caseledger.ledger.numbering import CaseNumber, SerialCounter, number_index_id
 from caseledger.ledger.personal import ErasedSubject, Sealed, SubjectKeys
@@ -30,6 +33,7 @@ from caseledger.ledger.vocabulary import SubmissionChannel
 _CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
 _LOCK_STRIPES = 64
 _MAX_ATTEMPTS = 8
+_CACHED_CASES = 20_000
 
 
 def case_id_for(node: str, request_id: str) -> UUID:
@@ -65,6 +69,9 @@ class CaseLedger(Application[UUID]):
         self.node = node
         self.keys = keys
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._cases = CaseCache(_CACHED_CASES)
+        self._numbers: dict[str, UUID] = {}
+        self._group = GroupCommit(self._record_events)
         self._serials = SerialCounter(node, self._number_claimed)
 
     # -- catalogue -----------------------------------------------------------
@@ -128,7 +135,7 @@ class CaseLedger(Application[UUID]):
                     materials=materials,
                 )
                 try:
-                    self.save(case, CaseNumber.claim(number, case_id))
+                    self._durably(case, CaseNumber.claim(number, case_id))
                 except IntegrityError:
                     # Either the number was claimed by another process of the
                     # same node, or the case itself raced in: look again.
@@ -136,6 +143,8 @@ class CaseLedger(Application[UUID]):
                     if self._find(case_id) is not None:
                         return self._replay(case_id, ctx)
                     continue
+                self._cases.keep(case)
+                self._remember_number(number, case_id)
                 return Outcome(case_id, number, case.version, replayed=False)
         raise VersionConflict(str(case_id), 0, 0)
 
@@ -163,11 +172,19 @@ class CaseLedger(Application[UUID]):
                     return Outcome(case_id, case.number, version, replayed=True)
                 if expected_version and case.version != expected_version:
                     raise VersionConflict(case.number, expected_version, case.version)
-                action(case)
                 try:
-                    self.save(case)
+                    action(case)
+                    self._durably(case)
                 except IntegrityError:
-                    continue  # a concurrent append won; decide again on fresh state
+                    self._cases.forget(case_id)
+                    continue  # another writer appended; decide again on fresh state
+                except BaseException:
+                    # Commands check before they trigger, so a refused command
+                    # leaves the case untouched; anything else may not have.
+                    if case.pending_events:
+                        self._cases.forget(case_id)
+                    raise
+                self._cases.keep(case)
                 return Outcome(case_id, case.number, case.version, replayed=False)
         raise VersionConflict(str(case_ref), expected_version, -1)
 
@@ -179,12 +196,22 @@ class CaseLedger(Application[UUID]):
             return UUID(case_ref)
         except ValueError:
             pass
+        known = self._numbers.get(case_ref)
+        if known is not None:
+            return known
         try:
             index: CaseNumber = self.repository.get(number_index_id(case_ref))
         except AggregateNotFoundError:
             raise CaseNotFound(case_ref) from None
         assert index.case_id is not None
+        self._remember_number(case_ref, index.case_id)
         return index.case_id
+
+    def _remember_number(self, number: str, case_id: UUID) -> None:
+        # A claimed number never changes its case, so this map never goes stale.
+        if len(self._numbers) >= _CACHED_CASES:
+            self._numbers.clear()
+        self._numbers[number] = case_id
 
     def case(self, case_ref: str | UUID) -> Case:
         case_id = self.resolve(case_ref)
@@ -208,16 +235,33 @@ class CaseLedger(Application[UUID]):
         except ErasedSubject:
             return None
 
+    def close(self) -> None:
+        self._group.close()
+        super().close()
+
     # -- internals -----------------------------------------------------------
+
+    def _record_events(self, events: Sequence[Any]) -> None:
+        self.save(*events)
+
+    def _durably(self, *aggregates: Case | CaseNumber) -> None:
+        events: list[Any] = []
+        for aggregate in aggregates:
+            events.extend(aggregate.collect_events())
+        self._group.commit(events)
 
     def _lock(self, case_id: UUID) -> threading.Lock:
         return self._locks[case_id.int % _LOCK_STRIPES]
 
     def _find(self, case_id: UUID) -> Case | None:
+        cached = self._cases.get(case_id)
+        if cached is not None:
+            return cached
         try:
             case: Case = self.repository.get(case_id)
         except AggregateNotFoundError:
             return None
+        self._cases.keep(case)
         return case
 
     def _number_claimed(self, number: str) -> bool:

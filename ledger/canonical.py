@@ -14,6 +14,7 @@ recompute every hash from it.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -98,12 +99,26 @@ def _encode(value: Any, out: list[str]) -> None:
 
 
 def canonical_json(value: Any) -> bytes:
-    """The RFC 8785 encoding of `value`, as UTF-8 bytes."""
+    """The RFC 8785 encoding of `value`, as UTF-8 bytes (the reference encoder)."""
     out: list[str] = []
     _encode(value, out)
     return "".join(out).encode("utf-8")
 
 
+def fast_canonical_json(value: Any) -> bytes:
+    """The same bytes as `canonical_json` for event objects, at C speed.
+
+    Equal to the reference encoder when member names are ASCII (so code-point
+    order is UTF-16 order) and there are no floats: both hold for events,
+    whose names are fixed in code and whose values are text, integers,
+    booleans and null. A test holds the two encoders to the same output, and
+    every verifier recomputes hashes with its own encoder.
+    """
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
 def digest(value: Any) -> str:
     """Lower-case hex SHA-256 of the canonical encoding of `value`."""
-    return hashlib.sha256(canonical_json(value)).hexdigest()
+    return hashlib.sha256(fast_canonical_json(value)).hexdigest()

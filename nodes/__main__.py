@@ -40,11 +40,19 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         choices=("json", "console"),
         default=defaults.get("CASELEDGER_LOG_FORMAT", "json"),
     )
+    bench = sub.add_parser("bench", help="benchmark P1: durable appends beside baselines")
+    bench.add_argument("--clients", type=int, default=16)
+    bench.add_argument("--seconds", type=float, default=5.0)
+    bench.add_argument("--json", type=Path, help="also write the report here")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser(env_defaults()).parse_args(argv)
+    if args.command == "bench":
+        from caseledger.nodes.bench import main as bench
+
+        return bench(args.clients, args.seconds, args.json)
     configure_logging(args.log_format)
     log = structlog.get_logger("caseledger.nodes")
     from caseledger.ledger.division import DivisionCode
