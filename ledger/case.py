@@ -440,7 +440,7 @@ class Case(ev.CaseState, Aggregate):
         self._check(Command.RATE, ctx)
         if self.rating:
             raise self._refuse(Command.RATE, "the case was already rated")
-        if satisfaction.is_bad and not (comment.strip() or details):
+        if satisfaction.is_bad and not (comment.strip() or any(d.strip() for d in details)):
             raise InvalidInput.single(
                 "comment", "a bad rating must carry a comment or a chosen detail"
             )
