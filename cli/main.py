@@ -1,0 +1,199 @@
+"""`caseledger`: the root command, its global options, and what a node's errors mean here.
+
+gRPC failures become a message on stderr and an exit code in exactly one
+place, `NODE_FAILURES` and `translate` below; commands let `grpc.RpcError`
+pass through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+import click
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from caseledger.cli.audit import audit
+from caseledger.cli.case import case
+from caseledger.cli.catalogue import catalogue
+from caseledger.cli.node import node
+from caseledger.cli.session import Connect, Session
+
+DEFAULT_NODE = "127.0.0.1:50051"
+DEFAULT_OPERATOR = "cli"
+DEFAULT_ROLE = "window_clerk"
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success (audit replay: the whole chain verified)
+  1  any other failure reported by the node
+  2  usage error (bad option or argument, unreadable file)
+  3  audit replay: the hash chain is broken
+  4  invalid input (the node names each bad field)
+  5  not allowed in the case's current state, or not owned by this node
+  6  no such case or item
+  7  already exists (a request id reused for a different command)
+  8  version conflict: read the case and decide again
+  9  node not reachable (or it did not answer in time)
+"""
+
+
+class NodeFailure(click.ClickException):
+    """A node's refusal, as the operator reads it; carries its exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), file=file, err=True)
+
+
+@dataclass(frozen=True)
+class Translation:
+    exit_code: int
+    message: Callable[[Any, str, str], str]
+    """(rich status or None, the status message, the node address) -> text."""
+
+
+def _details(status: Any, kind: type[Any]) -> list[Any]:
+    found = []
+    for detail in getattr(status, "details", ()):
+        if detail.Is(kind.DESCRIPTOR):
+            unpacked = kind()
+            detail.Unpack(unpacked)
+            found.append(unpacked)
+    return found
+
+
+def _invalid_input(status: Any, text: str, address: str) -> str:
+    lines = ["invalid input:"]
+    for request in _details(status, error_details_pb2.BadRequest):
+        lines.extend(f"  {v.field}: {v.description}" for v in request.field_violations)
+    if len(lines) == 1:
+        lines.append(f"  {text}")
+    return "\n".join(lines)
+
+
+_PRECONDITIONS = {"OWNERSHIP": "not this node's case"}
+
+
+def _not_allowed(status: Any, text: str, address: str) -> str:
+    reasons = [
+        f"{_PRECONDITIONS.get(violation.type, 'not allowed')}: {violation.description}"
+        for failure in _details(status, error_details_pb2.PreconditionFailure)
+        for violation in failure.violations
+    ]
+    return "\n".join(reasons or [f"not allowed: {text}"])
+
+
+def _prefixed(prefix: str) -> Callable[[Any, str, str], str]:
+    return lambda status, text, address: f"{prefix}: {text}" if text else prefix
+
+
+def _conflict(status: Any, text: str, address: str) -> str:
+    return f"conflict: {text or 'the case moved on'}; read the case and decide again"
+
+
+def _unreachable(status: Any, text: str, address: str) -> str:
+    return f"node at {address} is not reachable"
+
+
+NODE_FAILURES: dict[grpc.StatusCode, Translation] = {
+    grpc.StatusCode.INVALID_ARGUMENT: Translation(4, _invalid_input),
+    grpc.StatusCode.FAILED_PRECONDITION: Translation(5, _not_allowed),
+    grpc.StatusCode.NOT_FOUND: Translation(6, _prefixed("not found")),
+    grpc.StatusCode.ALREADY_EXISTS: Translation(7, _prefixed("already exists")),
+    grpc.StatusCode.ABORTED: Translation(8, _conflict),
+    grpc.StatusCode.UNAVAILABLE: Translation(9, _unreachable),
+    grpc.StatusCode.DEADLINE_EXCEEDED: Translation(9, _unreachable),
+}
+OTHER_FAILURE = 1
+
+
+def translate(error: grpc.RpcError, address: str) -> NodeFailure:
+    """The operator's message and exit code for a failed call to the node at `address`."""
+    code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+    text = error.details() if isinstance(error, grpc.Call) else ""
+    try:
+        status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    except ValueError:
+        # A status whose details disagree with the call's code is not trusted.
+        status = None
+    translation = NODE_FAILURES.get(code)
+    if translation is None:
+        return NodeFailure(f"node error ({code.name}): {text or 'no details'}", OTHER_FAILURE)
+    return NodeFailure(translation.message(status, text or "", address), translation.exit_code)
+
+
+class LedgerGroup(click.Group):
+    """The root group: turns a node's gRPC error, from any command, into a `NodeFailure`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except grpc.RpcError as error:
+            session = ctx.find_object(Session)
+            raise translate(error, session.address if session else "?") from None
+
+
+@click.group(cls=LedgerGroup, epilog=EXIT_CODES)
+@click.option(
+    "--node",
+    "address",
+    envvar="CASELEDGER_NODE",
+    show_envvar=True,
+    default=DEFAULT_NODE,
+    show_default=True,
+    metavar="HOST:PORT",
+    help="gRPC address of the node to talk to.",
+)
+@click.option(
+    "--operator",
+    envvar="CASELEDGER_OPERATOR",
+    show_envvar=True,
+    default=DEFAULT_OPERATOR,
+    show_default=True,
+    metavar="ID",
+    help="Operator id recorded in every event.",
+)
+@click.option(
+    "--role",
+    envvar="CASELEDGER_ROLE",
+    show_envvar=True,
+    default=DEFAULT_ROLE,
+    show_default=True,
+    help="Operator role recorded in every event.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the node on each call.",
+)
+@click.version_option(package_name="caseledger")
+@click.pass_context
+def cli(ctx: click.Context, address: str, operator: str, role: str, timeout: float) -> None:
+    """caseledger: drive, read and audit cases on the government service ledger (一网通办).
+
+    Talks to one node over gRPC. Case commands take a case id or case number
+    (办件编号); every command records --operator and --role in its event.
+    """
+    # A caller (the tests) may hand in how to reach a node instead of a network.
+    connect: Connect | None = ctx.obj if callable(ctx.obj) else None
+    session = Session(address, operator, role, timeout, connect)
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+for _group in (node, catalogue, case, audit):
+    cli.add_command(_group)
+
+
+def main() -> None:
+    """The `caseledger` console script."""
+    cli.main(prog_name="caseledger")

@@ -1,0 +1,73 @@
+"""What the command line prints: rich text for people, JSON for machines.
+
+Results go to stdout, messages about failures to stderr, so `--json` output
+can be piped whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+from google.protobuf import json_format, message, timestamp_pb2
+from rich.console import Console
+
+from caseledger.cli.params import BEIJING
+from caseledger.v1 import types_pb2
+
+_PIPED_WIDTH = 200
+"""Tables written to a file or pipe are not squeezed to rich's default 80 columns."""
+
+
+def console() -> Console:
+    # Built per call so click's test runner, which swaps sys.stdout, sees the output.
+    stream = click.get_text_stream("stdout")
+    piped = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(
+        file=stream, highlight=False, soft_wrap=True, width=_PIPED_WIDTH if piped else None
+    )
+
+
+def error_console() -> Console:
+    return Console(file=click.get_text_stream("stderr"), highlight=False, soft_wrap=True)
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def message_dict(msg: message.Message) -> dict[str, Any]:
+    """A proto message as JSON-ready data: proto field names, every field present."""
+    return json_format.MessageToDict(
+        msg,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+
+
+def beijing_time(stamp: timestamp_pb2.Timestamp) -> str:
+    """`2026-03-02 09:01:00` in Beijing time; empty for an unset time."""
+    if stamp.seconds == 0 and stamp.nanos == 0:
+        return ""
+    return stamp.ToDatetime(tzinfo=BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def command_result(done: str, result: types_pb2.CommandResult, as_json: bool) -> None:
+    """Report a case command's outcome: the case, its new version, and whether it was a retry."""
+    if as_json:
+        emit_json(
+            {
+                "case_id": result.case_id,
+                "case_number": result.case_number,
+                "version": result.version,
+                "replayed": result.replayed,
+            }
+        )
+        return
+    out = console()
+    out.print(f"{done}: case [bold]{result.case_number}[/bold] (version {result.version})")
+    out.print(f"id {result.case_id}")
+    if result.replayed:
+        out.print("retry of an earlier request with the same id: nothing was appended")
