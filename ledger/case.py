@@ -373,6 +373,8 @@ class Case(ev.CaseState, Aggregate):
             raise self._refuse(
                 Command.ISSUE_CERTIFICATE, "only an approved case gets a certificate"
             )
+        if not self.item.get("issues_certificate"):
+            raise self._refuse(Command.ISSUE_CERTIFICATE, "the item issues no certificate")
         if self.certificate:
             raise self._refuse(Command.ISSUE_CERTIFICATE, "the certificate was already issued")
         if not _SHA256.match(file_sha256):

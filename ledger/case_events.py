@@ -306,6 +306,9 @@ class Withdrawn(CaseEvent):
 
     def evolve(self, case: CaseState) -> None:
         case.status = Status.WITHDRAWN
+        if case.limits is not None:
+            # A withdrawn case is over: its clock must not keep counting.
+            case.marks.append(ClockMark(ClockMarkKind.CONCLUDED, self.on))
 
 
 @dataclass(frozen=True)

@@ -238,8 +238,7 @@ SCENARIOS = (
     Scenario("immediate_approved_awaiting_certificate", (accept_immediate, CONCLUDE),
         CONCLUDED, {CERTIFY: CONCLUDED, **RATE}),
     Scenario("approved_item_without_certificate", APPROVED_CASE, CONCLUDED, {
-        **handed_over(CONCLUDED), **RATE}, issues_certificate=False, known_defects={
-            CERTIFY: "Case.issue_certificate ignores item.issues_certificate"}),
+        **handed_over(CONCLUDED), **RATE}, issues_certificate=False),
     Scenario("certified", CERTIFIED_CASE, CONCLUDED, {**handed_over(CONCLUDED), **RATE}),
     Scenario("disapproved", DISAPPROVED_CASE, CONCLUDED, {**handed_over(CONCLUDED), **RATE}),
     Scenario("concluded_as_returned", (ACCEPT, conclude_as(ConclusionResult.RETURNED)),
@@ -430,10 +429,6 @@ def test_conclusion_closes_the_clock() -> None:
     assert state.status is DeadlineStatus.CONCLUDED_ON_TIME
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="case_events.Withdrawn.evolve leaves the clock of an accepted case running",
-)
 def test_withdrawal_stops_the_clock_of_an_accepted_case() -> None:
     clock = Clock()
     case = follow(clock, ())
