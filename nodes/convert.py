@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
+import re
+from collections.abc import Callable
+from datetime import date, datetime, tzinfo
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -17,7 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from caseledger.ledger.calendar import WorkingCalendar
 from caseledger.ledger.canonical import canonical_json
-from caseledger.ledger.case import Case, Material
+from caseledger.ledger.case import Case, Material, materials_json
 from caseledger.ledger.case_events import CaseEvent, china_date
 from caseledger.ledger.catalogue import ItemTerms
 from caseledger.ledger.deadlines import (
@@ -29,8 +31,10 @@ from caseledger.ledger.deadlines import (
 )
 from caseledger.ledger.errors import FieldViolation, InvalidInput
 from caseledger.ledger.identifiers import ItemImplementationCode
+from caseledger.ledger.intake import ApplicantForm
 from caseledger.ledger.personal import Sealed, mask
 from caseledger.ledger.vocabulary import (
+    ApplicantType,
     CaseType,
     CodeTable,
     ConclusionResult,
@@ -42,7 +46,87 @@ from caseledger.ledger.vocabulary import (
 from caseledger.v1 import ledger_pb2, types_pb2
 
 _Table = TypeVar("_Table", bound=CodeTable)
+_Parsed = TypeVar("_Parsed")
 _ADMINISTRATIVE_POWER_WIRE = 100
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_CASE_NUMBER_LENGTH = 50  # DOMAIN.md: no national format, up to 50 characters
+# The ledger names a command's context as `Context` does; on the wire it is `meta`.
+_META_PATHS = {
+    "request_id": "meta.request_id",
+    "operator.id": "meta.operator.id",
+    "operator.role": "meta.operator.role",
+    "occurred_at": "meta.occurred_at",
+}
+
+
+class Violations:
+    """The field violations of several independent checks, reported together."""
+
+    def __init__(self) -> None:
+        self.found: list[FieldViolation] = []
+
+    def check(self, parse: Callable[[], _Parsed]) -> _Parsed | None:
+        """`parse()`, or None with its violations kept."""
+        try:
+            return parse()
+        except InvalidInput as error:
+            self.found.extend(error.violations)
+            return None
+
+    def add(self, field: str, reason: str) -> None:
+        self.found.append(FieldViolation(field, reason))
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise InvalidInput(*self.found)
+
+
+def in_request_paths(error: InvalidInput) -> InvalidInput:
+    """The same violations, context fields named by their path in the request."""
+    return InvalidInput(
+        *(FieldViolation(_META_PATHS.get(v.field, v.field), v.reason) for v in error.violations)
+    )
+
+
+def case_reference(text: str) -> str:
+    """A case id (UUID) or case number as a request names it; whether such a
+    case exists is the ledger's to say (NOT_FOUND)."""
+    if not text.strip():
+        raise InvalidInput.single("case", "must be a case id or case number")
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise InvalidInput.single(
+            "case", "must be a case id or case number without spaces or control characters"
+        )
+    if len(text) > _CASE_NUMBER_LENGTH:
+        raise InvalidInput.single(
+            "case",
+            f"must be a case id or case number; a case number has at most "
+            f"{_CASE_NUMBER_LENGTH} characters, got {len(text)}",
+        )
+    return text
+
+
+def moment(stamp: Timestamp, zone: tzinfo | None, field: str) -> datetime:
+    try:
+        return stamp.ToDatetime(tzinfo=zone)
+    except (ValueError, OverflowError) as error:
+        raise InvalidInput.single(field, f"must be a valid timestamp: {error}") from None
+
+
+def item_code(text: str, field: str) -> ItemImplementationCode:
+    if not text.strip():
+        raise InvalidInput.single(field, "must not be empty")
+    return ItemImplementationCode.parse(text, field)
+
+
+def applicant_form(message: ledger_pb2.Applicant) -> ApplicantForm:
+    return ApplicantForm(
+        type=code_of(message.type, ApplicantType, "applicant.type"),
+        name=message.name,
+        id_number=message.id_number,
+        phone=message.phone,
+        address=message.address,
+    )
 
 
 def code_of(number: int, table: type[_Table], field: str) -> _Table:
@@ -65,10 +149,15 @@ def number_of(member: CodeTable) -> int:
 def parse_date(text: str, field: str, *, optional: bool = False) -> date | None:
     if not text and optional:
         return None
+    # `fromisoformat` also takes 20260325 and 2026-W13-3; the API says YYYY-MM-DD.
+    if not _ISO_DATE.match(text):
+        raise InvalidInput.single(field, "must be a date as YYYY-MM-DD")
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput.single(field, "must be a date as YYYY-MM-DD") from None
+        raise InvalidInput.single(
+            field, f"must be a date as YYYY-MM-DD; {text} is no day"
+        ) from None
 
 
 def required_date(text: str, field: str) -> date:
@@ -79,6 +168,23 @@ def required_date(text: str, field: str) -> date:
 
 def materials(messages: list[types_pb2.Material]) -> list[Material]:
     return [Material(m.name, m.sha256) for m in messages]
+
+
+def material_violations(messages: list[types_pb2.Material], field: str) -> list[FieldViolation]:
+    """What is wrong with each material, by the ledger's rules, all at once."""
+    if not messages:
+        return [FieldViolation(field, "at least one material is required")]
+    found: list[FieldViolation] = []
+    for index, message in enumerate(messages):
+        try:
+            materials_json([Material(message.name, message.sha256)], field)
+        except InvalidInput as error:
+            # Checked alone, every material is the first: renumber it.
+            found.extend(
+                FieldViolation(f"{field}[{index}]" + v.field.removeprefix(f"{field}[0]"), v.reason)
+                for v in error.violations
+            )
+    return found
 
 
 def request_digest(request: Message) -> str:
@@ -117,7 +223,7 @@ def item_terms(message: ledger_pb2.ItemTerms) -> ItemTerms:
             return None
 
     code = attempt(
-        lambda: ItemImplementationCode.parse(message.implementation_code, "implementation_code"),
+        lambda: item_code(message.implementation_code, "implementation_code"),
         "implementation_code",
     )
     item_type = attempt(lambda: code_of(message.item_type, ItemType, "item_type"), "item_type")

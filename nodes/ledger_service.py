@@ -23,9 +23,10 @@ from caseledger.ledger.case import Case, Context, Operator
 from caseledger.ledger.catalogue import ItemTerms
 from caseledger.ledger.errors import FieldViolation, InvalidInput, LedgerError
 from caseledger.ledger.identifiers import ELicenceId
-from caseledger.ledger.intake import ApplicantForm
+from caseledger.ledger.intake import seal_applicant
+from caseledger.ledger.keystore import MemorySubjectKeyStore
+from caseledger.ledger.personal import SubjectKeys
 from caseledger.ledger.vocabulary import (
-    ApplicantType,
     ConclusionResult,
     RatingChannel,
     Satisfaction,
@@ -47,12 +48,6 @@ class LedgerSettings:
     allow_client_time: bool
     calendar: WorkingCalendar
     clock: Callable[[], datetime] = utc_now
-
-
-def _required_case(request: Any) -> str:
-    if not request.case.strip():
-        raise InvalidInput.single("case", "must be a case id or case number")
-    return str(request.case)
 
 
 class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
@@ -77,27 +72,27 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
             self._metrics.latency.labels(rpc=rpc).observe(time.perf_counter() - started)
 
     def _context(self, meta: types_pb2.CommandMeta, request: Any) -> Context:
-        violations = [
-            FieldViolation(path, "must not be empty")
-            for path, value in (
-                ("meta.request_id", meta.request_id),
-                ("meta.operator.id", meta.operator.id),
-                ("meta.operator.role", meta.operator.role),
-            )
-            if not value.strip()
-        ]
+        checks = convert.Violations()
+        for path, value in (
+            ("meta.request_id", meta.request_id),
+            ("meta.operator.id", meta.operator.id),
+            ("meta.operator.role", meta.operator.role),
+        ):
+            if not value.strip():
+                checks.add(path, "must not be empty")
         at = self._settings.clock()
         if meta.HasField("occurred_at"):
             if not self._settings.allow_client_time:
-                violations.append(
-                    FieldViolation(
-                        "meta.occurred_at", "this node records its own time; leave it unset"
-                    )
-                )
+                checks.add("meta.occurred_at", "this node records its own time; leave it unset")
             else:
-                at = meta.occurred_at.ToDatetime(tzinfo=at.tzinfo)
-        if violations:
-            raise InvalidInput(*violations)
+                zone = at.tzinfo
+                stamped = checks.check(
+                    lambda: convert.moment(meta.occurred_at, zone, "meta.occurred_at")
+                )
+                at = stamped or at
+        if meta.expected_version < 0:
+            checks.add("meta.expected_version", "must not be negative (0: any version)")
+        checks.raise_any()
         return Context(
             node=self._ledger.node,
             operator=Operator(meta.operator.id, meta.operator.role),
@@ -135,11 +130,18 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
             self._translated(rpc, context),
             structlog.contextvars.bound_contextvars(request_id=request.meta.request_id),
         ):
-            case_ref = _required_case(request)
-            ctx = self._context(request.meta, request)
-            outcome = self._ledger.execute(
-                case_ref, ctx, lambda case: act(case, ctx), request.meta.expected_version
-            )
+            checks = convert.Violations()
+            case_ref = checks.check(lambda: convert.case_reference(request.case))
+            ctx = checks.check(lambda: self._context(request.meta, request))
+            checks.raise_any()
+            assert case_ref is not None
+            assert ctx is not None
+            try:
+                outcome = self._ledger.execute(
+                    case_ref, ctx, lambda case: act(case, ctx), request.meta.expected_version
+                )
+            except InvalidInput as error:
+                raise convert.in_request_paths(error) from None
             return response(result=self._result(rpc, outcome))
         raise AssertionError("unreachable: abort raises")
 
@@ -162,7 +164,14 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetItemRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetItemResponse:
         with self._translated("GetItem", context):
-            terms = self._ledger.item(request.implementation_code)
+            code = convert.item_code(request.implementation_code, "implementation_code")
+            try:
+                terms = self._ledger.item(str(code))
+            except InvalidInput as error:
+                # Until the ledger tells an unknown item apart (NOT_FOUND), at
+                # least name the field of this request.
+                reason = "; ".join(v.reason for v in error.violations)
+                raise InvalidInput.single("implementation_code", reason) from None
             return ledger_pb2.GetItemResponse(terms=convert.item_terms_message(terms))
         raise AssertionError("unreachable: abort raises")
 
@@ -175,39 +184,35 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
             self._translated("Submit", context),
             structlog.contextvars.bound_contextvars(request_id=request.meta.request_id),
         ):
-            violations: list[FieldViolation] = []
-            channel = applicant_type = None
-            try:
-                channel = convert.code_of(request.channel, SubmissionChannel, "channel")
-            except InvalidInput as error:
-                violations.extend(error.violations)
-            try:
-                applicant_type = convert.code_of(
-                    request.applicant.type, ApplicantType, "applicant.type"
-                )
-            except InvalidInput as error:
-                violations.extend(error.violations)
-            if not request.item_code.strip():
-                violations.append(FieldViolation("item_code", "must not be empty"))
-            try:
-                ctx = self._context(request.meta, request)
-            except InvalidInput as error:
-                violations.extend(error.violations)
-            if violations:
-                raise InvalidInput(*violations)
-            assert channel is not None
-            assert applicant_type is not None
-            form = ApplicantForm(
-                type=applicant_type,
-                name=request.applicant.name,
-                id_number=request.applicant.id_number,
-                phone=request.applicant.phone,
-                address=request.applicant.address,
+            checks = convert.Violations()
+            ctx = checks.check(lambda: self._context(request.meta, request))
+            code = checks.check(lambda: convert.item_code(request.item_code, "item_code"))
+            channel = checks.check(
+                lambda: convert.code_of(request.channel, SubmissionChannel, "channel")
             )
-            outcome = self._ledger.submit(
-                ctx, request.item_code, channel, form, convert.materials(list(request.materials))
-            )
-            return ledger_pb2.SubmitResponse(result=self._result("Submit", outcome))
+            form = checks.check(lambda: convert.applicant_form(request.applicant))
+            checks.found.extend(convert.material_violations(list(request.materials), "materials"))
+            refused: InvalidInput | None = None
+            if not checks.found:
+                assert ctx is not None
+                assert code is not None
+                assert channel is not None
+                assert form is not None
+                materials = convert.materials(list(request.materials))
+                try:
+                    outcome = self._ledger.submit(ctx, str(code), channel, form, materials)
+                    return ledger_pb2.SubmitResponse(result=self._result("Submit", outcome))
+                except InvalidInput as error:
+                    refused = error  # the ledger stops at its first fault: look for all
+            if code is not None:
+                checks.check(lambda: self._ledger.item(str(code)))
+            if form is not None:
+                # Sealed under a scratch key store: checked by the ledger's own
+                # rules, and no key is kept for an applicant who is refused.
+                checks.check(lambda: seal_applicant(form, SubjectKeys(MemorySubjectKeyStore())))
+            checks.raise_any()
+            assert refused is not None
+            raise refused
         raise AssertionError("unreachable: abort raises")
 
     # -- commands on an existing case -------------------------------------------
@@ -271,9 +276,13 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
 
     def RecordStep(self, request: Any, context: grpc.ServicerContext) -> Any:
         def step(case: Case, ctx: Context) -> None:
+            if request.action == types_pb2.STEP_ACTION_UNSPECIFIED:
+                raise InvalidInput.single("action", "must be set: pass or return")
             action = _STEP_ACTIONS.get(request.action)
             if action is None:
-                raise InvalidInput.single("action", "must be set: pass or return")
+                raise InvalidInput.single(
+                    "action", f"unknown step action {request.action}; expected pass or return"
+                )
             case.record_step(ctx, request.step, request.handler, request.opinion, action)
 
         return self._command("RecordStep", request, context, ledger_pb2.RecordStepResponse, step)
@@ -384,6 +393,10 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
         def rate(case: Case, ctx: Context) -> None:
             satisfaction = convert.code_of(request.satisfaction, Satisfaction, "satisfaction")
             channel = convert.code_of(request.channel, RatingChannel, "channel")
+            for index, detail in enumerate(request.details):
+                # A blank detail would pass for the one a bad rating must carry.
+                if not detail.strip():
+                    raise InvalidInput.single(f"details[{index}]", "must not be empty")
             case.rate(ctx, satisfaction, channel, request.comment, list(request.details))
 
         return self._command("Rate", request, context, ledger_pb2.RateResponse, rate)
@@ -403,7 +416,7 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetCaseRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetCaseResponse:
         with self._translated("GetCase", context):
-            case = self._ledger.case(_required_case(request))
+            case = self._ledger.case(convert.case_reference(request.case))
             trail = self._ledger.trail(case.id)
             name = self._ledger.open_sealed(convert.applicant_name_sealed(trail), "name")
             view = convert.case_view(case, name, self._settings.calendar, self._settings.clock())
@@ -414,7 +427,7 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.ListCaseEventsRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.ListCaseEventsResponse:
         with self._translated("ListCaseEvents", context):
-            trail = self._ledger.trail(_required_case(request))
+            trail = self._ledger.trail(convert.case_reference(request.case))
             return ledger_pb2.ListCaseEventsResponse(
                 events=convert.event_messages(trail, self._settings.calendar),
                 case_number=trail[0].payload["number"],
