@@ -23,11 +23,18 @@ from caseledger.ledger.case import Case, Context, ItemRef, Material
 from caseledger.ledger.case_cache import CaseCache
 from caseledger.ledger.case_events import CaseEvent, china_date
 from caseledger.ledger.catalogue import Item, ItemTerms, item_id
-from caseledger.ledger.errors import CaseExists, CaseNotFound, InvalidInput, VersionConflict
+from caseledger.ledger.errors import (
+    CaseExists,
+    CaseNotFound,
+    InvalidInput,
+    ItemNotFound,
+    VersionConflict,
+)
 from caseledger.ledger.group_commit import GroupCommit
 from caseledger.ledger.intake import ApplicantForm, seal_applicant
 from caseledger.ledger.numbering import CaseNumber, SerialCounter, number_index_id
 from caseledger.ledger.personal import ErasedSubject, Sealed, SubjectKeys
+from caseledger.ledger.received import KnownHashes, ReceivedEvents
 from caseledger.ledger.vocabulary import SubmissionChannel
 
 _CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
@@ -64,10 +71,13 @@ class CaseLedger(Application[UUID]):
         node: str,
         keys: SubjectKeys,
         env: Mapping[str, str] | None = None,
+        received: ReceivedEvents | None = None,
     ) -> None:
         super().__init__(env=dict(env or {}))
         self.node = node
         self.keys = keys
+        self.received = received
+        self.known_hashes = KnownHashes([self] if received is None else [self, received])
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._cases = CaseCache(_CACHED_CASES)
         self._numbers: dict[str, UUID] = {}
@@ -88,13 +98,18 @@ class CaseLedger(Application[UUID]):
         return item.version
 
     def item(self, implementation_code: str) -> ItemTerms:
-        try:
-            item: Item = self.repository.get(item_id(implementation_code))
-        except AggregateNotFoundError:
-            raise InvalidInput.single(
-                "item_code", f"no catalogue item has implementation code {implementation_code}"
-            ) from None
+        """The catalogue's terms for an item; ItemNotFound if none is published."""
+        item = self._load(item_id(implementation_code))
+        if not isinstance(item, Item):
+            raise ItemNotFound(implementation_code)
         return item.terms
+
+    def item_for_submission(self, implementation_code: str) -> ItemTerms:
+        """The same, where an unknown item is a bad field of the submission."""
+        try:
+            return self.item(implementation_code)
+        except ItemNotFound as error:
+            raise InvalidInput.single("item_code", str(error)) from None
 
     # -- cases ---------------------------------------------------------------
 
@@ -115,7 +130,7 @@ class CaseLedger(Application[UUID]):
                 if version is None:
                     raise CaseExists(existing.number)
                 return Outcome(case_id, existing.number, version, replayed=True)
-            terms = self.item(item_code)
+            terms = self.item_for_submission(item_code)
             item = ItemRef(
                 basic_code=str(terms.implementation_code.basic_code),
                 implementation_code=str(terms.implementation_code),
@@ -199,11 +214,9 @@ class CaseLedger(Application[UUID]):
         known = self._numbers.get(case_ref)
         if known is not None:
             return known
-        try:
-            index: CaseNumber = self.repository.get(number_index_id(case_ref))
-        except AggregateNotFoundError:
-            raise CaseNotFound(case_ref) from None
-        assert index.case_id is not None
+        index = self._load(number_index_id(case_ref))
+        if not isinstance(index, CaseNumber) or index.case_id is None:
+            raise CaseNotFound(case_ref)
         self._remember_number(case_ref, index.case_id)
         return index.case_id
 
@@ -221,12 +234,32 @@ class CaseLedger(Application[UUID]):
         return found
 
     def trail(self, case_ref: str | UUID) -> list[CaseEvent]:
-        """Every event of a case, in order (the audit trail)."""
+        """Every event of a case this node holds from version 1 on, in order."""
         case_id = self.resolve(case_ref)
-        events = [e for e in self.events.get(case_id) if isinstance(e, CaseEvent)]
+        events = [e for e in self._merged(case_id) if isinstance(e, CaseEvent)]
         if not events:
             raise CaseNotFound(str(case_ref))
         return events
+
+    def _merged(self, aggregate_id: UUID) -> list[Any]:
+        """The aggregate's events from both stores, in version order, as far
+        as they run without a gap from version 1."""
+        by_version = {e.originator_version: e for e in self.events.get(aggregate_id)}
+        if self.received is not None:
+            for event in self.received.events.get(aggregate_id):
+                by_version.setdefault(event.originator_version, event)
+        merged = []
+        version = 1
+        while version in by_version:
+            merged.append(by_version[version])
+            version += 1
+        return merged
+
+    def _load(self, aggregate_id: UUID) -> Any | None:
+        aggregate = None
+        for event in self._merged(aggregate_id):
+            aggregate = event.mutate(aggregate)
+        return aggregate
 
     def open_sealed(self, sealed: Sealed, field: str) -> str | None:
         """The clear text of a sealed datum, or None once its subject is erased."""
@@ -238,6 +271,8 @@ class CaseLedger(Application[UUID]):
     def close(self) -> None:
         self._group.close()
         super().close()
+        if self.received is not None:
+            self.received.close()
 
     # -- internals -----------------------------------------------------------
 
@@ -255,13 +290,15 @@ class CaseLedger(Application[UUID]):
 
     def _find(self, case_id: UUID) -> Case | None:
         cached = self._cases.get(case_id)
-        if cached is not None:
+        if cached is not None and cached.writable_by(self.node):
             return cached
-        try:
-            case: Case = self.repository.get(case_id)
-        except AggregateNotFoundError:
+        case = self._load(case_id)
+        if not isinstance(case, Case):
             return None
-        self._cases.keep(case)
+        if case.writable_by(self.node):
+            # Only cases this node writes are cached: nothing else appends to
+            # them, so the cached state cannot fall behind the stores.
+            self._cases.keep(case)
         return case
 
     def _number_claimed(self, number: str) -> bool:

@@ -174,6 +174,10 @@ class Case(ev.CaseState, Aggregate):
             **_event_fields(ctx, payload, GENESIS, digest(hashed)),
         )
 
+    def writable_by(self, node: str) -> bool:
+        """Whether `node` is the one that may append to this case now."""
+        return self.owner == node
+
     # -- the common path of every later command ---------------------------
 
     def replay_of(self, ctx: Context) -> int | None:

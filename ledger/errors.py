@@ -58,6 +58,12 @@ class CaseNotFound(LedgerError):
         super().__init__(f"case {case} not found")
 
 
+class ItemNotFound(LedgerError):
+    def __init__(self, implementation_code: str) -> None:
+        self.implementation_code = implementation_code
+        super().__init__(f"no catalogue item has implementation code {implementation_code}")
+
+
 class RequestReused(LedgerError):
     """A client request id came back with different content."""
 

@@ -27,23 +27,32 @@ class NodeConfig:
     metrics_port: int | None = None
     workers: int = 32
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # From the network file: the division's name (for logs) and how the node
+    # receives its subtree's events (`grpc` log streams or `kafka`).
+    name: str = ""
+    feed: str = "grpc"
 
     @property
     def event_db(self) -> Path:
         return self.data_dir / f"{self.code}.events.sqlite"
 
     @property
+    def received_db(self) -> Path:
+        return self.data_dir / f"{self.code}.received.sqlite"
+
+    @property
     def key_db(self) -> Path:
         return self.data_dir / f"{self.code}.keys.sqlite"
 
-    def persistence_env(self) -> dict[str, str]:
-        """The `eventsourcing` settings for this node's store."""
+    def persistence_env(self, database: Path | None = None) -> dict[str, str]:
+        """The `eventsourcing` settings for this node's authored store (or, given
+        `database`, for another store of the node such as its received events)."""
         if self.store == "memory":
             env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         elif self.store == "sqlite":
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.event_db),
+                "SQLITE_DBNAME": str(database or self.event_db),
                 # A writer waits for the lock rather than failing under load.
                 "SQLITE_LOCK_TIMEOUT": "10",
             }

@@ -165,13 +165,7 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.GetItemResponse:
         with self._translated("GetItem", context):
             code = convert.item_code(request.implementation_code, "implementation_code")
-            try:
-                terms = self._ledger.item(str(code))
-            except InvalidInput as error:
-                # Until the ledger tells an unknown item apart (NOT_FOUND), at
-                # least name the field of this request.
-                reason = "; ".join(v.reason for v in error.violations)
-                raise InvalidInput.single("implementation_code", reason) from None
+            terms = self._ledger.item(str(code))
             return ledger_pb2.GetItemResponse(terms=convert.item_terms_message(terms))
         raise AssertionError("unreachable: abort raises")
 
@@ -205,7 +199,7 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
                 except InvalidInput as error:
                     refused = error  # the ledger stops at its first fault: look for all
             if code is not None:
-                checks.check(lambda: self._ledger.item(str(code)))
+                checks.check(lambda: self._ledger.item_for_submission(str(code)))
             if form is not None:
                 # Sealed under a scratch key store: checked by the ledger's own
                 # rules, and no key is kept for an applicant who is refused.

@@ -35,7 +35,10 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             context.abort_with_status(status_of(InvalidInput.single(field, "must not be negative")))
         after, sent = request.after, 0
         while context.is_active() and not self._stopping.is_set():
-            page = self._ledger.recorder.select_notifications(start=after + 1, limit=_PAGE)
+            page = self._ledger.recorder.select_notifications(
+                start=after + 1, limit=_PAGE, topics=tuple(request.topics)
+            )
+            head = self._ledger.recorder.max_notification_id() or 0
             for notification in page:
                 yield log_pb2.LogRecord(
                     position=notification.id,
@@ -43,6 +46,7 @@ class LogService(log_pb2_grpc.LogServiceServicer):
                     originator_version=notification.originator_version,
                     topic=notification.topic,
                     state=notification.state,
+                    head=head,
                 )
                 after, sent = notification.id, sent + 1
                 if request.limit and sent >= request.limit:

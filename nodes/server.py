@@ -8,6 +8,7 @@ can list and call the node.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -18,7 +19,10 @@ from grpc_reflection.v1alpha import reflection
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal import SubjectKeys
+from caseledger.ledger.received import ReceivedEvents
 from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.feed import Feed, FeedMetrics, Intake
+from caseledger.nodes.feed_grpc import LogStreamFeed, Source
 from caseledger.nodes.ledger_service import LedgerService, LedgerSettings
 from caseledger.nodes.log_service import LogService
 from caseledger.nodes.metrics import Metrics
@@ -35,6 +39,8 @@ class RunningNode:
     health: health.HealthServicer
     stopping: threading.Event
     keys: SQLiteSubjectKeyStore
+    feed: Feed
+    intake: Intake
 
     @property
     def address(self) -> str:
@@ -44,15 +50,20 @@ class RunningNode:
         """Drain: refuse new calls, let running ones finish, then close the stores."""
         self.health.enter_graceful_shutdown()
         self.stopping.set()
+        self.feed.stop()
         self.server.stop(grace).wait()
         self.ledger.close()
         self.keys.close()
 
 
-def start(config: NodeConfig) -> RunningNode:
+def start(config: NodeConfig, sources: Sequence[Source] = ()) -> RunningNode:
+    """Start a node: its stores, its gRPC server, then its feed from `sources`."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keys = SQLiteSubjectKeyStore(str(config.key_db))
-    ledger = CaseLedger(config.code, SubjectKeys(keys), env=config.persistence_env())
+    received = ReceivedEvents(env=config.persistence_env(config.received_db))
+    ledger = CaseLedger(
+        config.code, SubjectKeys(keys), env=config.persistence_env(), received=received
+    )
     metrics = Metrics()
     stopping = threading.Event()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers))
@@ -78,4 +89,9 @@ def start(config: NodeConfig) -> RunningNode:
     server.start()
     for name in ("", *services[:2]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningNode(config, server, port, ledger, metrics, health_servicer, stopping, keys)
+    intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
+    feed = LogStreamFeed(list(sources), intake)
+    feed.start()
+    return RunningNode(
+        config, server, port, ledger, metrics, health_servicer, stopping, keys, feed, intake
+    )

@@ -19,6 +19,7 @@ from caseledger.ledger.errors import (
     CaseNotFound,
     IllegalTransition,
     InvalidInput,
+    ItemNotFound,
     LedgerError,
     NotOwner,
     RequestReused,
@@ -79,6 +80,13 @@ def _not_found(error: CaseNotFound) -> tuple[int, list[object]]:
     return code_pb2.NOT_FOUND, [_info("CASE_NOT_FOUND"), resource]
 
 
+def _item_not_found(error: ItemNotFound) -> tuple[int, list[object]]:
+    resource = error_details_pb2.ResourceInfo(
+        resource_type="item", resource_name=error.implementation_code
+    )
+    return code_pb2.NOT_FOUND, [_info("ITEM_NOT_FOUND"), resource]
+
+
 def _reused(error: RequestReused) -> tuple[int, list[object]]:
     return code_pb2.ALREADY_EXISTS, [_info("REQUEST_ID_REUSED", request_id=error.request_id)]
 
@@ -97,6 +105,7 @@ _TABLE: dict[type[LedgerError], Callable[..., tuple[int, list[object]]]] = {
     IllegalTransition: _transition,
     NotOwner: _not_owner,
     CaseNotFound: _not_found,
+    ItemNotFound: _item_not_found,
     RequestReused: _reused,
     CaseExists: _exists,
     VersionConflict: _conflict,

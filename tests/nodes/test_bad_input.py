@@ -474,10 +474,6 @@ def test_a_refused_submission_seals_nothing_for_a_new_applicant(served: Served) 
     assert served.node.keys.key_for(keys.subject_of(newcomer)) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs an ItemNotFound ledger error and its row in nodes/status.py",
-)
 def test_an_unknown_item_is_not_found(served: Served) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         served.stub.GetItem(ledger_pb2.GetItemRequest(implementation_code=UNPUBLISHED_ITEM))

@@ -1,0 +1,136 @@
+"""Events a node holds but did not author, and where each came from.
+
+Received events live in a store of their own, never in the node's authored
+log, so a node never re-publishes what it received. Each batch from a source
+is written together with the source's position (`Tracking`) in one
+transaction: after a crash the feed resumes from the recorded position, and a
+redelivered batch changes nothing.
+
+Every case event is checked before it is stored: its hash must match its
+canonical form, and its `prev_hash` must match the event before it when this
+node holds that one. A batch with a broken event is refused whole, and the
+feed from that source stops at the event before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, StoredEvent, Tracking
+
+from caseledger.ledger.canonical import GENESIS, digest
+from caseledger.ledger.case_events import CaseEvent
+from caseledger.ledger.errors import LedgerError
+
+
+class TrailBroken(LedgerError):
+    """A received event does not verify: someone altered or dropped history."""
+
+    def __init__(self, source: str, case: str, version: int, reason: str) -> None:
+        self.source = source
+        self.case = case
+        self.version = version
+        self.reason = reason
+        super().__init__(f"event {version} of case {case} from {source}: {reason}")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event as a feed delivers it: the stored form and its position at the source."""
+
+    position: int
+    event: StoredEvent
+
+
+class ReceivedEvents(Application[UUID]):
+    """The received-events store of one node (a process recorder)."""
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        return cast(ProcessRecorder, self.recorder)
+
+    def position(self, source: str) -> int:
+        """The last position applied from `source` (0: nothing yet)."""
+        return self.process_recorder.max_tracking_id(source) or 0
+
+    def decode(self, stored: StoredEvent) -> Any:
+        return self.mapper.to_domain_event(stored)
+
+    def stored(self, case_id: UUID) -> Sequence[StoredEvent]:
+        return self.recorder.select_events(case_id)
+
+    def receive(self, source: str, deliveries: Sequence[Delivery], known: KnownHashes) -> int:
+        """Store a batch from `source` with its last position; returns how many
+        events were new. A batch at or below the recorded position is a
+        redelivery and changes nothing."""
+        if not deliveries:
+            return 0
+        last = deliveries[-1].position
+        if last <= self.position(source):
+            return 0
+        fresh = [d for d in deliveries if d.position > self.position(source)]
+        events = [d.event for d in fresh]
+        self._verify(source, events, known)
+        tracking = Tracking(application_name=source, notification_id=last)
+        try:
+            self.process_recorder.insert_events(events, tracking=tracking)
+        except IntegrityError:
+            # Some events are already here (a handoff imported them, or
+            # another path delivered them): store only the rest.
+            if self.position(source) >= last:
+                return 0
+            missing = [e for e in events if not self._holds(e)]
+            self.process_recorder.insert_events(missing, tracking=tracking)
+            return len(missing)
+        return len(events)
+
+    def _holds(self, stored: StoredEvent) -> bool:
+        found = self.recorder.select_events(
+            stored.originator_id,
+            gt=stored.originator_version - 1,
+            lte=stored.originator_version,
+        )
+        return bool(found)
+
+    def _verify(self, source: str, events: Iterable[StoredEvent], known: KnownHashes) -> None:
+        in_batch: dict[tuple[str, int], str] = {}
+        for stored in events:
+            event = self.decode(stored)
+            if not isinstance(event, CaseEvent):
+                continue
+            case = str(event.originator_id)
+            if digest(event.hashed_form()) != event.hash:
+                raise TrailBroken(source, case, event.originator_version, "hash does not match")
+            version = event.originator_version
+            expected = (
+                GENESIS
+                if version == 1
+                else in_batch.get((case, version - 1))
+                or known.hash_of(event.originator_id, version - 1)
+            )
+            if expected is not None and expected != event.prev_hash:
+                raise TrailBroken(source, case, version, "does not follow the event before it")
+            in_batch[(case, version)] = event.hash
+
+
+class KnownHashes:
+    """Looks up the hash of a case event this node already holds, in either store."""
+
+    def __init__(self, stores: Sequence[Application[UUID]]) -> None:
+        self._stores = stores
+
+    def hash_of(self, case_id: UUID, version: int) -> str | None:
+        for store in self._stores:
+            found = store.recorder.select_events(case_id, gt=version - 1, lte=version)
+            if found:
+                event = store.mapper.to_domain_event(found[0])
+                if isinstance(event, CaseEvent):
+                    return event.hash
+        return None

@@ -1,0 +1,183 @@
+"""The network (网络): which nodes make up a caseledger network, and how they nest.
+
+A network is read from a network file (see `caseledger.nodes.network_file`
+for its format) and held here as frozen values. Nesting is never written
+in the file: a node's parent is its nearest *listed* ancestor by division
+code, so a township whose county is not listed hangs under its city, and
+a node's subtree is every listed node inside its jurisdiction prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal, get_args
+
+from caseledger.ledger.division import DivisionCode, Level
+from caseledger.nodes.config import NodeConfig
+
+StoreKind = Literal["sqlite", "memory", "cassandra"]
+FeedKind = Literal["grpc", "kafka"]
+STORE_KINDS: tuple[StoreKind, ...] = get_args(StoreKind)
+FEED_KINDS: tuple[FeedKind, ...] = get_args(FeedKind)
+
+CASSANDRA_PORT = 9042
+
+
+class NodeNotListed(KeyError):
+    """A division code that names no node of the network."""
+
+    def __init__(self, code: str, network: str) -> None:
+        self.code = code
+        self.network = network
+        super().__init__(f"node {code} is not listed in network {network}")
+
+    def __str__(self) -> str:
+        # KeyError would show the message quoted, as if it were a key.
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, order=True)
+class Address:
+    """A host and TCP port; IPv6 hosts are written in brackets."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """A node's event store: `sqlite` (one file per node), `memory`, or `cassandra`.
+
+    The Cassandra fields are empty for the other kinds; for a Cassandra
+    node the keyspace is always set (by default `caseledger_<code>`).
+    """
+
+    kind: StoreKind = "sqlite"
+    contact_points: tuple[Address, ...] = ()
+    keyspace: str | None = None
+    replication_factor: int = 1
+
+    def persistence_env(self) -> dict[str, str]:
+        """Settings of the Cassandra persistence module; empty for the other kinds."""
+        if self.kind != "cassandra":
+            return {}
+        return {
+            "CASSANDRA_CONTACT_POINTS": ",".join(str(a) for a in self.contact_points),
+            "CASSANDRA_KEYSPACE": self.keyspace or "",
+            "CASSANDRA_REPLICATION_FACTOR": str(self.replication_factor),
+        }
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """The broker the `kafka` feed uses; each node's topic starts with `topic_prefix`."""
+
+    bootstrap: tuple[Address, ...]
+    topic_prefix: str = "caseledger"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node as the network file lists it; `code` is the 12-digit form."""
+
+    code: str
+    name: str
+    level: Level
+    address: Address
+    store: StoreSpec
+    feed: FeedKind
+    data_dir: Path
+
+    @property
+    def division(self) -> DivisionCode:
+        return DivisionCode(self.code)
+
+    @property
+    def prefix(self) -> str:
+        """The jurisdiction prefix (`37`, `3701`, `370102`, `370102001`)."""
+        return self.division.prefix
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+@dataclass(frozen=True)
+class Network:
+    """The nodes of one network, in file order, and the broker if any node uses Kafka.
+
+    Build one with `caseledger.nodes.network_file.load_network`, which
+    guarantees what the queries rely on: distinct codes and exactly one
+    root that contains every other node.
+    """
+
+    name: str
+    nodes: tuple[NodeSpec, ...]
+    kafka: KafkaSettings | None = None
+    source: str = "<string>"
+
+    @cached_property
+    def _by_code(self) -> dict[str, NodeSpec]:
+        return {node.code: node for node in self.nodes}
+
+    @cached_property
+    def _ancestors(self) -> dict[str, tuple[NodeSpec, ...]]:
+        return {
+            node.code: tuple(
+                self._by_code[a.code] for a in node.division.ancestors() if a.code in self._by_code
+            )
+            for node in self.nodes
+        }
+
+    def node(self, code: str) -> NodeSpec:
+        """The node named by a 12-digit or 6-digit code; `NodeNotListed` if none is."""
+        full = code + "000000" if len(code) == 6 else code
+        try:
+            return self._by_code[full]
+        except KeyError:
+            raise NodeNotListed(code, self.name) from None
+
+    def ancestors_of(self, code: str) -> tuple[NodeSpec, ...]:
+        """The listed nodes above this one, nearest first, ending at the root."""
+        return self._ancestors[self.node(code).code]
+
+    def parent_of(self, code: str) -> NodeSpec | None:
+        """The nearest listed ancestor; None for the root."""
+        ancestors = self.ancestors_of(code)
+        return ancestors[0] if ancestors else None
+
+    def children_of(self, code: str) -> tuple[NodeSpec, ...]:
+        """The listed nodes whose parent is this node, in file order."""
+        parent = self.node(code)
+        return tuple(n for n in self.nodes if self.parent_of(n.code) == parent)
+
+    def subtree_of(self, code: str) -> tuple[NodeSpec, ...]:
+        """Every other listed node inside this node's jurisdiction prefix, in file order."""
+        top = self.node(code)
+        return tuple(n for n in self.nodes if n.code != top.code and n.code.startswith(top.prefix))
+
+    @cached_property
+    def root(self) -> NodeSpec:
+        """The one node with no listed ancestor (usually the province)."""
+        roots = [n for n in self.nodes if not self._ancestors[n.code]]
+        if len(roots) != 1:
+            raise ValueError(f"network {self.name} has {len(roots)} roots, not exactly one")
+        return roots[0]
+
+    def to_node_config(self, code: str) -> NodeConfig:
+        """What one node process needs to start: it listens on its listed address."""
+        node = self.node(code)
+        return NodeConfig(
+            code=node.code,
+            name=node.name,
+            listen=str(node.address),
+            data_dir=node.data_dir,
+            store=node.store.kind,
+            feed=node.feed,
+            extra_env=node.store.persistence_env(),
+        )
