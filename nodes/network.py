@@ -1,10 +1,11 @@
 """The network (网络): which nodes make up a caseledger network, and how they nest.
 
-A network is read from a network file (see `caseledger.nodes.network_file`
-for its format) and held here as frozen values. Nesting is never written
-in the file: a node's parent is its nearest *listed* ancestor by division
-code, so a township whose county is not listed hangs under its city, and
-a node's subtree is every listed node inside its jurisdiction prefix.
+A network is read from a network file (`caseledger.nodes.network_file`
+documents the format and checks it on load) and held here as frozen
+values. Nesting is never written in the file: a node's parent is its
+nearest *listed* ancestor by division code, so a township whose county is
+not listed hangs under its city, and a node's subtree is every listed node
+inside its jurisdiction prefix.
 """
 
 from __future__ import annotations
@@ -44,6 +45,31 @@ class Address:
 
     host: str
     port: int
+
+    @classmethod
+    def parse(cls, text: str, default_port: int | None = None) -> Address:
+        """Read `host:port` (`[v6 host]:port`); ValueError says what is wrong."""
+        text = text.strip()
+        if text.startswith("["):
+            host, bracket, rest = text[1:].partition("]")
+            if not bracket or (rest and not rest.startswith(":")):
+                raise ValueError(f"{text!r} is not [IPv6 host]:port")
+            port_text = rest[1:]
+        else:
+            host, colon, port_text = text.rpartition(":")
+            if not colon:
+                host, port_text = text, ""
+            elif ":" in host:
+                raise ValueError(f"{text!r}: write an IPv6 host in brackets, e.g. [::1]:50110")
+        if not host or any(c.isspace() for c in host):
+            raise ValueError(f"{text!r} has no host: write host:port")
+        if not port_text:
+            if default_port is None:
+                raise ValueError(f"{text!r} has no port: write host:port")
+            return cls(host, default_port)
+        if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
+            raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+        return cls(host, int(port_text))
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -64,9 +64,17 @@ from caseledger.nodes.network import (
     FeedKind,
     KafkaSettings,
     Network,
-    NodeSpec,
     StoreKind,
     StoreSpec,
+)
+from caseledger.nodes.network_rules import (
+    Location,
+    NodeDraft,
+    address_clashes,
+    duplicate_codes,
+    extra_roots,
+    kafka_feeds,
+    shared_keyspaces,
 )
 
 DEMO_NETWORK = "demo_network.yaml"
@@ -76,13 +84,12 @@ _DEFAULT_KEYS = ("data_dir", "store", "feed")
 _KAFKA_KEYS = ("bootstrap", "topic_prefix")
 _NODE_KEYS = ("code", "name", "level", "address", "store", "feed", "data_dir")
 _STORE_KEYS = ("kind", "contact_points", "keyspace", "replication_factor")
+_NOT_TEXT = "must be a non-blank text"
 _LEVELS = {level.name.lower(): level for level in Level}
 # Unquoted CQL identifiers; Kafka topic characters (the code and a dot follow).
 _KEYSPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 _TOPIC_PREFIX = re.compile(r"[A-Za-z0-9._-]{1,200}")
-_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "*"})
 
-_Path = tuple[str | int, ...]
 _Raw = Mapping[object, object]
 
 
@@ -126,33 +133,8 @@ def parse_network(text: str, source: str = "<string>") -> Network:
     network = reader.network(data, source)
     if network is None or reader.problems:
         ordered = sorted(reader.problems, key=lambda problem: problem[0])
-        raise NetworkFileError(source, [text for _, text in ordered])
+        raise NetworkFileError(source, [message for _, message in ordered])
     return network
-
-
-def parse_address(text: str, default_port: int | None = None) -> Address:
-    """`host:port` (`[v6]:port` for IPv6); ValueError says what is wrong."""
-    text = text.strip()
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise ValueError(f"{text!r} is not [IPv6 host]:port")
-        port_text = rest[1:]
-    else:
-        host, colon, port_text = text.rpartition(":")
-        if not colon:
-            host, port_text = text, ""
-        elif ":" in host:
-            raise ValueError(f"{text!r}: write an IPv6 host in brackets, e.g. [::1]:50110")
-    if not host or any(c.isspace() for c in host):
-        raise ValueError(f"{text!r} has no host: write host:port")
-    if not port_text:
-        if default_port is None:
-            raise ValueError(f"{text!r} has no port: write host:port")
-        return Address(host, default_port)
-    if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
-        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
-    return Address(host, int(port_text))
 
 
 def _syntax_problem(error: yaml.YAMLError) -> str:
@@ -163,7 +145,7 @@ def _syntax_problem(error: yaml.YAMLError) -> str:
     return f"YAML syntax error: {error}"
 
 
-def _dotted(path: _Path) -> str:
+def _dotted(path: Location) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)[1:]
 
 
@@ -190,69 +172,13 @@ def _label(index: int, raw: object) -> str:
     return f"nodes[{index}] ({' '.join(bits)})" if bits else f"nodes[{index}]"
 
 
-def _clash(a: Address, b: Address) -> str | None:
-    """Why two addresses cannot both be bound on one machine, or None."""
-    if a.port != b.port:
-        return None
-    if a.host.lower() == b.host.lower():
-        return f"{a} is already the address of"
-    wildcard = next((h for h in (a.host, b.host) if h in _WILDCARD_HOSTS), None)
-    if wildcard is not None:
-        return f"port {a.port} clashes ({wildcard} takes it on every interface) with"
-
-    def loopback(host: str) -> bool:
-        return host.lower() == "localhost" or host == "::1" or host.startswith("127.")
-
-    if loopback(a.host) and loopback(b.host):
-        return f"port {a.port} clashes (both hosts are this machine's loopback) with"
-    return None
-
-
 @dataclass(frozen=True)
 class _Defaults:
+    """What a node inherits; None where `defaults` had a bad value (already reported)."""
+
     data_dir: Path = Path("var")
-    store: StoreSpec | None = StoreSpec()
+    store: StoreSpec | None = field(default_factory=StoreSpec)
     feed: FeedKind | None = "grpc"
-
-
-@dataclass
-class _Draft:
-    """A node as far as it could be read; a field that failed is None."""
-
-    index: int
-    code: DivisionCode | None
-    name: str | None
-    address: Address | None
-    store: StoreSpec | None
-    store_path: _Path
-    feed: FeedKind | None
-    feed_path: _Path
-    data_dir: Path | None
-    duplicate: bool = False
-
-    @property
-    def path(self) -> _Path:
-        return ("nodes", self.index)
-
-    def spec(self) -> NodeSpec | None:
-        if (
-            self.code is None
-            or self.name is None
-            or self.address is None
-            or self.store is None
-            or self.feed is None
-            or self.data_dir is None
-        ):
-            return None
-        return NodeSpec(
-            self.code.code,
-            self.name,
-            self.code.level,
-            self.address,
-            self.store,
-            self.feed,
-            self.data_dir,
-        )
 
 
 class _Reader:
@@ -260,14 +186,14 @@ class _Reader:
 
     def __init__(self, tree: yaml.Node | None) -> None:
         self.problems: list[tuple[int, str]] = []
-        self._lines: dict[_Path, int] = {}
+        self._lines: dict[Location, int] = {}
         self._labels: dict[int, str] = {}
         self._visited: set[int] = set()
         if tree is not None:
             self._lines[()] = tree.start_mark.line + 1
             self._walk(tree, ())
 
-    def _walk(self, node: yaml.Node, path: _Path) -> None:
+    def _walk(self, node: yaml.Node, path: Location) -> None:
         # Aliases share nodes (and may loop): each node is walked once.
         if id(node) in self._visited:
             return
@@ -289,20 +215,20 @@ class _Reader:
                 self._lines[(*path, index)] = item.start_mark.line + 1
                 self._walk(item, (*path, index))
 
-    def report(self, path: _Path, reason: str) -> None:
+    def report(self, path: Location, reason: str) -> None:
         found = path
         while found and found not in self._lines:
             found = found[:-1]
         line = self._lines.get(found, 1)
         self.problems.append((line, f"line {line}: {self._where(path)}: {reason}"))
 
-    def _where(self, path: _Path) -> str:
+    def _where(self, path: Location) -> str:
         if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
             label = self._labels.get(path[1], f"nodes[{path[1]}]")
             return f"{label} {_dotted(path[2:])}".rstrip()
         return _dotted(path) or "file"
 
-    def unknown_keys(self, raw: _Raw, known: tuple[str, ...], path: _Path) -> None:
+    def unknown_keys(self, raw: _Raw, known: tuple[str, ...], path: Location) -> None:
         for key in raw:
             if key not in known:
                 self.report((*path, str(key)), f"unknown key; expected one of {', '.join(known)}")
@@ -315,39 +241,41 @@ class _Reader:
         self.unknown_keys(data, _TOP_KEYS, ())
         name = data.get("network")
         if not _is_text(name):
-            self.report(("network",), "missing: name the network" if name is None else "blank")
+            self.report(("network",), "missing: name the network" if name is None else _NOT_TEXT)
         defaults = self.defaults(data.get("defaults"))
         kafka = self.kafka(data.get("kafka"))
         drafts = self.nodes(data.get("nodes"), defaults)
-        self.check_codes(drafts)
-        self.check_addresses(drafts)
-        self.check_tree(drafts)
-        self.check_keyspaces(drafts)
+        rules = [duplicate_codes, address_clashes, extra_roots, shared_keyspaces]
         if data.get("kafka") is None:
-            self.check_no_kafka_feed(drafts)
+            rules.append(kafka_feeds)
+        # duplicate_codes runs first: it marks the copies the tree must ignore.
+        for rule in rules:
+            for finding in rule(drafts):
+                self.report(finding.where, finding.reason)
         specs = [draft.spec() for draft in drafts]
         if self.problems or not isinstance(name, str):
             return None
         return Network(name.strip(), tuple(s for s in specs if s is not None), kafka, source)
 
     def defaults(self, raw: object) -> _Defaults:
-        path: _Path = ("defaults",)
+        path: Location = ("defaults",)
         if raw is None:
             return _Defaults()
         if not isinstance(raw, Mapping):
             self.report(path, f"must be a mapping of {', '.join(_DEFAULT_KEYS)}")
             return _Defaults()
         self.unknown_keys(raw, _DEFAULT_KEYS, path)
+        data_dir = (
+            self.data_dir(raw["data_dir"], (*path, "data_dir")) if "data_dir" in raw else None
+        )
         return _Defaults(
-            self.data_dir(raw["data_dir"], (*path, "data_dir")) or Path("var")
-            if "data_dir" in raw
-            else Path("var"),
+            data_dir or Path("var"),
             self.store(raw["store"], (*path, "store")) if "store" in raw else StoreSpec(),
             self.feed(raw["feed"], (*path, "feed")) if "feed" in raw else "grpc",
         )
 
     def kafka(self, raw: object) -> KafkaSettings | None:
-        path: _Path = ("kafka",)
+        path: Location = ("kafka",)
         if raw is None:
             return None
         if not isinstance(raw, Mapping):
@@ -362,7 +290,7 @@ class _Reader:
             return None
         return None if len(self.problems) > before else KafkaSettings(bootstrap, prefix)
 
-    def nodes(self, raw: object, defaults: _Defaults) -> list[_Draft]:
+    def nodes(self, raw: object, defaults: _Defaults) -> list[NodeDraft]:
         if raw is None:
             self.report(("nodes",), "missing: list at least one node")
             return []
@@ -373,8 +301,8 @@ class _Reader:
         drafts = (self.node(index, item, defaults) for index, item in enumerate(raw))
         return [draft for draft in drafts if draft is not None]
 
-    def node(self, index: int, raw: object, defaults: _Defaults) -> _Draft | None:
-        path: _Path = ("nodes", index)
+    def node(self, index: int, raw: object, defaults: _Defaults) -> NodeDraft | None:
+        path: Location = ("nodes", index)
         if not isinstance(raw, Mapping):
             self.report(path, f"must be a mapping of {', '.join(_NODE_KEYS)}")
             return None
@@ -382,29 +310,35 @@ class _Reader:
         code = self.code(raw.get("code"), (*path, "code"))
         name = raw.get("name")
         if not _is_text(name):
-            self.report((*path, "name"), "missing: the division's name" if name is None else "blank")
+            missing = "missing: the division's name, e.g. 济南市"
+            self.report((*path, "name"), missing if name is None else _NOT_TEXT)
         self.level(raw.get("level"), (*path, "level"), code)
         address = self.addresses(raw.get("address"), (*path, "address"), None, single=True)
-        store_path, feed_path = (*path, "store"), (*path, "feed")
-        store = self.store(raw["store"], store_path) if "store" in raw else defaults.store
-        feed = self.feed(raw["feed"], feed_path) if "feed" in raw else defaults.feed
+        store_at = (*path, "store") if "store" in raw else ("defaults", "store")
+        feed_at = (*path, "feed") if "feed" in raw else ("defaults", "feed")
+        store = self.store(raw["store"], store_at) if "store" in raw else defaults.store
+        feed = self.feed(raw["feed"], feed_at) if "feed" in raw else defaults.feed
         if store is not None and store.kind == "cassandra" and store.keyspace is None and code:
             store = replace(store, keyspace=f"caseledger_{code}")
-        return _Draft(
+        data_dir = (
+            self.data_dir(raw["data_dir"], (*path, "data_dir"))
+            if "data_dir" in raw
+            else defaults.data_dir
+        )
+        return NodeDraft(
             index,
+            self._labels[index],
             code,
             name.strip() if isinstance(name, str) and name.strip() else None,
             address[0] if address else None,
             store,
-            store_path if "store" in raw else ("defaults", "store"),
+            store_at,
             feed,
-            feed_path if "feed" in raw else ("defaults", "feed"),
-            self.data_dir(raw["data_dir"], (*path, "data_dir"))
-            if "data_dir" in raw
-            else defaults.data_dir,
+            feed_at,
+            data_dir,
         )
 
-    def code(self, raw: object, path: _Path) -> DivisionCode | None:
+    def code(self, raw: object, path: Location) -> DivisionCode | None:
         if raw is None:
             self.report(path, "missing: the 12-digit (or 6-digit) division code")
             return None
@@ -417,7 +351,7 @@ class _Reader:
             self.report(path, f"{raw} is not a division code: {error.violations[0].reason}")
             return None
 
-    def level(self, raw: object, path: _Path, code: DivisionCode | None) -> None:
+    def level(self, raw: object, path: Location, code: DivisionCode | None) -> None:
         if raw is None:
             return
         level = _LEVELS.get(raw) if isinstance(raw, str) else None
@@ -427,15 +361,13 @@ class _Reader:
             self.report(path, f"{raw} does not match code {code}, a {code.level.name.lower()}")
 
     def addresses(
-        self, raw: object, path: _Path, default_port: int | None, *, single: bool = False
+        self, raw: object, path: Location, default_port: int | None, *, single: bool = False
     ) -> tuple[Address, ...]:
         shape = "host:port" if single else "host:port, or a list of them"
         if raw is None:
             self.report(path, f"missing: {shape}")
             return ()
-        items: object = raw.split(",") if isinstance(raw, str) and not single else raw
-        if single:
-            items = [raw]
+        items: object = [raw] if single else raw.split(",") if isinstance(raw, str) else raw
         if not isinstance(items, list) or not items:
             self.report(path, f"must be {shape}")
             return ()
@@ -446,12 +378,12 @@ class _Reader:
                 self.report(where, f"{item!r} is not {shape}")
                 continue
             try:
-                found.append(parse_address(item, default_port))
+                found.append(Address.parse(item, default_port))
             except ValueError as error:
                 self.report(where, str(error))
         return tuple(found)
 
-    def store(self, raw: object, path: _Path) -> StoreSpec | None:
+    def store(self, raw: object, path: Location) -> StoreSpec | None:
         kinds = ", ".join(STORE_KINDS)
         spec: object = {"kind": raw} if isinstance(raw, str) else raw
         if not isinstance(spec, Mapping):
@@ -470,7 +402,9 @@ class _Reader:
                 if key in spec:
                     self.report((*path, key), f"applies to kind cassandra only, not {kind}")
             return None if len(self.problems) > before else StoreSpec(kind)
-        points = self.addresses(spec.get("contact_points"), (*path, "contact_points"), CASSANDRA_PORT)
+        points = self.addresses(
+            spec.get("contact_points"), (*path, "contact_points"), CASSANDRA_PORT
+        )
         keyspace = spec.get("keyspace")
         if keyspace is not None and not (
             isinstance(keyspace, str) and _KEYSPACE.fullmatch(keyspace)
@@ -483,92 +417,14 @@ class _Reader:
             return None
         return StoreSpec(kind, points, keyspace if isinstance(keyspace, str) else None, factor)
 
-    def feed(self, raw: object, path: _Path) -> FeedKind | None:
+    def feed(self, raw: object, path: Location) -> FeedKind | None:
         kind = _feed_kind(raw)
         if kind is None:
             self.report(path, f"unknown feed kind {raw!r}; expected one of {', '.join(FEED_KINDS)}")
         return kind
 
-    def data_dir(self, raw: object, path: _Path) -> Path | None:
+    def data_dir(self, raw: object, path: Location) -> Path | None:
         if not isinstance(raw, str) or not raw.strip():
             self.report(path, "must be a folder path")
             return None
         return Path(raw.strip())
-
-    def check_codes(self, drafts: list[_Draft]) -> None:
-        first: dict[str, _Draft] = {}
-        for draft in drafts:
-            if draft.code is None:
-                continue
-            earlier = first.setdefault(draft.code.code, draft)
-            if earlier is not draft:
-                draft.duplicate = True
-                listed = self._labels[earlier.index]
-                self.report((*draft.path, "code"), f"{draft.code} is already listed as {listed}")
-
-    def check_addresses(self, drafts: list[_Draft]) -> None:
-        seen: list[_Draft] = []
-        for draft in drafts:
-            if draft.address is None:
-                continue
-            for other in seen:
-                assert other.address is not None
-                clash = _clash(draft.address, other.address)
-                if clash is not None:
-                    where = (*draft.path, "address")
-                    self.report(where, f"{clash} {self._labels[other.index]}")
-                    break
-            seen.append(draft)
-
-    def check_tree(self, drafts: list[_Draft]) -> None:
-        listed = {d.code.code: d for d in drafts if d.code is not None and not d.duplicate}
-        roots = [
-            draft
-            for draft in listed.values()
-            if draft.code is not None
-            and not any(a.code in listed for a in draft.code.ancestors())
-        ]
-        if len(roots) < 2:
-            return
-        top = min(roots, key=lambda d: d.code.level.prefix_length if d.code else 0)
-        assert top.code is not None
-        root = self._labels[top.index]
-        for draft in roots:
-            assert draft.code is not None
-            if draft is top:
-                continue
-            if draft.code.level is top.code.level:
-                reason = (
-                    f"a second root beside {root}: a network has exactly one root; "
-                    "list a common ancestor or split the network"
-                )
-            else:
-                reason = (
-                    f"no listed ancestor: {draft.code} lies outside prefix {top.code.prefix} "
-                    f"of the root {root}"
-                )
-            self.report((*draft.path, "code"), reason)
-
-    def check_keyspaces(self, drafts: list[_Draft]) -> None:
-        seen: list[_Draft] = []
-        for draft in drafts:
-            if draft.store is None or draft.store.kind != "cassandra":
-                continue
-            for other in seen:
-                assert other.store is not None
-                shared = set(other.store.contact_points) & set(draft.store.contact_points)
-                if other.store.keyspace == draft.store.keyspace and shared:
-                    self.report(
-                        (*draft.store_path, "keyspace"),
-                        f"{self._labels[draft.index]} shares keyspace {draft.store.keyspace} "
-                        f"with {self._labels[other.index]} on one cluster; each node needs its own",
-                    )
-                    break
-            seen.append(draft)
-
-    def check_no_kafka_feed(self, drafts: list[_Draft]) -> None:
-        reported: set[_Path] = set()
-        for draft in drafts:
-            if draft.feed == "kafka" and draft.feed_path not in reported:
-                reported.add(draft.feed_path)
-                self.report(draft.feed_path, "kafka needs the top-level kafka section (bootstrap)")
