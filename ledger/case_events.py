@@ -82,6 +82,8 @@ class CaseState:
         self.marks: list[ClockMark] = []
         self.requests: dict[str, tuple[str, int]] = {}
         self.last_hash = GENESIS
+        self.transfer_to = ""  # the target while a transfer is pending
+        self.owners: list[str] = []  # every node that owned the case, in order
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ class Submitted(CaseEvent, Aggregate.Created):
         p = self.payload
         case.number = p["number"]
         case.owner = self.node
+        case.owners = [self.node]
         case.item = p["item"]
         case.channel = p["channel"]
         case.needs_pre_review = p["needs_pre_review"]
@@ -326,3 +329,30 @@ class RectificationRecorded(CaseEvent):
 
     def evolve(self, case: CaseState) -> None:
         case.rectification_open = False
+
+
+@dataclass(frozen=True)
+class TransferRequested(CaseEvent):
+    """转报 (up) / 下发 (down) / 跨域 (sideways): the owner stops writing."""
+
+    def evolve(self, case: CaseState) -> None:
+        case.transfer_to = self.payload["target"]
+
+
+@dataclass(frozen=True)
+class TransferAccepted(CaseEvent):
+    """The target took the case: it is the owner from here on."""
+
+    def evolve(self, case: CaseState) -> None:
+        case.owner = self.node
+        case.transfer_to = ""
+        if self.node not in case.owners:
+            case.owners.append(self.node)
+
+
+@dataclass(frozen=True)
+class TransferRejected(CaseEvent):
+    """The target declined: ownership returns to the node that asked."""
+
+    def evolve(self, case: CaseState) -> None:
+        case.transfer_to = ""

@@ -58,6 +58,9 @@ class Command(Enum):
     WITHDRAW = "withdraw"  # 撤件
     RATE = "rate"  # 好差评
     RECORD_RECTIFICATION = "record_rectification"  # 差评整改
+    REQUEST_TRANSFER = "request_transfer"  # 转报 / 下发 / 跨域: the owner hands the case over
+    ACCEPT_TRANSFER = "accept_transfer"  # the target takes the case
+    REJECT_TRANSFER = "reject_transfer"  # the target declines; ownership returns
 
 
 _BEFORE_ACCEPTANCE = frozenset({Status.SUBMITTED, Status.PRE_REVIEWED})
@@ -97,5 +100,11 @@ ALLOWED: dict[Command, frozenset[Status]] = {
     Command.WITHDRAW: _OPEN,
     Command.RATE: frozenset({Status.CONCLUDED, Status.REFUSED, Status.RETURNED}),
     Command.RECORD_RECTIFICATION: frozenset({Status.CONCLUDED, Status.REFUSED, Status.RETURNED}),
+    # A case moves for processing or for delivery; one that is over stays put.
+    Command.REQUEST_TRANSFER: frozenset(Status)
+    - {Status.WITHDRAWN, Status.RETURNED, Status.REFUSED},
+    # Only while a transfer is pending, which is not a status: a guard.
+    Command.ACCEPT_TRANSFER: frozenset(Status),
+    Command.REJECT_TRANSFER: frozenset(Status),
 }
 """Statuses in which each command may run; guards on `Case` narrow further."""

@@ -42,7 +42,12 @@ LICENCE_FILE = digest({"licence": "JY23701020000001"})
 Action = Callable[[Case, Context], None]
 Step = Command | Action
 
-COMMANDS = tuple(command for command in Command if command is not Command.SUBMIT)
+HANDOFF = frozenset({Command.REQUEST_TRANSFER, Command.ACCEPT_TRANSFER, Command.REJECT_TRANSFER})
+"""Commands between two nodes; `test_case_handoff.py` tests them with both nodes' contexts."""
+
+COMMANDS = tuple(
+    command for command in Command if command is not Command.SUBMIT and command not in HANDOFF
+)
 """Every command that runs on an existing case."""
 
 
