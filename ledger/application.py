@@ -17,7 +17,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from caseledger.ledger.case import Case, Context, ItemRef, Material
 from caseledger.ledger.case_cache import CaseCache
@@ -240,6 +240,16 @@ class CaseLedger(Application[UUID]):
         if not events:
             raise CaseNotFound(str(case_ref))
         return events
+
+    def stored_trail(self, case_id: UUID, after_version: int = 0) -> list[StoredEvent]:
+        """A case's events as stored, from both stores, after a version, in order."""
+        by_version = {
+            e.originator_version: e for e in self.recorder.select_events(case_id, gt=after_version)
+        }
+        if self.received is not None:
+            for e in self.received.recorder.select_events(case_id, gt=after_version):
+                by_version.setdefault(e.originator_version, e)
+        return [by_version[v] for v in sorted(by_version)]
 
     def _merged(self, aggregate_id: UUID) -> list[Any]:
         """The aggregate's events from both stores, in version order, as far

@@ -91,6 +91,24 @@ class ReceivedEvents(Application[UUID]):
             return len(missing)
         return len(events)
 
+    def accept_trail(self, source: str, events: Sequence[StoredEvent], known: KnownHashes) -> int:
+        """Store the events of a case handed over or pushed by `source` that this
+        node lacks, after verifying all of them; returns how many were new."""
+        self._verify(source, events, known)
+        missing = [
+            e
+            for e in events
+            if known.hash_of(UUID(str(e.originator_id)), e.originator_version) is None
+        ]
+        if missing:
+            try:
+                self.process_recorder.insert_events(missing)
+            except IntegrityError:
+                # A feed stored some of them meanwhile: store what is still missing.
+                missing = [e for e in missing if not self._holds(e)]
+                self.process_recorder.insert_events(missing)
+        return len(missing)
+
     def _holds(self, stored: StoredEvent) -> bool:
         found = self.recorder.select_events(
             stored.originator_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -12,8 +13,11 @@ import structlog
 from prometheus_client import start_http_server
 
 from caseledger.nodes.config import NodeConfig, env_defaults
+from caseledger.nodes.feed_grpc import Source
 from caseledger.nodes.logs import configure_logging
+from caseledger.nodes.network_file import NetworkFileError, load_network
 from caseledger.nodes.server import start
+from caseledger.nodes.wiring import directory_of, sources_of
 
 
 def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
@@ -21,6 +25,12 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run one node")
     serve.add_argument("--code", required=True, help="12-digit division code of the node")
+    serve.add_argument(
+        "--network",
+        type=Path,
+        help="network file: the node's address, store and feed come from it, and "
+        "it pulls its subtree's logs and its ancestors' catalogue",
+    )
     serve.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT (port 0: any)")
     serve.add_argument(
         "--data", type=Path, default=Path(defaults.get("CASELEDGER_DATA_DIR", "var"))
@@ -63,16 +73,36 @@ def main(argv: list[str] | None = None) -> int:
     except InvalidInput as error:
         print(f"caseledger node: {error}", file=sys.stderr)
         return 2
-    config = NodeConfig(
-        code=code,
-        listen=args.listen,
-        data_dir=args.data,
-        store=args.store,
-        allow_client_time=args.allow_client_time,
-        calendar_file=args.calendar_file,
-        metrics_port=args.metrics_port,
-    )
-    node = start(config)
+    defaults = env_defaults()
+    failpoint = defaults.get("CASELEDGER_FAILPOINT", "")
+    sources: list[Source] = []
+    directory: dict[str, str] = {}
+    if args.network is not None:
+        try:
+            network = load_network(args.network)
+        except NetworkFileError as error:
+            print(f"caseledger node: {error}", file=sys.stderr)
+            return 2
+        config = dataclasses.replace(
+            network.to_node_config(code),
+            allow_client_time=args.allow_client_time,
+            calendar_file=args.calendar_file,
+            metrics_port=args.metrics_port,
+            failpoint=failpoint,
+        )
+        sources, directory = sources_of(network, code), directory_of(network)
+    else:
+        config = NodeConfig(
+            code=code,
+            listen=args.listen,
+            data_dir=args.data,
+            store=args.store,
+            allow_client_time=args.allow_client_time,
+            calendar_file=args.calendar_file,
+            metrics_port=args.metrics_port,
+            failpoint=failpoint,
+        )
+    node = start(config, sources, directory)
     if config.metrics_port is not None:
         start_http_server(config.metrics_port, addr="127.0.0.1", registry=node.metrics.registry)
     structlog.contextvars.bind_contextvars(node=code)

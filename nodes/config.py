@@ -26,6 +26,7 @@ class NodeConfig:
     calendar_file: Path | None = None
     metrics_port: int | None = None
     workers: int = 32
+    failpoint: str = ""  # crash tests: the named point where the process dies
     extra_env: Mapping[str, str] = field(default_factory=dict)
     # From the network file: the division's name (for logs) and how the node
     # receives its subtree's events (`grpc` log streams or `kafka`).
@@ -70,5 +71,10 @@ class NodeConfig:
 def env_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Defaults for `caseledger node serve` options from CASELEDGER_* variables."""
     source = os.environ if environ is None else environ
-    names = ("CASELEDGER_DATA_DIR", "CASELEDGER_LOG_FORMAT", "CASELEDGER_CALENDAR_FILE")
+    names = (
+        "CASELEDGER_DATA_DIR",
+        "CASELEDGER_LOG_FORMAT",
+        "CASELEDGER_CALENDAR_FILE",
+        "CASELEDGER_FAILPOINT",
+    )
     return {name: source[name] for name in names if name in source}

@@ -330,6 +330,8 @@ def case_view(
         rectification_open=case.rectification_open,
         version=case.version,
         last_hash=case.last_hash,
+        transfer_to=case.transfer_to,
+        owners=list(case.owners),
         submitted_at=timestamp(case.created_on),
         updated_at=timestamp(case.modified_on),
     )

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from uuid import UUID
 
 import grpc
 import structlog
@@ -21,6 +22,7 @@ from caseledger.ledger.application import CaseLedger, Outcome, utc_now
 from caseledger.ledger.calendar import WorkingCalendar
 from caseledger.ledger.case import Case, Context, Operator
 from caseledger.ledger.catalogue import ItemTerms
+from caseledger.ledger.division import DivisionCode
 from caseledger.ledger.errors import FieldViolation, InvalidInput, LedgerError
 from caseledger.ledger.identifiers import ELicenceId
 from caseledger.ledger.intake import seal_applicant
@@ -34,6 +36,7 @@ from caseledger.ledger.vocabulary import (
     SubmissionChannel,
 )
 from caseledger.nodes import convert
+from caseledger.nodes.handoffs import Handoffs, failpoint
 from caseledger.nodes.metrics import Metrics
 from caseledger.nodes.status import status_of
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
@@ -51,10 +54,13 @@ class LedgerSettings:
 
 
 class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
-    def __init__(self, ledger: CaseLedger, settings: LedgerSettings, metrics: Metrics) -> None:
+    def __init__(
+        self, ledger: CaseLedger, settings: LedgerSettings, metrics: Metrics, handoffs: Handoffs
+    ) -> None:
         self._ledger = ledger
         self._settings = settings
         self._metrics = metrics
+        self._handoffs = handoffs
 
     # -- the one path --------------------------------------------------------
 
@@ -403,6 +409,33 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
             ledger_pb2.RecordRectificationResponse,
             lambda case, ctx: case.record_rectification(ctx, request.response, request.fix),
         )
+
+    def Transfer(
+        self, request: ledger_pb2.TransferRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.TransferResponse:
+        def transfer(case: Case, ctx: Context) -> None:
+            target = str(DivisionCode.parse(request.target, "target"))
+            if self._handoffs.address_of(target) is None:
+                raise InvalidInput.single("target", "no node with this code is in the network")
+            case.request_transfer(ctx, target, request.reason)
+
+        requested = self._command(
+            "Transfer", request, context, ledger_pb2.TransferResponse, transfer
+        )
+        failpoint("handoff.owner.requested", self._handoffs.armed)
+        with self._translated("Transfer", context):
+            answer = self._handoffs.offer(UUID(requested.result.case_id))
+            return ledger_pb2.TransferResponse(
+                result=types_pb2.CommandResult(
+                    case_id=requested.result.case_id,
+                    case_number=requested.result.case_number,
+                    version=answer.version,
+                    replayed=requested.result.replayed,
+                ),
+                outcome=answer.outcome,  # type: ignore[arg-type]
+                owner=answer.owner,
+            )
+        raise AssertionError("unreachable: abort raises")
 
     # -- reads -----------------------------------------------------------------
 

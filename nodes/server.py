@@ -8,7 +8,7 @@ can list and call the node.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -23,10 +23,19 @@ from caseledger.ledger.received import ReceivedEvents
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.feed import Feed, FeedMetrics, Intake
 from caseledger.nodes.feed_grpc import LogStreamFeed, Source
+from caseledger.nodes.handoff_service import HandoffService
+from caseledger.nodes.handoffs import Handoffs
 from caseledger.nodes.ledger_service import LedgerService, LedgerSettings
 from caseledger.nodes.log_service import LogService
 from caseledger.nodes.metrics import Metrics
-from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, log_pb2, log_pb2_grpc
+from caseledger.v1 import (
+    handoff_pb2,
+    handoff_pb2_grpc,
+    ledger_pb2,
+    ledger_pb2_grpc,
+    log_pb2,
+    log_pb2_grpc,
+)
 
 
 @dataclass
@@ -39,6 +48,7 @@ class RunningNode:
     health: health.HealthServicer
     stopping: threading.Event
     keys: SQLiteSubjectKeyStore
+    handoffs: Handoffs
     feed: Feed
     intake: Intake
 
@@ -50,14 +60,20 @@ class RunningNode:
         """Drain: refuse new calls, let running ones finish, then close the stores."""
         self.health.enter_graceful_shutdown()
         self.stopping.set()
+        self.handoffs.stop()
         self.feed.stop()
         self.server.stop(grace).wait()
         self.ledger.close()
         self.keys.close()
 
 
-def start(config: NodeConfig, sources: Sequence[Source] = ()) -> RunningNode:
-    """Start a node: its stores, its gRPC server, then its feed from `sources`."""
+def start(
+    config: NodeConfig,
+    sources: Sequence[Source] = (),
+    directory: Mapping[str, str] | None = None,
+) -> RunningNode:
+    """Start a node: its stores, its gRPC server, then its feed from `sources`.
+    `directory` maps the division codes of the network's nodes to their addresses."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keys = SQLiteSubjectKeyStore(str(config.key_db))
     received = ReceivedEvents(env=config.persistence_env(config.received_db))
@@ -70,8 +86,19 @@ def start(config: NodeConfig, sources: Sequence[Source] = ()) -> RunningNode:
     settings = LedgerSettings(
         allow_client_time=config.allow_client_time, calendar=config.calendar()
     )
+    bound: list[str] = []
+    handoffs = Handoffs(
+        ledger,
+        directory if directory is not None else {},
+        lambda: bound[0],
+        config.failpoint,
+        simulated_time=config.allow_client_time,
+    )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
-        LedgerService(ledger, settings, metrics), server
+        LedgerService(ledger, settings, metrics, handoffs), server
+    )
+    handoff_pb2_grpc.add_HandoffServiceServicer_to_server(
+        HandoffService(ledger, handoffs, settings.clock), server
     )
     log_pb2_grpc.add_LogServiceServicer_to_server(LogService(ledger, stopping), server)
     health_servicer = health.HealthServicer()
@@ -79,6 +106,7 @@ def start(config: NodeConfig, sources: Sequence[Source] = ()) -> RunningNode:
     services = (
         ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
         log_pb2.DESCRIPTOR.services_by_name["LogService"].full_name,
+        handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"].full_name,
         health.SERVICE_NAME,
         reflection.SERVICE_NAME,
     )
@@ -87,11 +115,23 @@ def start(config: NodeConfig, sources: Sequence[Source] = ()) -> RunningNode:
     if port == 0:
         raise OSError(f"could not bind {config.listen}")
     server.start()
-    for name in ("", *services[:2]):
+    bound.append(f"127.0.0.1:{port}" if config.listen.startswith("127.0.0.1") else config.listen)
+    handoffs.start()
+    for name in ("", *services[:3]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
     feed = LogStreamFeed(list(sources), intake)
     feed.start()
     return RunningNode(
-        config, server, port, ledger, metrics, health_servicer, stopping, keys, feed, intake
+        config,
+        server,
+        port,
+        ledger,
+        metrics,
+        health_servicer,
+        stopping,
+        keys,
+        handoffs,
+        feed,
+        intake,
     )

@@ -21,6 +21,8 @@ from caseledger.ledger.identifiers import CreditCode, ELicenceId
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.samples import CITIZEN_ID, FOOD_LICENCE, LIXIA_BUREAU, material
 
+JINAN = "370100000000"  # 济南市, the city above Lixia
+
 _serial = itertools.count(1)
 _START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
@@ -252,6 +254,11 @@ def record_rectification(case: str) -> ledger_pb2.RecordRectificationRequest:
         response="已向申请人致歉并说明情况",
         fix="增设窗口引导员",
     )
+
+
+def transfer(case: str) -> ledger_pb2.TransferRequest:
+    """转报: hand the case up to the city."""
+    return ledger_pb2.TransferRequest(meta=meta(), case=case, target=JINAN, reason="需市级审批")
 
 
 # -- reads ---------------------------------------------------------------------

@@ -120,6 +120,7 @@ RPCS = {
         Rpc("Withdraw", rq.withdraw, Stage.SUBMITTED),
         Rpc("Rate", rq.rate, Stage.DISAPPROVED),
         Rpc("RecordRectification", rq.record_rectification, Stage.RATED_BADLY),
+        Rpc("Transfer", rq.transfer, Stage.ACCEPTED),
         Rpc("GetCase", rq.get_case, Stage.SUBMITTED),
         Rpc("ListCaseEvents", rq.list_case_events, Stage.SUBMITTED),
     )
@@ -280,6 +281,11 @@ def _field_rows() -> list[Bad]:
             also={"satisfaction": t.SATISFACTION_VERY_DISSATISFIED, "comment": ""}),
         Bad("RecordRectification", "response", "empty", "", empty),
         Bad("RecordRectification", "fix", "blank", " ", empty),
+        Bad("Transfer", "target", "empty", "", "6 or 12 digits"),
+        Bad("Transfer", "target", "too-short", "37010", "6 or 12 digits"),
+        Bad("Transfer", "target", "not-in-network", "370124000000", "is in the network"),
+        Bad("Transfer", "target", "itself", LIXIA, "already owned"),
+        Bad("Transfer", "reason", "empty", "", empty),
     ]  # fmt: skip
 
 
@@ -354,7 +360,11 @@ class Served:
 
 
 def _serve(path: Path, *, client_time: bool) -> Iterator[Served]:
-    node = start(NodeConfig(code=LIXIA, data_dir=path, allow_client_time=client_time))
+    # The city is in the network (its address is never called: no transfer succeeds here).
+    directory = {rq.JINAN: "127.0.0.1:9", LIXIA: "127.0.0.1:9"}
+    node = start(
+        NodeConfig(code=LIXIA, data_dir=path, allow_client_time=client_time), (), directory
+    )
     try:
         with grpc.insecure_channel(node.address) as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)

@@ -1285,6 +1285,63 @@ class RecordRectificationResponse(_message.Message):
 Global___RecordRectificationResponse: _TypeAlias = RecordRectificationResponse  # noqa: Y015
 
 @_typing.final
+class TransferRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    META_FIELD_NUMBER: _builtins.int
+    CASE_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    case: _builtins.str
+    target: _builtins.str
+    """division code of the node to take the case"""
+    reason: _builtins.str
+    @_builtins.property
+    def meta(self) -> _types_pb2.CommandMeta: ...
+    def __init__(
+        self,
+        *,
+        meta: _types_pb2.CommandMeta | None = ...,
+        case: _builtins.str = ...,
+        target: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case", "meta", b"meta", "reason", b"reason", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferRequest: _TypeAlias = TransferRequest  # noqa: Y015
+
+@_typing.final
+class TransferResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    outcome: _types_pb2.TransferOutcome.ValueType
+    owner: _builtins.str
+    """the owner after the outcome"""
+    @_builtins.property
+    def result(self) -> _types_pb2.CommandResult: ...
+    def __init__(
+        self,
+        *,
+        result: _types_pb2.CommandResult | None = ...,
+        outcome: _types_pb2.TransferOutcome.ValueType = ...,
+        owner: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "owner", b"owner", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferResponse: _TypeAlias = TransferResponse  # noqa: Y015
+
+@_typing.final
 class GetCaseRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1362,6 +1419,8 @@ class CaseView(_message.Message):
     RECTIFICATION_OPEN_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     LAST_HASH_FIELD_NUMBER: _builtins.int
+    TRANSFER_TO_FIELD_NUMBER: _builtins.int
+    OWNERS_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     case_id: _builtins.str
@@ -1383,8 +1442,14 @@ class CaseView(_message.Message):
     rectification_open: _builtins.bool
     version: _builtins.int
     last_hash: _builtins.str
+    transfer_to: _builtins.str
+    """the target while a transfer is pending"""
     @_builtins.property
     def deadline(self) -> Global___Deadline: ...
+    @_builtins.property
+    def owners(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """every node that owned the case, in order"""
+
     @_builtins.property
     def submitted_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -1409,12 +1474,14 @@ class CaseView(_message.Message):
         rectification_open: _builtins.bool = ...,
         version: _builtins.int = ...,
         last_hash: _builtins.str = ...,
+        transfer_to: _builtins.str = ...,
+        owners: _abc.Iterable[_builtins.str] | None = ...,
         submitted_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "submitted_at", b"submitted_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_name", b"applicant_name", "case_id", b"case_id", "case_number", b"case_number", "case_type", b"case_type", "channel", b"channel", "deadline", b"deadline", "delivery", b"delivery", "item_code", b"item_code", "item_name", b"item_name", "last_hash", b"last_hash", "licence_id", b"licence_id", "owner", b"owner", "rectification_open", b"rectification_open", "result", b"result", "satisfaction", b"satisfaction", "status", b"status", "submitted_at", b"submitted_at", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_name", b"applicant_name", "case_id", b"case_id", "case_number", b"case_number", "case_type", b"case_type", "channel", b"channel", "deadline", b"deadline", "delivery", b"delivery", "item_code", b"item_code", "item_name", b"item_name", "last_hash", b"last_hash", "licence_id", b"licence_id", "owner", b"owner", "owners", b"owners", "rectification_open", b"rectification_open", "result", b"result", "satisfaction", b"satisfaction", "status", b"status", "submitted_at", b"submitted_at", "transfer_to", b"transfer_to", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

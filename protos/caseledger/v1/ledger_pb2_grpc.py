@@ -168,6 +168,11 @@ class LedgerServiceStub:
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.RecordRectificationRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_ledger__pb2.RecordRectificationResponse.FromString,
                 _registered_method=True)
+        self.Transfer = channel.unary_unary(
+                '/caseledger.v1.LedgerService/Transfer',
+                request_serializer=caseledger_dot_v1_dot_ledger__pb2.TransferRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_ledger__pb2.TransferResponse.FromString,
+                _registered_method=True)
         self.GetCase = channel.unary_unary(
                 '/caseledger.v1.LedgerService/GetCase',
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.GetCaseRequest.SerializeToString,
@@ -367,6 +372,18 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Transfer(self, request, context):
+        """转报 (up) / 下发 (down) / 跨域 (sideways): hand the case to another node.
+        The owner records the request and stops writing; the target imports and
+        verifies the trail, then accepts (it becomes the owner) or rejects.
+        Returns the outcome, or PENDING when the target could not be reached
+        (the owner keeps trying). Errors: all of the above; INVALID_ARGUMENT
+        for a target that is not in the network.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCase(self, request, context):
         """The current state of a case, personal data masked. Errors: NOT_FOUND,
         INVALID_ARGUMENT (empty reference).
@@ -505,6 +522,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.RecordRectification,
                     request_deserializer=caseledger_dot_v1_dot_ledger__pb2.RecordRectificationRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_ledger__pb2.RecordRectificationResponse.SerializeToString,
+            ),
+            'Transfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.Transfer,
+                    request_deserializer=caseledger_dot_v1_dot_ledger__pb2.TransferRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_ledger__pb2.TransferResponse.SerializeToString,
             ),
             'GetCase': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCase,
@@ -1179,6 +1201,33 @@ class LedgerService:
             '/caseledger.v1.LedgerService/RecordRectification',
             caseledger_dot_v1_dot_ledger__pb2.RecordRectificationRequest.SerializeToString,
             caseledger_dot_v1_dot_ledger__pb2.RecordRectificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Transfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.LedgerService/Transfer',
+            caseledger_dot_v1_dot_ledger__pb2.TransferRequest.SerializeToString,
+            caseledger_dot_v1_dot_ledger__pb2.TransferResponse.FromString,
             options,
             channel_credentials,
             insecure,

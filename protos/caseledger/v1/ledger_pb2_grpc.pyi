@@ -99,6 +99,14 @@ class LedgerServiceStub:
     """好差评, once, after conclusion. Errors: all of the above."""
     RecordRectification: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.RecordRectificationRequest, _ledger_pb2.RecordRectificationResponse]
     """差评整改. Errors: all of the above."""
+    Transfer: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.TransferRequest, _ledger_pb2.TransferResponse]
+    """转报 (up) / 下发 (down) / 跨域 (sideways): hand the case to another node.
+    The owner records the request and stops writing; the target imports and
+    verifies the trail, then accepts (it becomes the owner) or rejects.
+    Returns the outcome, or PENDING when the target could not be reached
+    (the owner keeps trying). Errors: all of the above; INVALID_ARGUMENT
+    for a target that is not in the network.
+    """
     GetCase: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetCaseRequest, _ledger_pb2.GetCaseResponse]
     """The current state of a case, personal data masked. Errors: NOT_FOUND,
     INVALID_ARGUMENT (empty reference).
@@ -179,6 +187,14 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """好差评, once, after conclusion. Errors: all of the above."""
     RecordRectification: _aio.UnaryUnaryMultiCallable[_ledger_pb2.RecordRectificationRequest, _ledger_pb2.RecordRectificationResponse]  # type: ignore[assignment]
     """差评整改. Errors: all of the above."""
+    Transfer: _aio.UnaryUnaryMultiCallable[_ledger_pb2.TransferRequest, _ledger_pb2.TransferResponse]  # type: ignore[assignment]
+    """转报 (up) / 下发 (down) / 跨域 (sideways): hand the case to another node.
+    The owner records the request and stops writing; the target imports and
+    verifies the trail, then accepts (it becomes the owner) or rejects.
+    Returns the outcome, or PENDING when the target could not be reached
+    (the owner keeps trying). Errors: all of the above; INVALID_ARGUMENT
+    for a target that is not in the network.
+    """
     GetCase: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetCaseRequest, _ledger_pb2.GetCaseResponse]  # type: ignore[assignment]
     """The current state of a case, personal data masked. Errors: NOT_FOUND,
     INVALID_ARGUMENT (empty reference).
@@ -400,6 +416,20 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.RecordRectificationResponse, _abc.Awaitable[_ledger_pb2.RecordRectificationResponse]]:
         """差评整改. Errors: all of the above."""
+
+    @_abc_1.abstractmethod
+    def Transfer(
+        self,
+        request: _ledger_pb2.TransferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.TransferResponse, _abc.Awaitable[_ledger_pb2.TransferResponse]]:
+        """转报 (up) / 下发 (down) / 跨域 (sideways): hand the case to another node.
+        The owner records the request and stops writing; the target imports and
+        verifies the trail, then accepts (it becomes the owner) or rejects.
+        Returns the outcome, or PENDING when the target could not be reached
+        (the owner keeps trying). Errors: all of the above; INVALID_ARGUMENT
+        for a target that is not in the network.
+        """
 
     @_abc_1.abstractmethod
     def GetCase(

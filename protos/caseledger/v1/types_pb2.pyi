@@ -389,6 +389,32 @@ DEADLINE_STATUS_CONCLUDED_ON_TIME: DeadlineStatus.ValueType  # 6
 DEADLINE_STATUS_CONCLUDED_LATE: DeadlineStatus.ValueType  # 7
 Global___DeadlineStatus: _TypeAlias = DeadlineStatus  # noqa: Y015
 
+class _TransferOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TransferOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TransferOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TRANSFER_OUTCOME_UNSPECIFIED: _TransferOutcome.ValueType  # 0
+    TRANSFER_OUTCOME_ACCEPTED: _TransferOutcome.ValueType  # 1
+    """the target owns the case now"""
+    TRANSFER_OUTCOME_REJECTED: _TransferOutcome.ValueType  # 2
+    """ownership returned to the node that asked"""
+    TRANSFER_OUTCOME_PENDING: _TransferOutcome.ValueType  # 3
+    """the target has not answered yet; the owner keeps trying"""
+
+class TransferOutcome(_TransferOutcome, metaclass=_TransferOutcomeEnumTypeWrapper):
+    """How a handoff between nodes ended, so far."""
+
+TRANSFER_OUTCOME_UNSPECIFIED: TransferOutcome.ValueType  # 0
+TRANSFER_OUTCOME_ACCEPTED: TransferOutcome.ValueType  # 1
+"""the target owns the case now"""
+TRANSFER_OUTCOME_REJECTED: TransferOutcome.ValueType  # 2
+"""ownership returned to the node that asked"""
+TRANSFER_OUTCOME_PENDING: TransferOutcome.ValueType  # 3
+"""the target has not answered yet; the owner keeps trying"""
+Global___TransferOutcome: _TypeAlias = TransferOutcome  # noqa: Y015
+
 @_typing.final
 class Operator(_message.Message):
     """Who acts. Recorded in every event."""
