@@ -84,7 +84,7 @@ class Handoffs:
         simulated_time: bool = False,
     ) -> None:
         self._ledger = ledger
-        self._directory = directory
+        self.directory = directory
         self._own_address = own_address
         self.armed = armed
         # Where requests carry their own time (simulation, migration), an answer
@@ -96,7 +96,7 @@ class Handoffs:
         self._thread = threading.Thread(target=self._retry, name="handoffs", daemon=True)
 
     def address_of(self, code: str) -> str | None:
-        return self._directory.get(code)
+        return self.directory.get(code)
 
     def start(self) -> None:
         with self._lock:
@@ -116,7 +116,7 @@ class Handoffs:
         target = case.transfer_to
         if not target or case.owner != self._ledger.node:
             return answer_of(case, target or case.owner)
-        address = self._directory[target]
+        address = self.directory[target]
         try:
             with grpc.insecure_channel(address) as channel:
                 reply = handoff_pb2_grpc.HandoffServiceStub(channel).OfferCase(

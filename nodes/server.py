@@ -21,6 +21,7 @@ from caseledger.ledger.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal import SubjectKeys
 from caseledger.ledger.received import ReceivedEvents
 from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.courier import Courier
 from caseledger.nodes.feed import Feed, FeedMetrics, Intake
 from caseledger.nodes.feed_grpc import LogStreamFeed, Source
 from caseledger.nodes.handoff_service import HandoffService
@@ -49,6 +50,7 @@ class RunningNode:
     stopping: threading.Event
     keys: SQLiteSubjectKeyStore
     handoffs: Handoffs
+    courier: Courier
     feed: Feed
     intake: Intake
 
@@ -61,6 +63,7 @@ class RunningNode:
         self.health.enter_graceful_shutdown()
         self.stopping.set()
         self.handoffs.stop()
+        self.courier.stop()
         self.feed.stop()
         self.server.stop(grace).wait()
         self.ledger.close()
@@ -117,6 +120,8 @@ def start(
     server.start()
     bound.append(f"127.0.0.1:{port}" if config.listen.startswith("127.0.0.1") else config.listen)
     handoffs.start()
+    courier = Courier(ledger, handoffs.directory)
+    courier.start()
     for name in ("", *services[:3]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
@@ -132,6 +137,7 @@ def start(
         stopping,
         keys,
         handoffs,
+        courier,
         feed,
         intake,
     )

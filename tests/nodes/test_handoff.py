@@ -7,6 +7,7 @@ implement the item rejects, and ownership returns.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
+from tests.nodes.feeds import wait_for
 
 TOWNSHIP = "370102001000"
 COUNTY = "370102000000"
@@ -30,6 +32,8 @@ class Pair:
     township: RunningNode
     county: RunningNode
     pingyin: RunningNode
+    directory: dict[str, str]
+    folder: Path
 
     def stub(self, node: RunningNode) -> ledger_pb2_grpc.LedgerServiceStub:
         return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(node.address))
@@ -45,8 +49,9 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         )
         directory[code] = node.address  # the directory is shared and filled as nodes bind
         nodes.append(node)
-    yield Pair(*nodes)
-    for node in nodes:
+    built = Pair(*nodes, directory=directory, folder=tmp_path)
+    yield built
+    for node in (built.township, built.county, built.pingyin):
         node.stop(grace=0)
 
 
@@ -140,12 +145,19 @@ def test_a_target_without_the_item_rejects_and_ownership_returns(pair: Pair) -> 
     )
 
 
-def test_an_unreachable_target_leaves_the_transfer_pending_and_it_resumes(
-    pair: Pair, tmp_path: Path
-) -> None:
+def test_an_unreachable_target_leaves_the_transfer_pending_and_it_resumes(pair: Pair) -> None:
     number = open_case(pair)
     pair.county.stop(grace=0)
     reply = transfer(pair, pair.township, number, COUNTY)
     assert reply.outcome == types_pb2.TRANSFER_OUTCOME_PENDING
     view = pair.stub(pair.township).GetCase(ledger_pb2.GetCaseRequest(case=number)).case
     assert (view.owner, view.transfer_to) == (TOWNSHIP, COUNTY)
+    config = dataclasses.replace(pair.county.config, listen=pair.directory[COUNTY])
+    pair.county = start(config, (), pair.directory)  # back, on the same address and stores
+
+    def handed_over() -> bool:
+        case = pair.stub(pair.township).GetCase(ledger_pb2.GetCaseRequest(case=number)).case
+        return (case.owner, case.transfer_to) == (COUNTY, "")
+
+    wait_for(handed_over, "the pending transfer to complete")
+    assert chain_of(pair.township, number) == chain_of(pair.county, number)
