@@ -32,6 +32,7 @@ from caseledger.ledger.errors import (
 )
 from caseledger.ledger.group_commit import GroupCommit
 from caseledger.ledger.intake import ApplicantForm, seal_applicant
+from caseledger.ledger.log_signal import LogSignal
 from caseledger.ledger.numbering import CaseNumber, SerialCounter, number_index_id
 from caseledger.ledger.personal import ErasedSubject, Sealed, SubjectKeys
 from caseledger.ledger.received import KnownHashes, ReceivedEvents
@@ -81,6 +82,7 @@ class CaseLedger(Application[UUID]):
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._cases = CaseCache(_CACHED_CASES)
         self._numbers: dict[str, UUID] = {}
+        self.log_signal = LogSignal()
         self._group = GroupCommit(self._record_events)
         self._serials = SerialCounter(node, self._number_claimed)
 
@@ -288,6 +290,7 @@ class CaseLedger(Application[UUID]):
 
     def _record_events(self, events: Sequence[Any]) -> None:
         self.save(*events)
+        self.log_signal.appended()
 
     def _durably(self, *aggregates: Case | CaseNumber) -> None:
         events: list[Any] = []

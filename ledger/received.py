@@ -14,6 +14,8 @@ feed from that source stops at the event before it.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -77,10 +79,11 @@ class ReceivedEvents(Application[UUID]):
             return 0
         fresh = [d for d in deliveries if d.position > self.position(source)]
         events = [d.event for d in fresh]
-        self._verify(source, events, known)
+        verified = self._verify(source, events, known)
         tracking = Tracking(application_name=source, notification_id=last)
         try:
             self.process_recorder.insert_events(events, tracking=tracking)
+            stored = len(events)
         except IntegrityError:
             # Some events are already here (a handoff imported them, or
             # another path delivered them): store only the rest.
@@ -88,8 +91,10 @@ class ReceivedEvents(Application[UUID]):
                 return 0
             missing = [e for e in events if not self._holds(e)]
             self.process_recorder.insert_events(missing, tracking=tracking)
-            return len(missing)
-        return len(events)
+            stored = len(missing)
+        for case_id, version, hash_ in verified:
+            known.remember(case_id, version, hash_)
+        return stored
 
     def accept_trail(self, source: str, events: Sequence[StoredEvent], known: KnownHashes) -> int:
         """Store the events of a case handed over or pushed by `source` that this
@@ -117,8 +122,12 @@ class ReceivedEvents(Application[UUID]):
         )
         return bool(found)
 
-    def _verify(self, source: str, events: Iterable[StoredEvent], known: KnownHashes) -> None:
+    def _verify(
+        self, source: str, events: Iterable[StoredEvent], known: KnownHashes
+    ) -> list[tuple[UUID, int, str]]:
+        """Check every case event; return (case, version, hash) of each."""
         in_batch: dict[tuple[str, int], str] = {}
+        verified: list[tuple[UUID, int, str]] = []
         for stored in events:
             event = self.decode(stored)
             if not isinstance(event, CaseEvent):
@@ -136,15 +145,35 @@ class ReceivedEvents(Application[UUID]):
             if expected is not None and expected != event.prev_hash:
                 raise TrailBroken(source, case, version, "does not follow the event before it")
             in_batch[(case, version)] = event.hash
+            verified.append((event.originator_id, version, event.hash))
+        return verified
 
 
 class KnownHashes:
-    """Looks up the hash of a case event this node already holds, in either store."""
+    """Looks up the hash of a case event this node already holds, in either store.
 
-    def __init__(self, stores: Sequence[Application[UUID]]) -> None:
+    The hashes of recently stored events are kept in memory: a follower
+    checks each received event against the one before it, which it has
+    usually just stored.
+    """
+
+    def __init__(self, stores: Sequence[Application[UUID]], remembered: int = 100_000) -> None:
         self._stores = stores
+        self._recent: OrderedDict[tuple[UUID, int], str] = OrderedDict()
+        self._capacity = remembered
+        self._lock = threading.Lock()
+
+    def remember(self, case_id: UUID, version: int, hash_: str) -> None:
+        with self._lock:
+            self._recent[(case_id, version)] = hash_
+            if len(self._recent) > self._capacity:
+                self._recent.popitem(last=False)
 
     def hash_of(self, case_id: UUID, version: int) -> str | None:
+        with self._lock:
+            recent = self._recent.get((case_id, version))
+        if recent is not None:
+            return recent
         for store in self._stores:
             found = store.recorder.select_events(case_id, gt=version - 1, lte=version)
             if found:

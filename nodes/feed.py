@@ -19,7 +19,7 @@ transaction, so the guarantees are the same whichever adapter runs:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -74,6 +74,9 @@ class Intake:
         self.received = received
         self._known = known
         self._metrics = metrics
+        # Called after each stored batch with its deliveries and the time it was
+        # stored; the replication benchmark measures lag per event with it.
+        self.observer: Callable[[Sequence[Delivery], float], None] | None = None
 
     def position(self, source: str) -> int:
         return self.received.position(source)
@@ -95,4 +98,6 @@ class Intake:
             self._metrics.delay.labels(source=source).observe(max(0.0, delay))
         if deliveries:
             self._metrics.lag.labels(source=source).set(max(0, head - deliveries[-1].position))
+        if self.observer is not None and stored:
+            self.observer(deliveries, time.time())
         return stored

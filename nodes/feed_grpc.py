@@ -1,9 +1,9 @@
 """The embedded-default feed: pull each source node's log stream over gRPC.
 
 One thread per source. It asks for the records after the position this node
-recorded for the source, follows the stream, and writes batches through the
-`Intake`: while catching up (the source's head is ahead) it gathers up to a
-page before writing; once caught up it writes each record as it comes. A
+recorded for the source, follows the stream, and writes each batch the
+source sends (a page while catching up; what one commit appended once caught
+up) through the `Intake`, in one transaction. A
 broken connection is retried with backoff from the recorded position, so a
 restart of either side loses and repeats nothing.
 """
@@ -24,7 +24,6 @@ from caseledger.nodes.feed import Intake
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.feed")
-_BATCH = 500
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
 
 
@@ -107,13 +106,5 @@ class LogStreamFeed:
                 self._calls[source.key] = call
             if self._stopping.is_set():
                 call.cancel()
-            pending: list[Delivery] = []
-            head = 0
-            for record in call:
-                pending.append(delivery_of(record))
-                head = record.head
-                if len(pending) >= _BATCH or record.position >= record.head:
-                    self._intake.take(source.key, pending, head)
-                    pending = []
-            if pending:
-                self._intake.take(source.key, pending, head)
+            for batch in call:
+                self._intake.take(source.key, [delivery_of(r) for r in batch.records], batch.head)

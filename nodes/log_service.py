@@ -19,7 +19,7 @@ from caseledger.nodes.status import status_of
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _PAGE = 500
-_POLL_SECONDS = 0.05
+_IDLE_SECONDS = 0.5  # bounds the wait when an append was made elsewhere
 
 
 class LogService(log_pb2_grpc.LogServiceServicer):
@@ -29,29 +29,36 @@ class LogService(log_pb2_grpc.LogServiceServicer):
 
     def StreamLog(
         self, request: log_pb2.StreamLogRequest, context: grpc.ServicerContext
-    ) -> Iterator[log_pb2.LogRecord]:
+    ) -> Iterator[log_pb2.LogBatch]:
         if request.after < 0 or request.limit < 0:
             field = "after" if request.after < 0 else "limit"
             context.abort_with_status(status_of(InvalidInput.single(field, "must not be negative")))
-        after, sent = request.after, 0
+        after, left = request.after, request.limit or -1
         while context.is_active() and not self._stopping.is_set():
+            seen = self._ledger.log_signal.appends
+            limit = _PAGE if left < 0 else min(_PAGE, left)
             page = self._ledger.recorder.select_notifications(
-                start=after + 1, limit=_PAGE, topics=tuple(request.topics)
+                start=after + 1, limit=limit, topics=tuple(request.topics)
             )
-            head = self._ledger.recorder.max_notification_id() or 0
-            for notification in page:
-                yield log_pb2.LogRecord(
-                    position=notification.id,
-                    originator_id=str(notification.originator_id),
-                    originator_version=notification.originator_version,
-                    topic=notification.topic,
-                    state=notification.state,
-                    head=head,
+            if page:
+                yield log_pb2.LogBatch(
+                    records=[
+                        log_pb2.LogRecord(
+                            position=n.id,
+                            originator_id=str(n.originator_id),
+                            originator_version=n.originator_version,
+                            topic=n.topic,
+                            state=n.state,
+                        )
+                        for n in page
+                    ],
+                    head=self._ledger.recorder.max_notification_id() or 0,
                 )
-                after, sent = notification.id, sent + 1
-                if request.limit and sent >= request.limit:
+                after = page[-1].id
+                left -= len(page) if left > 0 else 0
+                if left == 0:
                     return
-            if len(page) < _PAGE:
+            if len(page) < limit:
                 if not request.follow:
                     return
-                self._stopping.wait(_POLL_SECONDS)
+                self._ledger.log_signal.wait_beyond(seen, _IDLE_SECONDS)

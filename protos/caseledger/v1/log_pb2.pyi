@@ -53,6 +53,32 @@ class StreamLogRequest(_message.Message):
 Global___StreamLogRequest: _TypeAlias = StreamLogRequest  # noqa: Y015
 
 @_typing.final
+class LogBatch(_message.Message):
+    """Records in log order; a follower writes each batch in one transaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    HEAD_FIELD_NUMBER: _builtins.int
+    head: _builtins.int
+    """The highest position of the log when the batch was sent (for lag)."""
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogRecord]: ...
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[Global___LogRecord] | None = ...,
+        head: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["head", b"head", "records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogBatch: _TypeAlias = LogBatch  # noqa: Y015
+
+@_typing.final
 class LogRecord(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

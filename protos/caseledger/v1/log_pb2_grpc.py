@@ -39,7 +39,7 @@ class LogServiceStub:
         self.StreamLog = channel.unary_stream(
                 '/caseledger.v1.LogService/StreamLog',
                 request_serializer=caseledger_dot_v1_dot_log__pb2.StreamLogRequest.SerializeToString,
-                response_deserializer=caseledger_dot_v1_dot_log__pb2.LogRecord.FromString,
+                response_deserializer=caseledger_dot_v1_dot_log__pb2.LogBatch.FromString,
                 _registered_method=True)
 
 
@@ -49,9 +49,9 @@ class LogServiceServicer:
     """
 
     def StreamLog(self, request, context):
-        """Streams records with position > `after`, then (if `follow`) waits for
-        new ones until the client cancels. Errors: INVALID_ARGUMENT (negative
-        position or limit).
+        """Streams records with position > `after`, in batches as they were
+        committed, then (if `follow`) waits for new ones until the client
+        cancels. Errors: INVALID_ARGUMENT (negative position or limit).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -63,7 +63,7 @@ def add_LogServiceServicer_to_server(servicer, server):
             'StreamLog': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamLog,
                     request_deserializer=caseledger_dot_v1_dot_log__pb2.StreamLogRequest.FromString,
-                    response_serializer=caseledger_dot_v1_dot_log__pb2.LogRecord.SerializeToString,
+                    response_serializer=caseledger_dot_v1_dot_log__pb2.LogBatch.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -94,7 +94,7 @@ class LogService:
             target,
             '/caseledger.v1.LogService/StreamLog',
             caseledger_dot_v1_dot_log__pb2.StreamLogRequest.SerializeToString,
-            caseledger_dot_v1_dot_log__pb2.LogRecord.FromString,
+            caseledger_dot_v1_dot_log__pb2.LogBatch.FromString,
             options,
             channel_credentials,
             insecure,

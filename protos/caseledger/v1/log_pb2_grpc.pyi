@@ -35,10 +35,10 @@ class LogServiceStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> LogServiceAsyncStub: ...
-    StreamLog: _grpc.UnaryStreamMultiCallable[_log_pb2.StreamLogRequest, _log_pb2.LogRecord]
-    """Streams records with position > `after`, then (if `follow`) waits for
-    new ones until the client cancels. Errors: INVALID_ARGUMENT (negative
-    position or limit).
+    StreamLog: _grpc.UnaryStreamMultiCallable[_log_pb2.StreamLogRequest, _log_pb2.LogBatch]
+    """Streams records with position > `after`, in batches as they were
+    committed, then (if `follow`) waits for new ones until the client
+    cancels. Errors: INVALID_ARGUMENT (negative position or limit).
     """
 
 @_typing.type_check_only
@@ -48,10 +48,10 @@ class LogServiceAsyncStub(LogServiceStub):
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
-    StreamLog: _aio.UnaryStreamMultiCallable[_log_pb2.StreamLogRequest, _log_pb2.LogRecord]  # type: ignore[assignment]
-    """Streams records with position > `after`, then (if `follow`) waits for
-    new ones until the client cancels. Errors: INVALID_ARGUMENT (negative
-    position or limit).
+    StreamLog: _aio.UnaryStreamMultiCallable[_log_pb2.StreamLogRequest, _log_pb2.LogBatch]  # type: ignore[assignment]
+    """Streams records with position > `after`, in batches as they were
+    committed, then (if `follow`) waits for new ones until the client
+    cancels. Errors: INVALID_ARGUMENT (negative position or limit).
     """
 
 class LogServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -64,10 +64,10 @@ class LogServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _log_pb2.StreamLogRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_log_pb2.LogRecord], _abc.AsyncIterator[_log_pb2.LogRecord]]:
-        """Streams records with position > `after`, then (if `follow`) waits for
-        new ones until the client cancels. Errors: INVALID_ARGUMENT (negative
-        position or limit).
+    ) -> _typing.Union[_abc.Iterator[_log_pb2.LogBatch], _abc.AsyncIterator[_log_pb2.LogBatch]]:
+        """Streams records with position > `after`, in batches as they were
+        committed, then (if `follow`) waits for new ones until the client
+        cancels. Errors: INVALID_ARGUMENT (negative position or limit).
         """
 
 def add_LogServiceServicer_to_server(servicer: LogServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
