@@ -1,0 +1,127 @@
+"""The real Cassandra node the Cassandra tests use, and a clean store per test.
+
+`CASELEDGER_CASSANDRA` (host:port) names the node that `python
+docker/services.py start cassandra` started; tests/run sets it. Without it,
+or when the node does not answer, every Cassandra test fails with a message
+saying so: these tests never skip.
+
+Each test session creates its own keyspace once (so two sessions on one
+node never meet) and drops it at the end (modules ask for that with the
+`cassandra_keyspace` fixture); each test starts from empty tables
+(truncated, which is cheap with `auto_snapshot: false`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+
+import pytest
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import Environment
+
+from caseledger.ledger.cassandra_schema import (
+    ALL_TABLES,
+    STREAMS,
+    create_tables,
+    keyspace_cql,
+    log_tables_cql,
+    stream_table_cql,
+    tracking_table_cql,
+    truncate_cql,
+)
+from caseledger.ledger.cassandra_session import SESSIONS, CqlSession
+from caseledger.ledger.cassandra_settings import CassandraSettings
+
+ADDRESS = "CASELEDGER_CASSANDRA"
+MODULE = "caseledger.ledger.cassandra"
+HOW_TO_START = (
+    "start the node with `python docker/services.py start cassandra` and export "
+    f"{ADDRESS}=127.0.0.1:9042 (tests/run does both)"
+)
+
+_lock = threading.Lock()
+_session: list[CqlSession] = []
+
+
+def address() -> str:
+    value = os.environ.get(ADDRESS, "").strip()
+    if not value:
+        pytest.fail(f"{ADDRESS} is not set: {HOW_TO_START}", pytrace=False)
+    return value
+
+
+def keyspace() -> str:
+    """This session's keyspace: created on first use, dropped at exit."""
+    return f"caseledger_test_{os.getpid()}"
+
+
+def store_env(prefix: str = "", **extra: str) -> dict[str, str]:
+    """Settings of a test store; lease times are short so takeovers are quick."""
+    session()
+    env = {
+        "PERSISTENCE_MODULE": MODULE,
+        "CASSANDRA_CONTACT_POINTS": address(),
+        "CASSANDRA_KEYSPACE": keyspace(),
+        "CASSANDRA_TABLE_PREFIX": prefix,
+        "CASSANDRA_LEASE_SECONDS": "2",
+        "CASSANDRA_LEASE_WAIT": "1",
+        "CASSANDRA_LOG_BUCKET_SIZE": "1000",
+    }
+    env.update(extra)
+    return env
+
+
+def settings(env: Mapping[str, str]) -> CassandraSettings:
+    return CassandraSettings.from_env(Environment(env=dict(env)))
+
+
+def session() -> CqlSession:
+    """A session of the test process, with this session's keyspace in place."""
+    with _lock:
+        if not _session:
+            config = settings(
+                {"CASSANDRA_CONTACT_POINTS": address(), "CASSANDRA_KEYSPACE": keyspace()}
+            )
+            failure = ""
+            try:
+                opened = SESSIONS.acquire(config)
+                opened.schema(keyspace_cql(config))
+            except PersistenceError as error:
+                failure = f"Cassandra at {address()} does not answer ({error}): {HOW_TO_START}"
+            if failure:
+                pytest.fail(failure, pytrace=False)
+            _session.append(opened)
+        return _session[0]
+
+
+@pytest.fixture(scope="session")
+def cassandra_keyspace() -> Iterator[str]:
+    """This session's keyspace, dropped when the session ends."""
+    session()
+    yield keyspace()
+    with _lock:
+        if not _session:
+            return
+        opened = _session.pop()
+    try:
+        opened.schema(f"DROP KEYSPACE IF EXISTS {keyspace()}")
+    finally:
+        SESSIONS.release(opened)
+
+
+def empty_store(env: Mapping[str, str]) -> None:
+    """Create the store's tables if needed, then empty them."""
+    config = settings(env)
+    cql = session()
+    create_tables(
+        cql,
+        [
+            stream_table_cql(config, STREAMS),
+            *log_tables_cql(config),
+            tracking_table_cql(config),
+        ],
+    )
+    for statement in truncate_cql(config, ALL_TABLES):
+        cql.schema(statement)
