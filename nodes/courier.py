@@ -8,9 +8,9 @@ for each event of a case that has had more than one owner, delivers the
 case's trail up to that event to each of those nodes that is not this node
 (`DeliverTrail`; the receiver verifies it and stores only what it lacks).
 
-Its position in the log is recorded after every delivery of an event
+Its position in the log is recorded after the deliveries of a page of events
 succeeded, in the node's received-events store, so a restart repeats at most
-one event's deliveries (harmless: they store nothing new). A node that is
+a page's deliveries (harmless: they store nothing new). A node that is
 down holds the courier back until it returns: deliveries are in log order.
 """
 
@@ -78,15 +78,19 @@ class Courier:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            page = self._ledger.recorder.select_notifications(self._position() + 1, _PAGE)
+            position = self._position()
+            page = self._ledger.recorder.select_notifications(position + 1, _PAGE)
+            carried = position
             for notification in page:
                 if not self._carry(notification.originator_id, notification.topic):
                     break  # a node is down: try this event again later
-                self._record(notification.id)
-            else:
-                if len(page) == _PAGE:
-                    continue
-            self._stopping.wait(_POLL_SECONDS)
+                carried = notification.id
+            if carried > position:
+                # Once per page, not per event: an event carried twice after a
+                # restart stores nothing new at its receivers.
+                self._record(carried)
+            if carried == position or len(page) < _PAGE:
+                self._stopping.wait(_POLL_SECONDS)
 
     def _carry(self, originator: UUID | str, topic: str) -> bool:
         """Deliver a case's trail to the nodes that held it; False if one could not take it."""
