@@ -16,11 +16,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import pytest
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import Environment
 
+from caseledger.ledger.cassandra import (
+    CassandraApplicationRecorder,
+    CassandraFactory,
+    CassandraProcessRecorder,
+)
 from caseledger.ledger.cassandra_schema import (
     ALL_TABLES,
     STREAMS,
@@ -125,3 +131,25 @@ def empty_store(env: Mapping[str, str]) -> None:
     )
     for statement in truncate_cql(config, ALL_TABLES):
         cql.schema(statement)
+
+
+@contextmanager
+def opened(env: Mapping[str, str]) -> Iterator[CassandraFactory]:
+    """A factory on the store of `env`, closed (its lease given back) afterwards."""
+    factory = CassandraFactory(dict(env))
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+def application(factory: CassandraFactory) -> CassandraApplicationRecorder:
+    recorder = factory.application_recorder()
+    assert isinstance(recorder, CassandraApplicationRecorder)
+    return recorder
+
+
+def process(factory: CassandraFactory) -> CassandraProcessRecorder:
+    recorder = factory.process_recorder()
+    assert isinstance(recorder, CassandraProcessRecorder)
+    return recorder
