@@ -1,4 +1,5 @@
-"""`python -m caseledger.nodes serve ...`: run one node until SIGTERM or Ctrl-C."""
+"""`python -m caseledger.nodes serve ...`: run one node until SIGTERM or Ctrl-C;
+`network up FILE`: run a whole network, one process per node."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from caseledger.nodes.feed_grpc import Source
 from caseledger.nodes.logs import configure_logging
 from caseledger.nodes.network_file import NetworkFileError, load_network
 from caseledger.nodes.server import start
+from caseledger.nodes.supervisor import add_arguments as add_network_arguments
+from caseledger.nodes.supervisor import run as run_network
 from caseledger.nodes.wiring import directory_of, sources_of
 
 
@@ -50,6 +53,8 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         choices=("json", "console"),
         default=defaults.get("CASELEDGER_LOG_FORMAT", "json"),
     )
+    network = sub.add_parser("network", help="run a whole network, one process per node")
+    add_network_arguments(network)
     bench = sub.add_parser("bench", help="benchmark P1: durable appends beside baselines")
     bench.add_argument("--clients", type=int, default=16)
     bench.add_argument("--seconds", type=float, default=5.0)
@@ -59,6 +64,8 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser(env_defaults()).parse_args(argv)
+    if args.command == "network":
+        return run_network(args)
     if args.command == "bench":
         from caseledger.nodes.bench import main as bench
 
