@@ -27,7 +27,9 @@ from caseledger.cli.vocabulary import (
     SPECIAL_PROCEDURE_KINDS,
     STEP_ACTIONS,
     SUBMISSION_CHANNELS,
+    TRANSFER_OUTCOMES,
     TermChoice,
+    Vocabulary,
 )
 from caseledger.v1 import ledger_pb2 as pb
 
@@ -298,6 +300,21 @@ COMMANDS = (
         ),
     ),
     CaseCommand(
+        "transfer",
+        rpc="Transfer",
+        request_type=pb.TransferRequest,
+        done="transfer requested",
+        help="转报/下发/跨域: hand the case to another node (up, down or sideways).",
+        options=(
+            option("--target", "Division code of the node to take the case.", required=True),
+            option("--reason", "Why it moves.", required=True),
+        ),
+        answer=lambda response: {
+            "outcome": _term_name(TRANSFER_OUTCOMES, response.outcome),
+            "owner": response.owner,
+        },
+    ),
+    CaseCommand(
         "rectify",
         rpc="RecordRectification",
         request_type=pb.RecordRectificationRequest,
@@ -309,6 +326,10 @@ COMMANDS = (
         ),
     ),
 )
+
+
+def _term_name(vocabulary: Vocabulary, value: int) -> str:
+    return next((term.name for term in vocabulary if term.value == value), str(value))
 
 
 @click.group()

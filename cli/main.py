@@ -19,6 +19,7 @@ from grpc_status import rpc_status
 from caseledger.cli.audit import audit
 from caseledger.cli.case import case
 from caseledger.cli.catalogue import catalogue
+from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
 from caseledger.cli.session import Connect, Session
 
@@ -190,7 +191,7 @@ def cli(ctx: click.Context, address: str, operator: str, role: str, timeout: flo
     ctx.call_on_close(session.close)
 
 
-for _group in (node, catalogue, case, audit):
+for _group in (node, network, catalogue, case, audit, bench):
     cli.add_command(_group)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -54,8 +55,14 @@ def beijing_time(stamp: timestamp_pb2.Timestamp) -> str:
     return stamp.ToDatetime(tzinfo=BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def command_result(done: str, result: types_pb2.CommandResult, as_json: bool) -> None:
-    """Report a case command's outcome: the case, its new version, and whether it was a retry."""
+def command_result(
+    done: str,
+    result: types_pb2.CommandResult,
+    as_json: bool,
+    extra: Mapping[str, str] | None = None,
+) -> None:
+    """Report a case command's outcome: the case, its new version, whether it was a
+    retry, and what else the command's answer says (`extra`, e.g. a transfer's owner)."""
     if as_json:
         emit_json(
             {
@@ -63,11 +70,14 @@ def command_result(done: str, result: types_pb2.CommandResult, as_json: bool) ->
                 "case_number": result.case_number,
                 "version": result.version,
                 "replayed": result.replayed,
+                **(extra or {}),
             }
         )
         return
     out = console()
     out.print(f"{done}: case [bold]{result.case_number}[/bold] (version {result.version})")
     out.print(f"id {result.case_id}")
+    for key, value in (extra or {}).items():
+        out.print(f"{key}: {value}")
     if result.replayed:
         out.print("retry of an earlier request with the same id: nothing was appended")

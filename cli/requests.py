@@ -10,7 +10,7 @@ message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,8 @@ class CaseCommand:
     options: tuple[Option, ...] = ()
     on_case: bool = True
     """Takes the CASE argument (id or case number); only `submit` does not."""
+    answer: Callable[[Any], dict[str, str]] | None = None
+    """What the response says beyond its `CommandResult` (a transfer's outcome), if anything."""
 
     def request(self, session: Session, values: Mapping[str, Any]) -> message.Message:
         """The request message for the parsed command-line `values`."""
@@ -136,7 +138,8 @@ class CaseCommand:
             assert session is not None, "the root command creates the session"
             rpc = getattr(session.ledger, self.rpc)
             response = rpc(self.request(session, values), timeout=session.timeout)
-            command_result(self.done, response.result, values["as_json"])
+            extra = self.answer(response) if self.answer is not None else None
+            command_result(self.done, response.result, values["as_json"], extra)
 
         case_argument = [click.Argument(["case"])] if self.on_case else []
         return click.Command(

@@ -225,3 +225,10 @@ DEADLINE_STATUSES = Vocabulary(
     Term("concluded-on-time", pb.DEADLINE_STATUS_CONCLUDED_ON_TIME, "按时办结", offered=False),
     Term("concluded-late", pb.DEADLINE_STATUS_CONCLUDED_LATE, "超期办结", offered=False),
 )
+
+TRANSFER_OUTCOMES = Vocabulary(
+    "transfer outcome",
+    Term("accepted", pb.TRANSFER_OUTCOME_ACCEPTED, "已接收", offered=False),
+    Term("rejected", pb.TRANSFER_OUTCOME_REJECTED, "已拒收", offered=False),
+    Term("pending", pb.TRANSFER_OUTCOME_PENDING, "待接收", offered=False),
+)

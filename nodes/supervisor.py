@@ -219,7 +219,11 @@ class Supervisor:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`network up`, under the `network` subcommand of `python -m caseledger.nodes`."""
     sub = parser.add_subparsers(dest="network_command", required=True)
-    up = sub.add_parser("up", help="run every node of a network file, each as its own process")
+    up = sub.add_parser(
+        "up",
+        prog="caseledger network up",
+        help="run every node of a network file, each as its own process",
+    )
     source = up.add_mutually_exclusive_group(required=True)
     source.add_argument("file", nargs="?", type=Path, help="the network file")
     source.add_argument("--demo", action="store_true", help="the packaged Shandong demo network")

@@ -31,6 +31,39 @@ def test_every_case_command_names_an_rpc_whose_request_it_builds() -> None:
         assert method.input_type.full_name == command.request_type.DESCRIPTOR.full_name
 
 
+def test_every_rpc_that_takes_a_command_has_a_case_command() -> None:
+    commanded = {
+        method.name for method in _SERVICE.methods if "meta" in method.input_type.fields_by_name
+    }
+    assert commanded == {command.rpc for command in COMMANDS}
+
+
+def test_transfer_names_the_target_and_reports_the_outcome_and_new_owner() -> None:
+    ledger = FakeLedger()
+    ledger.answers["Transfer"] = ledger_pb2.TransferResponse(
+        result=types_pb2.CommandResult(case_id=CASE_ID, case_number=CASE_NUMBER, version=4),
+        outcome=types_pb2.TRANSFER_OUTCOME_ACCEPTED,
+        owner="370124000000",
+    )
+    result = run(
+        ledger, "case", "transfer", CASE_NUMBER,
+        "--target", "370124000000", "--reason", "县级事项，转报平阴县", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    request: ledger_pb2.TransferRequest = ledger.only_request()
+    assert (request.case, request.target, request.reason) == (
+        CASE_NUMBER,
+        "370124000000",
+        "县级事项，转报平阴县",
+    )
+    reported = json.loads(result.output)
+    assert (reported["outcome"], reported["owner"], reported["version"]) == (
+        "accepted",
+        "370124000000",
+        4,
+    )
+
+
 def test_every_option_fills_a_field_of_its_request() -> None:
     for command in COMMANDS:
         for opt in command.options:
