@@ -46,10 +46,11 @@ class LeaseHeld(OperationalError):
 class WriterFenced(OperationalError):
     """A newer writer took this log over; this writer's appends are refused."""
 
-    def __init__(self, log: str, epoch: int, newer: object) -> None:
+    def __init__(self, log: str, epoch: int, reason: str) -> None:
         self.log = log
         self.epoch = epoch
-        super().__init__(f"log {log}: writer of epoch {epoch} fenced by epoch {newer}")
+        self.reason = reason
+        super().__init__(f"log {log}: the writer of epoch {epoch} is fenced ({reason})")
 
 
 class WriterLease:

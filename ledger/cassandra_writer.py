@@ -76,7 +76,7 @@ class LogWriter:
         self._fenced_bucket = -1
         self._hinted_bucket = -1
         self._needs_repair = True
-        self._fenced_by: object = None
+        self._fenced_by: str | None = None
         self._listeners: set[Callable[[], None]] = set()
         self._insert_cql = (
             f"INSERT INTO {self._table} (bucket, id, originator_id, originator_version, topic, "
@@ -140,7 +140,7 @@ class LogWriter:
 
     def _ready(self) -> None:
         if self._lease.lost.is_set() and self._fenced_by is None:
-            self._fenced_by = "a newer lease"
+            self._fenced_by = "another process took the lease over"
         if self._fenced_by is not None:
             raise WriterFenced(self._log.name, self._epoch, self._fenced_by)
         if self._needs_repair:
@@ -176,7 +176,7 @@ class LogWriter:
                 raise
             return
         if not outcome.applied:
-            self._fenced_by = outcome.current.get("epoch")
+            self._fenced_by = f"the log now belongs to epoch {outcome.current.get('epoch')}"
             raise WriterFenced(self._log.name, self._epoch, self._fenced_by)
 
     def _committed(self, bucket: int, first: int, event: StoredEvent) -> bool:
@@ -197,7 +197,7 @@ class LogWriter:
         row = rows[0]
         mine = (self._streams.key(event.originator_id), event.originator_version)
         if (row["originator_id"], row["originator_version"]) != mine:
-            self._fenced_by = "an unknown writer"
+            self._fenced_by = f"id {first} was written by another writer"
             raise WriterFenced(self._log.name, self._epoch, self._fenced_by)
         return True
 
@@ -225,8 +225,8 @@ class LogWriter:
                 return
             seen = outcome.current.get("epoch")
             if seen is not None and seen > self._epoch:
-                self._fenced_by = seen
-                raise WriterFenced(self._log.name, self._epoch, seen)
+                self._fenced_by = f"bucket {bucket} belongs to epoch {seen}"
+                raise WriterFenced(self._log.name, self._epoch, self._fenced_by)
 
     def _recover(self) -> None:
         progress = self._log.progress()
