@@ -32,6 +32,9 @@ class NodeConfig:
     # receives its subtree's events (`grpc` log streams or `kafka`).
     name: str = ""
     feed: str = "grpc"
+    # For the `kafka` feed: the broker (`host:port`, ...) and the topic prefix.
+    kafka_bootstrap: tuple[str, ...] = ()
+    kafka_topic_prefix: str = "caseledger"
 
     @property
     def event_db(self) -> Path:
@@ -40,6 +43,11 @@ class NodeConfig:
     @property
     def received_db(self) -> Path:
         return self.data_dir / f"{self.code}.received.sqlite"
+
+    @property
+    def published_db(self) -> Path:
+        """Where the Kafka publisher records the last position it published."""
+        return self.data_dir / f"{self.code}.published.sqlite"
 
     @property
     def key_db(self) -> Path:

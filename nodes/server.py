@@ -24,8 +24,10 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.courier import Courier
 from caseledger.nodes.feed import Feed, FeedMetrics, Intake
 from caseledger.nodes.feed_grpc import LogStreamFeed, Source
+from caseledger.nodes.feed_kafka import KafkaFeed, KafkaPublisher, TopicLayout
 from caseledger.nodes.handoff_service import HandoffService
 from caseledger.nodes.handoffs import Handoffs
+from caseledger.nodes.kafka_client import BrokerSettings
 from caseledger.nodes.ledger_service import LedgerService, LedgerSettings
 from caseledger.nodes.log_service import LogService
 from caseledger.nodes.metrics import Metrics
@@ -53,6 +55,7 @@ class RunningNode:
     courier: Courier
     feed: Feed
     intake: Intake
+    publisher: KafkaPublisher | None = None
 
     @property
     def address(self) -> str:
@@ -66,6 +69,8 @@ class RunningNode:
         self.courier.stop()
         self.feed.stop()
         self.server.stop(grace).wait()
+        if self.publisher is not None:
+            self.publisher.stop()
         self.ledger.close()
         self.keys.close()
 
@@ -75,7 +80,8 @@ def start(
     sources: Sequence[Source] = (),
     directory: Mapping[str, str] | None = None,
 ) -> RunningNode:
-    """Start a node: its stores, its gRPC server, then its feed from `sources`.
+    """Start a node: its stores, its gRPC server, then its feed: the log
+    streams of `sources`, or (feed `kafka`) its publisher and topic consumer.
     `directory` maps the division codes of the network's nodes to their addresses."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keys = SQLiteSubjectKeyStore(str(config.key_db))
@@ -125,7 +131,13 @@ def start(
     for name in ("", *services[:3]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
-    feed = LogStreamFeed(list(sources), intake)
+    feed: Feed
+    publisher = None
+    if config.feed == "kafka":
+        publisher, feed = _kafka_replication(config, ledger, intake)
+        publisher.start()
+    else:
+        feed = LogStreamFeed(list(sources), intake)
     feed.start()
     return RunningNode(
         config,
@@ -140,4 +152,17 @@ def start(
         courier,
         feed,
         intake,
+        publisher,
     )
+
+
+def _kafka_replication(
+    config: NodeConfig, ledger: CaseLedger, intake: Intake
+) -> tuple[KafkaPublisher, KafkaFeed]:
+    if not config.kafka_bootstrap:
+        raise ValueError(f"node {config.code}: the kafka feed needs a broker (kafka_bootstrap)")
+    broker = BrokerSettings(config.kafka_bootstrap, client_id=f"caseledger-{config.code}")
+    layout = TopicLayout(config.kafka_topic_prefix)
+    positions_env = config.persistence_env(config.published_db)
+    publisher = KafkaPublisher(config.code, ledger.recorder, broker, layout, positions_env)
+    return publisher, KafkaFeed(config.code, intake, broker, layout)
