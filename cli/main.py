@@ -19,6 +19,7 @@ from grpc_status import rpc_status
 from caseledger.cli.audit import audit
 from caseledger.cli.case import case
 from caseledger.cli.catalogue import catalogue
+from caseledger.cli.demo import demo
 from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
 from caseledger.cli.session import Connect, Session
@@ -191,7 +192,7 @@ def cli(ctx: click.Context, address: str, operator: str, role: str, timeout: flo
     ctx.call_on_close(session.close)
 
 
-for _group in (node, network, catalogue, case, audit, bench):
+for _group in (demo, node, network, catalogue, case, audit, bench):
     cli.add_command(_group)
 
 
