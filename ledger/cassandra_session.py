@@ -18,8 +18,10 @@ closed when the last user closes it.
 
 from __future__ import annotations
 
+import socket
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +52,8 @@ from caseledger.ledger.cassandra_settings import CassandraSettings
 Row = dict[str, Any]
 Params = Sequence[Any]
 Statement = tuple[str, Params]
+# Told the kind of request (`cas`, `write_all`), its (first) statements and seconds taken.
+Observer = Callable[[str, Sequence[Statement], float], None]
 
 _SCHEMA_TIMEOUT = 60.0
 
@@ -89,9 +93,13 @@ class CqlSession:
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=settings.request_timeout,
             control_connection_timeout=settings.request_timeout,
+            # Without it a request of more than one TCP segment waits out the
+            # peer's delayed ACK (40 ms) behind Nagle's algorithm.
+            sockopts=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         self._prepared: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.observer: Observer | None = None
         with translated(write=False):
             self._session = self._cluster.connect()
 
@@ -133,6 +141,7 @@ class CqlSession:
         every other one has still been waited for, so nothing is in flight
         when this raises.
         """
+        started = time.perf_counter()
         with translated(write=True):
             futures = [self._session.execute_async(self._group(group)) for group in writes]
             errors = []
@@ -143,6 +152,7 @@ class CqlSession:
                     errors.append(error)
             if errors:
                 raise errors[0]
+        self._observe("write_all", writes[0] if writes else [], started)
 
     def send(self, cql: str, params: Params = ()) -> None:
         """Write without waiting: for hints whose loss costs only time."""
@@ -152,9 +162,11 @@ class CqlSession:
     def cas(self, statements: Sequence[Statement]) -> CasOutcome:
         """One conditional write (a lightweight transaction): a statement or a
         conditional batch whose statements all name one partition."""
+        started = time.perf_counter()
         with translated(write=True):
             result = self._session.execute(self._group(statements))
             row = dict(result.one())
+        self._observe("cas", statements, started)
         applied = bool(row.pop("[applied]"))
         return CasOutcome(applied, row)
 
@@ -165,6 +177,14 @@ class CqlSession:
 
     def close(self) -> None:
         self._cluster.shutdown()
+
+    def observe(self, observer: Observer | None) -> None:
+        """Be told how long each conditional write (`cas`) and each `write_all` took."""
+        self.observer = observer
+
+    def _observe(self, kind: str, statements: Sequence[Statement], started: float) -> None:
+        if self.observer is not None:
+            self.observer(kind, statements, time.perf_counter() - started)
 
     # -- internals -----------------------------------------------------------
 
