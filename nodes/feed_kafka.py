@@ -49,9 +49,8 @@ from dataclasses import dataclass
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment
 
-from caseledger.ledger.catalogue import Item
 from caseledger.ledger.division import DivisionCode
 from caseledger.ledger.received import Delivery, TrailBroken
 from caseledger.nodes.feed import Intake
@@ -70,6 +69,7 @@ from caseledger.nodes.kafka_client import (
     TopicProducer,
     TopicSettings,
 )
+from caseledger.nodes.wiring import CATALOGUE_TOPICS
 from caseledger.v1 import log_pb2
 
 _log = structlog.get_logger("caseledger.nodes.feed")
@@ -80,7 +80,7 @@ _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
 _CODE_LENGTH = 12
 
 # The event topics of the catalogue (事项目录), the reference data that flows down.
-REFERENCE_EVENT_TOPICS = (get_topic(Item.Published), get_topic(Item.Revised))
+REFERENCE_EVENT_TOPICS = CATALOGUE_TOPICS
 
 
 def is_reference_event(event_topic: str) -> bool:
