@@ -38,7 +38,7 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     serve.add_argument(
         "--data", type=Path, default=Path(defaults.get("CASELEDGER_DATA_DIR", "var"))
     )
-    serve.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
+    serve.add_argument("--store", choices=("sqlite", "memory", "cassandra"), default="sqlite")
     serve.add_argument(
         "--allow-client-time",
         action="store_true",
@@ -59,6 +59,11 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     bench.add_argument("--clients", type=int, default=16)
     bench.add_argument("--seconds", type=float, default=5.0)
     bench.add_argument("--json", type=Path, help="also write the report here")
+    bench_cassandra = sub.add_parser(
+        "bench-cassandra", help="benchmark the Cassandra store beside SQLite, with LWT costs"
+    )
+    bench_cassandra.add_argument("--cassandra", default="127.0.0.1:9042", help="HOST:PORT")
+    bench_cassandra.add_argument("--seconds", type=float, default=3.0)
     return parser
 
 
@@ -70,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         from caseledger.nodes.bench import main as bench
 
         return bench(args.clients, args.seconds, args.json)
+    if args.command == "bench-cassandra":
+        from caseledger.nodes.bench_cassandra import main as bench_cassandra
+
+        return bench_cassandra(args.cassandra, args.seconds)
     configure_logging(args.log_format)
     log = structlog.get_logger("caseledger.nodes")
     from caseledger.ledger.division import DivisionCode

@@ -1,7 +1,8 @@
 """Node settings, and the one place that reads the environment.
 
 A node is configured by a `NodeConfig`; the store is chosen by `store`
-(`sqlite` by default, or `memory` for throwaway runs) and turned into the
+(`sqlite` by default, `memory` for throwaway runs, or `cassandra`, whose
+cluster and keyspace come from the network file) and turned into the
 settings of the `eventsourcing` persistence module here, never in code
 elsewhere.
 """
@@ -65,8 +66,19 @@ class NodeConfig:
                 # A writer waits for the lock rather than failing under load.
                 "SQLITE_LOCK_TIMEOUT": "10",
             }
+        elif self.store == "cassandra":
+            # One keyspace per node (the network file names it); the node's
+            # stores share it, told apart by a table prefix named after the
+            # store's file: none for its events, `received_`, `published_`.
+            role = (database or self.event_db).name.split(".")[-2]
+            env = {
+                "PERSISTENCE_MODULE": "caseledger.ledger.cassandra",
+                "CASSANDRA_CONTACT_POINTS": "127.0.0.1:9042",
+                "CASSANDRA_KEYSPACE": f"caseledger_{self.code}",
+                "CASSANDRA_TABLE_PREFIX": "" if role == "events" else f"{role}_",
+            }
         else:
-            raise ValueError(f"unknown store {self.store!r}: expected sqlite or memory")
+            raise ValueError(f"unknown store {self.store!r}: expected sqlite, memory or cassandra")
         env.update(self.extra_env)
         return env
 
