@@ -83,7 +83,7 @@ def demo(session: Session, feed: str, data: Path | None, base_port: int | None, 
     try:
         options = [] if base_port is None else ["--base-port", str(base_port)]
         if feed == "kafka":
-            broker = kafka_broker()
+            broker = kafka_broker(out.print)
             prefix = f"demo{uuid.uuid4().hex[:8]}"
             options += ["--feed", "kafka", "--kafka", broker.bootstrap, "--topic-prefix", prefix]
             out.print(f"feed: Kafka at {broker.bootstrap}, topics {prefix}.*")

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,8 +129,9 @@ def services_script() -> Path | None:
     return script if script.is_file() else None
 
 
-def kafka_broker() -> Broker:
-    """CASELEDGER_KAFKA if set; else the checkout's broker, started if not running."""
+def kafka_broker(say: Callable[[str], None]) -> Broker:
+    """CASELEDGER_KAFKA if set; else the checkout's broker, started if not running
+    (and then stopped by `Broker.stop`)."""
     named = os.environ.get("CASELEDGER_KAFKA", "").strip()
     if named:
         return Broker(named)
@@ -146,6 +148,7 @@ def kafka_broker() -> Broker:
     )  # fmt: skip
     if status.returncode == 0:
         return Broker(bootstrap)
+    say(f"starting Kafka with {script} (stopped again when the demo ends)")
     started = subprocess.run(
         [sys.executable, str(script), "start", "kafka"],
         check=False, capture_output=True, text=True, timeout=600,

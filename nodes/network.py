@@ -198,6 +198,7 @@ class Network:
     def to_node_config(self, code: str) -> NodeConfig:
         """What one node process needs to start: it listens on its listed address."""
         node = self.node(code)
+        kafka = self.kafka if node.feed == "kafka" else None
         return NodeConfig(
             code=node.code,
             name=node.name,
@@ -206,4 +207,6 @@ class Network:
             store=node.store.kind,
             feed=node.feed,
             extra_env=node.store.persistence_env(),
+            kafka_bootstrap=tuple(str(a) for a in kafka.bootstrap) if kafka else (),
+            kafka_topic_prefix=kafka.topic_prefix if kafka else "caseledger",
         )

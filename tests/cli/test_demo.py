@@ -21,6 +21,7 @@ from caseledger.ledger.identifiers import (
     ItemImplementationCode,
 )
 from caseledger.v1 import types_pb2
+from tests.nodes.feeds import kafka_address
 
 _DEMO_NODES = 6
 
@@ -135,3 +136,19 @@ def test_demo_verifies_the_transferred_case_at_township_county_and_province(
         assert f"✓ verified at {node}" in demo_output
     assert "all 3 copies end at the same hash" in demo_output
     assert "✓ all 10 trails of the day verified" in demo_output
+
+
+@pytest.mark.kafka
+def test_demo_through_the_kafka_broker_verifies_the_same_day(tmp_path: Path) -> None:
+    broker = kafka_address()
+    base = free_port_block(_DEMO_NODES)
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--feed", "kafka", "--base-port", str(base), "--data", str(tmp_path / "run")],
+        env={"CASELEDGER_KAFKA": broker},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"feed: Kafka at {broker}" in result.output
+    assert "10 (1 own + 9 replicated)" in result.output
+    assert "all 3 copies end at the same hash" in result.output
+    assert "✓ all 10 trails of the day verified" in result.output

@@ -145,6 +145,19 @@ def test_the_copy_switches_every_node_to_kafka_with_the_broker_given(tmp_path: P
     assert copy.kafka.topic_prefix == "demo7"
 
 
+def test_a_node_of_the_kafka_copy_is_configured_with_the_broker_and_prefix(
+    tmp_path: Path,
+) -> None:
+    overrides = Overrides(feed="kafka", kafka="127.0.0.1:19092", topic_prefix="demo7")
+    copy = load_network(write_network_copy(demo_network(), overrides, tmp_path / "k.yaml"))
+    config = copy.to_node_config("370124102000")
+    assert (config.feed, config.kafka_bootstrap, config.kafka_topic_prefix) == (
+        "kafka",
+        ("127.0.0.1:19092",),
+        "demo7",
+    )
+
+
 def test_the_kafka_feed_without_a_broker_is_refused() -> None:
     with pytest.raises(ValueError, match="needs a broker"):
         network_document(demo_network(), Overrides(feed="kafka"))
