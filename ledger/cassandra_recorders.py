@@ -10,6 +10,7 @@ in one place and numbered from one sequence.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -184,7 +185,7 @@ class CassandraSubscription(ListenNotifySubscription[CassandraApplicationRecorde
     def _tick(self) -> None:
         while not self._has_been_stopped:
             self._has_been_notified.set()
-            threading.Event().wait(POLL_SECONDS)
+            time.sleep(POLL_SECONDS)
 
     def stop(self) -> None:
         super().stop()
