@@ -27,6 +27,7 @@ from eventsourcing.persistence import Tracking
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.case_events import CaseEvent
 from caseledger.ledger.division import DivisionCode
+from caseledger.ledger.numbering import number_index_id
 from caseledger.nodes.handoffs import records_of
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc
 
@@ -100,14 +101,21 @@ class Courier:
         case = self._ledger.case(case_id)
         if len(case.owners) < 2:
             return True  # never handed over: replication alone reaches everyone
-        trail = self._ledger.stored_trail(case_id)
-        request = handoff_pb2.DeliverTrailRequest(
-            from_node=self._ledger.node, case_id=str(case_id), records=records_of(trail)
-        )
+        # The case's trail, and the claim of its number so that it resolves there too.
+        requests = [
+            handoff_pb2.DeliverTrailRequest(
+                from_node=self._ledger.node,
+                case_id=str(aggregate_id),
+                records=records_of(self._ledger.stored_trail(aggregate_id)),
+            )
+            for aggregate_id in (case_id, number_index_id(case.number))
+        ]
         for code in interested_in(case.owners, self._directory, self._ledger.node):
             try:
                 with grpc.insecure_channel(self._directory[code]) as channel:
-                    handoff_pb2_grpc.HandoffServiceStub(channel).DeliverTrail(request, timeout=10)
+                    deliver = handoff_pb2_grpc.HandoffServiceStub(channel).DeliverTrail
+                    for request in requests:
+                        deliver(request, timeout=10)
             except grpc.RpcError as error:
                 _log.info("trail not delivered", case=case.number, to=code, code=str(error.code()))
                 return False
