@@ -101,8 +101,9 @@ def demo(session: Session, feed: str, data: Path | None, base_port: int | None, 
             broker.stop()
         if data is None and not keep:
             shutil.rmtree(folder, ignore_errors=True)
-        elif data is None:
-            out.print(f"kept {folder}; run it again: caseledger network up {folder}/network.yaml")
+        else:
+            again = f"caseledger network up {folder}/network.yaml --data {folder}"
+            out.print(f"kept {folder}; start its network again with: {again}")
     out.print(f"demo finished in {time.monotonic() - started:.1f} s")
     if status != 0:
         raise click.exceptions.Exit(status)

@@ -12,6 +12,12 @@ would (SIGTERM, so each drains; SIGKILL only after a grace period), and a
 node that exits on its own is named with the tail of its log before the
 others are stopped and the supervisor exits non-zero.
 
+With `--data DIR` everything of the run is kept under DIR: the nodes'
+stores in `stores/`, their logs in `logs/`, and `network.yaml`, the copy of
+the network file (`network_copy`) the nodes actually run from, with
+data_dir, and any `--base-port` or `--feed`, rewritten. Without it the logs
+go next to the root node's stores.
+
 Nodes run in their own process group, so a terminal's Ctrl-C reaches the
 supervisor only and the nodes are stopped in one orderly way; they are also
 asked (Linux `PR_SET_PDEATHSIG`) to get SIGTERM should the supervisor die
@@ -289,11 +295,11 @@ def run(args: argparse.Namespace) -> int:
             count = len(supervisor.nodes)
             print(f"READY {network.name}: {count} nodes, logs in {supervisor.logs}", flush=True)
             supervisor.watch(interrupted, parent)
-    except (NodeExited, NotReady) as failure:
+    except (NodeExited, NotReady, OSError) as failure:
         print(f"caseledger network: {failure}", file=sys.stderr, flush=True)
         status = NODE_FAILED
-    stopped = len([n for n in supervisor.nodes if n.process.poll() is None])
-    print(f"caseledger network: stopping {stopped} node(s)", file=sys.stderr, flush=True)
+    running = len([n for n in supervisor.nodes if n.process.poll() is None])
+    print(f"caseledger network: stopping {running} node(s)", file=sys.stderr, flush=True)
     if not supervisor.stop(args.stop_grace) and status == 0:
         status = NODE_FAILED
     print("caseledger network: stopped", file=sys.stderr, flush=True)
