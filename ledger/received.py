@@ -144,6 +144,13 @@ class ReceivedEvents(Application[UUID]):
             )
             if expected is not None and expected != event.prev_hash:
                 raise TrailBroken(source, case, version, "does not follow the event before it")
+            if expected is None:
+                # Its predecessor comes by another path (a case that changed
+                # owners is in two logs): check the link when it arrives.
+                known.await_link(event.originator_id, version - 1, event.prev_hash)
+            awaited = known.awaited(event.originator_id, version)
+            if awaited is not None and awaited != event.hash:
+                raise TrailBroken(source, case, version, "does not match the event after it")
             in_batch[(case, version)] = event.hash
             verified.append((event.originator_id, version, event.hash))
         return verified
@@ -154,14 +161,28 @@ class KnownHashes:
 
     The hashes of recently stored events are kept in memory: a follower
     checks each received event against the one before it, which it has
-    usually just stored.
+    usually just stored. So are the links still to check: the `prev_hash`
+    of events that arrived before their predecessor (bounded, and in memory:
+    after a restart such a link is checked by the audit replay instead).
     """
 
     def __init__(self, stores: Sequence[Application[UUID]], remembered: int = 100_000) -> None:
         self._stores = stores
         self._recent: OrderedDict[tuple[UUID, int], str] = OrderedDict()
+        self._links: OrderedDict[tuple[UUID, int], str] = OrderedDict()
         self._capacity = remembered
         self._lock = threading.Lock()
+
+    def await_link(self, case_id: UUID, version: int, hash_: str) -> None:
+        """An event arrived before the one it follows: that one must hash to `hash_`."""
+        with self._lock:
+            self._links[(case_id, version)] = hash_
+            if len(self._links) > self._capacity:
+                self._links.popitem(last=False)
+
+    def awaited(self, case_id: UUID, version: int) -> str | None:
+        with self._lock:
+            return self._links.get((case_id, version))
 
     def remember(self, case_id: UUID, version: int, hash_: str) -> None:
         with self._lock:
