@@ -93,17 +93,19 @@ def demo(session: Session, feed: str, data: Path | None, base_port: int | None, 
             status = run_day(out, network.nodes, session.timeout)
         finally:
             network.stop()
-            out.print(f"network stopped; node logs were in {folder / 'logs'}")
+            out.print("network stopped")
     except (NetworkFailure, DemoFailure) as failure:
         click.echo(f"demo failed: {failure}", err=True)
     finally:
         if broker is not None:
             broker.stop()
-        if data is None and not keep:
+        # A failed demo keeps its folder: the node logs say what went wrong.
+        if data is None and not keep and status == 0:
             shutil.rmtree(folder, ignore_errors=True)
         else:
             again = f"caseledger network up {folder}/network.yaml --data {folder}"
-            out.print(f"kept {folder}; start its network again with: {again}")
+            out.print(f"kept {folder} (node logs in {folder / 'logs'})")
+            out.print(f"start its network again with: {again}")
     out.print(f"demo finished in {time.monotonic() - started:.1f} s")
     if status != 0:
         raise click.exceptions.Exit(status)

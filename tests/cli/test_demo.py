@@ -102,6 +102,20 @@ def test_demo_refuses_a_data_folder_that_is_not_empty(tmp_path: Path) -> None:
     assert "is not empty" in result.output
 
 
+def test_demo_names_a_node_that_cannot_start_and_keeps_its_logs(tmp_path: Path) -> None:
+    base = free_port_block(_DEMO_NODES)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 3))  # 解放路街道's port
+        squatter.listen()
+        result = CliRunner().invoke(
+            cli, ["demo", "--base-port", str(base), "--data", str(tmp_path / "run")]
+        )
+    assert result.exit_code == 1
+    assert "node 370102001000 解放路街道 exited unexpectedly" in result.output
+    assert f"kept {tmp_path / 'run'}" in result.output
+    assert (tmp_path / "run" / "logs" / "370102001000.log").is_file()
+
+
 @pytest.fixture(scope="module")
 def demo_output(tmp_path_factory: pytest.TempPathFactory) -> str:
     data = tmp_path_factory.mktemp("demo") / "run"
