@@ -105,7 +105,7 @@ class CassandraSettings:
             serial_consistency=_level(env, SERIAL_CONSISTENCY, "LOCAL_SERIAL", SERIAL_LEVELS),
             table_prefix=prefix,
             log_bucket_size=_number(env, LOG_BUCKET_SIZE, 10_000, int, minimum=1),
-            lease_seconds=_number(env, LEASE_SECONDS, 10, int, minimum=1),
+            lease_seconds=_number(env, LEASE_SECONDS, 10, int, minimum=2),
             lease_wait=_number(env, LEASE_WAIT, 15.0, float, minimum=0),
             request_timeout=_number(env, REQUEST_TIMEOUT, 10.0, float, minimum=0.1),
             read_only=bool(strtobool(env.get(READ_ONLY, "no") or "no")),

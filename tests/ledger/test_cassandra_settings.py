@@ -51,6 +51,7 @@ def test_tables_are_named_with_the_keyspace_and_prefix() -> None:
         ("CASSANDRA_SERIAL_CONSISTENCY", "QUORUM"),
         ("CASSANDRA_TABLE_PREFIX", "a.b"),
         ("CASSANDRA_LOG_BUCKET_SIZE", "0"),
+        ("CASSANDRA_LEASE_SECONDS", "1"),
         ("ORIGINATOR_ID_TYPE", "int"),
     ],
 )
