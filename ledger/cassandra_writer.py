@@ -236,13 +236,14 @@ class LogWriter:
                 (self._log.bucket_size(), self._log.name),
             )
         bucket = progress.tail_bucket or 0
-        tail = 0
+        tail, tail_bucket = 0, bucket
         while True:
             self._fence(bucket, guess=self._epoch - 1)
             last = self._log.last_in(bucket)
             if last is None:
                 break
-            tail = last
+            # The bucket that holds the tail, which may lie in the next one's range.
+            tail, tail_bucket = last, bucket
             bucket += 1
         if tail == 0 and bucket > 0:
             raise ProgrammingError(f"log {self._log.name}: the tail hint points past the log")
@@ -253,7 +254,7 @@ class LogWriter:
         if tail:
             self._session.write(
                 f"UPDATE {self._progress} SET tail_bucket = ?, applied = ? WHERE log = ?",
-                (self._log.bucket_of(tail), tail, self._log.name),
+                (tail_bucket, tail, self._log.name),
             )
         self._needs_repair = False
 

@@ -194,3 +194,16 @@ def test_a_stored_version_is_refused_after_a_restart() -> None:
         with pytest.raises(Exception, match="already stored"):
             recorder.insert_events([stored, event()])
         assert recorder.max_notification_id() == 1
+
+
+def test_restarts_find_the_tail_of_a_batch_that_ran_past_its_bucket() -> None:
+    # Buckets of 4: ids 3..6 all live in bucket 0, though 4..6 are in bucket 1's range.
+    with opened(env()) as first:
+        application(first).insert_events([event(), event()])
+        application(first).insert_events([event(), event(), event(), event()])
+    for _ in range(2):
+        with opened(env()) as again:
+            recorder = application(again)
+            assert recorder.max_notification_id() == 6
+    with opened(env()) as last:
+        assert application(last).insert_events([event()]) == [7]
