@@ -274,7 +274,8 @@ class CaseLedger(Application[UUID]):
         return aggregate
 
     def open_sealed(self, sealed: Sealed, field: str) -> str | None:
-        """The clear text of a sealed datum, or None once its subject is erased."""
+        """The clear text of a sealed datum; None once its subject was erased.
+        KeyNotHeld when it was sealed at a node whose keys this one lacks."""
         try:
             return self.keys.open(sealed, field)
         except ErasedSubject:

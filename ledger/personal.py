@@ -54,11 +54,17 @@ class SubjectKeyStore(Protocol):
 
     def erase(self, subject: str) -> bool: ...
 
+    def is_erased(self, subject: str) -> bool: ...
+
     def pepper(self) -> bytes: ...
 
 
 class ErasedSubject(Exception):
     """The subject's key was erased: the datum is gone for good."""
+
+
+class KeyNotHeld(Exception):
+    """This node never held the subject's key (it was sealed at another node)."""
 
 
 class SubjectKeys:
@@ -71,7 +77,9 @@ class SubjectKeys:
         key = self._store.key_for(subject)
         if key is None:
             if not create:
-                raise ErasedSubject(subject)
+                if self._store.is_erased(subject):
+                    raise ErasedSubject(subject)
+                raise KeyNotHeld(subject)
             key = AESGCM.generate_key(bit_length=256)
             self._store.create(subject, key)
         return key
@@ -95,7 +103,9 @@ class SubjectKeys:
                 raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], field.encode("ascii")
             )
         except InvalidTag as error:
-            raise ValueError(f"sealed {field} does not open under its key") from error
+            # Sealed under a key that was erased since (the subject came back
+            # and has a new one), or tampered with: either way it is gone.
+            raise ErasedSubject(sealed.subject) from error
         return plain.decode("utf-8")
 
     def erase(self, subject: str) -> bool:

@@ -32,7 +32,7 @@ from caseledger.ledger.deadlines import (
 from caseledger.ledger.errors import FieldViolation, InvalidInput
 from caseledger.ledger.identifiers import ItemImplementationCode
 from caseledger.ledger.intake import ApplicantForm
-from caseledger.ledger.personal import Sealed, mask
+from caseledger.ledger.personal import Sealed
 from caseledger.ledger.vocabulary import (
     ApplicantType,
     CaseType,
@@ -308,10 +308,14 @@ def deadline_message(found: DeadlineAssessment | None) -> ledger_pb2.Deadline:
     )
 
 
+ERASED = "[erased]"  # the data subject's key was destroyed (crypto-shredding)
+SEALED_ELSEWHERE = "[sealed]"  # sealed under a key held by the node that received it
+
+
 def case_view(
-    case: Case, applicant_name: str | None, calendar: WorkingCalendar, now: datetime
+    case: Case, applicant_name: str, calendar: WorkingCalendar, now: datetime
 ) -> ledger_pb2.CaseView:
-    """The case as a reporting system sees it; the applicant's name masked."""
+    """The case as a reporting system sees it; `applicant_name` already masked."""
     return ledger_pb2.CaseView(
         case_id=str(case.id),
         case_number=case.number,
@@ -320,7 +324,7 @@ def case_view(
         item_code=case.item.get("implementation_code", ""),
         item_name=case.item.get("name", ""),
         channel=number_of(SubmissionChannel.from_code(case.channel)),  # type: ignore[arg-type]
-        applicant_name="[erased]" if applicant_name is None else mask(applicant_name),
+        applicant_name=applicant_name,
         case_type=int(case.case_type) if case.case_type else 0,  # type: ignore[arg-type]
         deadline=deadline_message(deadline_of(case, calendar, china_date(now))),
         result=number_of(ConclusionResult.from_code(case.result)) if case.result else 0,  # type: ignore[arg-type]

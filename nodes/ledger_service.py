@@ -27,7 +27,7 @@ from caseledger.ledger.errors import FieldViolation, InvalidInput, LedgerError
 from caseledger.ledger.identifiers import ELicenceId
 from caseledger.ledger.intake import seal_applicant
 from caseledger.ledger.keystore import MemorySubjectKeyStore
-from caseledger.ledger.personal import SubjectKeys
+from caseledger.ledger.personal import KeyNotHeld, SubjectKeys, mask
 from caseledger.ledger.vocabulary import (
     ConclusionResult,
     RatingChannel,
@@ -445,8 +445,12 @@ class LedgerService(ledger_pb2_grpc.LedgerServiceServicer):
         with self._translated("GetCase", context):
             case = self._ledger.case(convert.case_reference(request.case))
             trail = self._ledger.trail(case.id)
-            name = self._ledger.open_sealed(convert.applicant_name_sealed(trail), "name")
-            view = convert.case_view(case, name, self._settings.calendar, self._settings.clock())
+            try:
+                name = self._ledger.open_sealed(convert.applicant_name_sealed(trail), "name")
+                shown = convert.ERASED if name is None else mask(name)
+            except KeyNotHeld:
+                shown = convert.SEALED_ELSEWHERE
+            view = convert.case_view(case, shown, self._settings.calendar, self._settings.clock())
             return ledger_pb2.GetCaseResponse(case=view)
         raise AssertionError("unreachable: abort raises")
 
