@@ -258,13 +258,3 @@ def render(rows: list[Row], seconds: float) -> str:
 def main(address: str, seconds: float) -> int:
     print(render(run(address, seconds), seconds))
     return 0
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="bench_cassandra")
-    parser.add_argument("--cassandra", default="127.0.0.1:9042", help="HOST:PORT")
-    parser.add_argument("--seconds", type=float, default=3.0)
-    arguments = parser.parse_args()
-    raise SystemExit(main(arguments.cassandra, arguments.seconds))
