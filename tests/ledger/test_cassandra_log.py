@@ -5,11 +5,13 @@ Buckets of five ids here, so a few events cross many bucket boundaries.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from itertools import islice
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import DataError, StoredEvent
+from eventsourcing.persistence import DataError, Notification, StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -185,8 +187,11 @@ def test_a_subscription_sees_appends_of_another_process(
         reader = application(factory)
         with reader.subscribe(gt=2) as subscription:
             # The writer is another factory: only polling can notice it.
-            written = events(3)
-            recorder.insert_events(written)
-            seen = [next(subscription) for _ in range(3)]
+            recorder.insert_events(events(3))
+            seen: list[Notification] = []
+            taker = threading.Thread(target=lambda: seen.extend(islice(subscription, 3)))
+            taker.start()
+            taker.join(timeout=10)
+            subscription.stop()
     assert [n.id for n in seen] == [3, 4, 5]
     assert [n.originator_version for n in seen] == [1, 2, 3]
