@@ -49,6 +49,21 @@ def up(args: tuple[str, ...]) -> None:
     exec_node_module("network", "up", *args)
 
 
+@network.command(
+    "drop-keyspaces",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def drop_keyspaces(args: tuple[str, ...]) -> None:
+    """Drop the Cassandra keyspaces of a network file's nodes (after a throwaway run).
+
+    Lists them first; --yes drops them. For example:
+    caseledger network drop-keyspaces var/run/network.yaml --yes
+    """
+    exec_node_module("network", "drop-keyspaces", *args)
+
+
 @click.command(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     add_help_option=False,

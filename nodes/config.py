@@ -5,6 +5,11 @@ A node is configured by a `NodeConfig`; the store is chosen by `store`
 cluster and keyspace come from the network file) and turned into the
 settings of the `eventsourcing` persistence module here, never in code
 elsewhere.
+
+`CASELEDGER_CASSANDRA=host:port[,host:port]` replaces the contact points
+of every Cassandra store a process opens, whatever its network file says:
+one network file then runs against the cluster of the machine at hand (a
+developer's node on another port, the one CI started).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from caseledger.ledger.calendar import WorkingCalendar
+
+CASSANDRA_ENV = "CASELEDGER_CASSANDRA"
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,13 @@ class NodeConfig:
     def key_db(self) -> Path:
         return self.data_dir / f"{self.code}.keys.sqlite"
 
-    def persistence_env(self, database: Path | None = None) -> dict[str, str]:
+    def persistence_env(
+        self, database: Path | None = None, environ: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         """The `eventsourcing` settings for this node's authored store (or, given
-        `database`, for another store of the node such as its received events)."""
+        `database`, for another store of the node such as its received events).
+        A Cassandra store's contact points come from CASELEDGER_CASSANDRA when
+        that is set (in `environ`, by default the process's environment)."""
         if self.store == "memory":
             env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         elif self.store == "sqlite":
@@ -80,6 +91,9 @@ class NodeConfig:
         else:
             raise ValueError(f"unknown store {self.store!r}: expected sqlite, memory or cassandra")
         env.update(self.extra_env)
+        contact_points = env_defaults(environ).get(CASSANDRA_ENV, "").strip()
+        if self.store == "cassandra" and contact_points:
+            env["CASSANDRA_CONTACT_POINTS"] = contact_points
         return env
 
     def calendar(self) -> WorkingCalendar:
@@ -96,5 +110,6 @@ def env_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         "CASELEDGER_LOG_FORMAT",
         "CASELEDGER_CALENDAR_FILE",
         "CASELEDGER_FAILPOINT",
+        CASSANDRA_ENV,
     )
     return {name: source[name] for name in names if name in source}

@@ -10,6 +10,7 @@ inside its jurisdiction prefix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +25,10 @@ STORE_KINDS: tuple[StoreKind, ...] = get_args(StoreKind)
 FEED_KINDS: tuple[FeedKind, ...] = get_args(FeedKind)
 
 CASSANDRA_PORT = 9042
+# An unquoted CQL identifier: what a keyspace may be called.
+KEYSPACE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+# The Cassandra module refuses shorter leases (ledger/CASSANDRA.md says why).
+SHORTEST_LEASE_SECONDS = 2
 
 
 class NodeNotListed(KeyError):
@@ -88,16 +93,21 @@ class StoreSpec:
     contact_points: tuple[Address, ...] = ()
     keyspace: str | None = None
     replication_factor: int = 1
+    lease_seconds: int | None = None
+    """How long the writer lease outlives a dead writer; None: the module's default."""
 
     def persistence_env(self) -> dict[str, str]:
         """Settings of the Cassandra persistence module; empty for the other kinds."""
         if self.kind != "cassandra":
             return {}
-        return {
+        env = {
             "CASSANDRA_CONTACT_POINTS": ",".join(str(a) for a in self.contact_points),
             "CASSANDRA_KEYSPACE": self.keyspace or "",
             "CASSANDRA_REPLICATION_FACTOR": str(self.replication_factor),
         }
+        if self.lease_seconds is not None:
+            env["CASSANDRA_LEASE_SECONDS"] = str(self.lease_seconds)
+        return env
 
 
 @dataclass(frozen=True)

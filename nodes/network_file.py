@@ -20,6 +20,7 @@ this package) and a real deployment::
           contact_points: [127.0.0.1:9042]  # port defaults to 9042
           keyspace: caseledger_37           # default caseledger_<code>
           replication_factor: 1             # default 1
+          lease_seconds: 10                 # writer lease; default the module's (10)
         feed: kafka
       - code: "370100"
         name: 济南市
@@ -36,7 +37,9 @@ Rules, all checked on load:
   takes the port on every interface).
 - Every node has a name; `level`, when given, matches the code.
 - A node's `store` replaces `defaults.store` as a whole (no merging). Two
-  Cassandra nodes on one cluster need different keyspaces.
+  Cassandra nodes on one cluster need different keyspaces. A lease of
+  `lease_seconds` is how long a node killed outright keeps its successor
+  waiting; it is at least 2.
 - Unknown keys and duplicate keys are refused, so a typo never falls back
   to a default silently.
 
@@ -59,6 +62,8 @@ from caseledger.ledger.errors import InvalidInput
 from caseledger.nodes.network import (
     CASSANDRA_PORT,
     FEED_KINDS,
+    KEYSPACE_NAME,
+    SHORTEST_LEASE_SECONDS,
     STORE_KINDS,
     Address,
     FeedKind,
@@ -83,11 +88,10 @@ _TOP_KEYS = ("network", "defaults", "kafka", "nodes")
 _DEFAULT_KEYS = ("data_dir", "store", "feed")
 _KAFKA_KEYS = ("bootstrap", "topic_prefix")
 _NODE_KEYS = ("code", "name", "level", "address", "store", "feed", "data_dir")
-_STORE_KEYS = ("kind", "contact_points", "keyspace", "replication_factor")
+_STORE_KEYS = ("kind", "contact_points", "keyspace", "replication_factor", "lease_seconds")
 _NOT_TEXT = "must be a non-blank text"
 _LEVELS = {level.name.lower(): level for level in Level}
-# Unquoted CQL identifiers; Kafka topic characters (the code and a dot follow).
-_KEYSPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+# Kafka topic characters (the code and a dot follow).
 _TOPIC_PREFIX = re.compile(r"[A-Za-z0-9._-]{1,200}")
 
 _Raw = Mapping[object, object]
@@ -151,6 +155,10 @@ def _dotted(path: Location) -> str:
 
 def _is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
+
+
+def _whole(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def _store_kind(value: object) -> StoreKind | None:
@@ -407,15 +415,27 @@ class _Reader:
         )
         keyspace = spec.get("keyspace")
         if keyspace is not None and not (
-            isinstance(keyspace, str) and _KEYSPACE.fullmatch(keyspace)
+            isinstance(keyspace, str) and KEYSPACE_NAME.fullmatch(keyspace)
         ):
             self.report((*path, "keyspace"), "must be a letter then up to 47 letters, digits or _")
         factor = spec.get("replication_factor", 1)
-        if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
+        if not _whole(factor, 1):
             self.report((*path, "replication_factor"), "must be a whole number of at least 1")
+        lease = spec.get("lease_seconds")
+        if lease is not None and not _whole(lease, SHORTEST_LEASE_SECONDS):
+            self.report(
+                (*path, "lease_seconds"),
+                f"must be a whole number of seconds, at least {SHORTEST_LEASE_SECONDS}",
+            )
         if len(self.problems) > before or not isinstance(factor, int):
             return None
-        return StoreSpec(kind, points, keyspace if isinstance(keyspace, str) else None, factor)
+        return StoreSpec(
+            kind,
+            points,
+            keyspace if isinstance(keyspace, str) else None,
+            factor,
+            lease if isinstance(lease, int) else None,
+        )
 
     def feed(self, raw: object, path: Location) -> FeedKind | None:
         kind = _feed_kind(raw)

@@ -15,8 +15,10 @@ others are stopped and the supervisor exits non-zero.
 With `--data DIR` everything of the run is kept under DIR: the nodes'
 stores in `stores/`, their logs in `logs/`, and `network.yaml`, the copy of
 the network file (`network_copy`) the nodes actually run from, with
-data_dir, and any `--base-port` or `--feed`, rewritten. Without it the logs
-go next to the root node's stores.
+data_dir, and any `--base-port`, `--feed`, `--store`, `--cassandra` or
+`--keyspace-prefix`, rewritten. Without it the logs go next to the root
+node's stores. `network drop-keyspaces FILE --yes` drops the Cassandra
+keyspaces of a network file afterwards (`network_keyspaces`).
 
 Nodes run in their own process group, so a terminal's Ctrl-C reaches the
 supervisor only and the nodes are stopped in one orderly way; they are also
@@ -39,7 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from caseledger.nodes.network import Network, NodeSpec
+from caseledger.nodes import network_keyspaces
+from caseledger.nodes.config import CASSANDRA_ENV, env_defaults
+from caseledger.nodes.network import STORE_KINDS, Network, NodeSpec, StoreKind
 from caseledger.nodes.network_copy import Overrides, write_network_copy
 from caseledger.nodes.network_file import NetworkFileError, demo_network, load_network
 
@@ -222,9 +226,27 @@ class Supervisor:
         print(text, file=self._err, flush=True)
 
 
+def store_choice(text: str) -> tuple[str, StoreKind]:
+    """`--store CODE=KIND`, e.g. `370000000000=cassandra`."""
+    code, _, kind = text.partition("=")
+    found = next((k for k in STORE_KINDS if k == kind.strip()), None)
+    if not code.strip() or found is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write CODE=KIND with KIND one of {', '.join(STORE_KINDS)}"
+        )
+    return code.strip(), found
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`network up`, under the `network` subcommand of `python -m caseledger.nodes`."""
+    """`network up` and `network drop-keyspaces`, under the `network` subcommand
+    of `python -m caseledger.nodes`."""
     sub = parser.add_subparsers(dest="network_command", required=True)
+    drop = sub.add_parser(
+        "drop-keyspaces",
+        prog="caseledger network drop-keyspaces",
+        help="drop the Cassandra keyspaces of a network file's nodes (throwaway runs)",
+    )
+    network_keyspaces.add_arguments(drop)
     up = sub.add_parser(
         "up",
         prog="caseledger network up",
@@ -248,6 +270,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--kafka", metavar="HOST:PORT", help="the broker for the kafka feed")
     up.add_argument("--topic-prefix", help="the kafka feed's topic prefix")
     up.add_argument(
+        "--store",
+        type=store_choice,
+        action="append",
+        default=[],
+        metavar="CODE=KIND",
+        help="run this node on this store (sqlite, memory, cassandra); repeatable",
+    )
+    up.add_argument(
+        "--cassandra",
+        metavar="HOST:PORT",
+        help=f"the cluster of every Cassandra store (default for --store: {CASSANDRA_ENV})",
+    )
+    up.add_argument(
+        "--keyspace-prefix",
+        metavar="PREFIX",
+        help="put PREFIX_ before every Cassandra keyspace (a run of its own)",
+    )
+    up.add_argument(
         "--allow-client-time",
         action="store_true",
         help="every node takes occurred_at from requests (simulation)",
@@ -262,7 +302,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """`network up` or `network drop-keyspaces`; the process's exit status."""
+    if args.network_command == "drop-keyspaces":
+        return network_keyspaces.run(args)
+    return up(args)
+
+
+def up(args: argparse.Namespace) -> int:
     """`network up`: start, report readiness, watch, stop; the process's exit status."""
+    cassandra = args.cassandra
+    if cassandra is None and args.store:
+        # A node moved to Cassandra has no cluster in its file; this machine's one.
+        cassandra = env_defaults().get(CASSANDRA_ENV)
     try:
         network = demo_network() if args.demo else load_network(args.file)
         overrides = Overrides(
@@ -271,6 +322,9 @@ def run(args: argparse.Namespace) -> int:
             feed=args.feed,
             kafka=args.kafka,
             topic_prefix=args.topic_prefix,
+            stores=tuple(args.store),
+            cassandra=cassandra,
+            keyspace_prefix=args.keyspace_prefix,
         )
         home = args.data if args.data is not None else network.root.data_dir
         network_file = Path(network.source) if not args.demo else None
