@@ -88,12 +88,15 @@ def in_request_paths(error: InvalidInput) -> InvalidInput:
     )
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def case_reference(text: str) -> str:
     """A case id (UUID) or case number as a request names it; whether such a
     case exists is the ledger's to say (NOT_FOUND)."""
     if not text.strip():
         raise InvalidInput.single("case", "must be a case id or case number")
-    if any(c.isspace() or not c.isprintable() for c in text):
+    if not text.isprintable() or _WHITESPACE.search(text):
         raise InvalidInput.single(
             "case", "must be a case id or case number without spaces or control characters"
         )
