@@ -7,6 +7,10 @@ the trails of its subtree, prints what each level sees and the audit replay
 of the case that travelled from a township to its county and back, then
 stops the network. Exit status 0 when every trail verified, 3 (as `audit
 replay`) when one did not, 1 when the network or the day failed.
+
+`--province-store cassandra` puts the province, the node that holds every
+case of the province, on Cassandra: in a keyspace of this run's own, dropped
+when the demo's folder is (kept with it otherwise).
 """
 
 from __future__ import annotations
@@ -25,8 +29,16 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from caseledger.cli.audit import CHAIN_BROKEN
+from caseledger.cli.demo_catalogue import PROVINCE
 from caseledger.cli.demo_day import Day, DayCase, DemoFailure, publish_catalogue
-from caseledger.cli.demo_network import Broker, NetworkFailure, kafka_broker, start_network
+from caseledger.cli.demo_network import (
+    NetworkFailure,
+    Service,
+    cassandra_node,
+    drop_keyspaces,
+    kafka_broker,
+    start_network,
+)
 from caseledger.cli.demo_report import (
     DemoNode,
     audit_across_nodes,
@@ -54,6 +66,14 @@ REPLICATION_TIMEOUT = 90.0
     "(CASELEDGER_KAFKA=HOST:PORT, else the checkout's docker/services.py starts one).",
 )
 @click.option(
+    "--province-store",
+    type=click.Choice(["sqlite", "cassandra"]),
+    default="sqlite",
+    show_default=True,
+    help="The province's event store: a SQLite file, or Cassandra "
+    "(CASELEDGER_CASSANDRA=HOST:PORT, else the checkout's docker/services.py starts one).",
+)
+@click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
     help="An empty or new folder for the stores, logs and network file (kept). "
@@ -66,7 +86,15 @@ REPLICATION_TIMEOUT = 90.0
 )
 @click.option("--keep", is_flag=True, help="Keep the temporary folder and say where it is.")
 @click.pass_obj
-def demo(session: Session, feed: str, data: Path | None, base_port: int | None, keep: bool) -> None:
+def demo(
+    session: Session,
+    *,
+    feed: str,
+    province_store: str,
+    data: Path | None,
+    base_port: int | None,
+    keep: bool,
+) -> None:
     """Run the Shandong demo network through one working day (一网通办 demo).
 
     Province 山东省, city 济南市, districts 历下区 and 平阴县, streets/towns
@@ -78,15 +106,24 @@ def demo(session: Session, feed: str, data: Path | None, base_port: int | None, 
         raise click.BadParameter(f"{data} is not empty", param_hint="--data")
     folder = data or Path(tempfile.mkdtemp(prefix="caseledger-demo-"))
     out = console()
-    broker: Broker | None = None
+    services: list[Service] = []
     status = DEMO_FAILED
+    # One name for the run's topics and keyspaces, so runs never meet.
+    run = f"demo{uuid.uuid4().hex[:8]}"
     try:
         options = [] if base_port is None else ["--base-port", str(base_port)]
         if feed == "kafka":
-            broker = kafka_broker(out.print)
-            prefix = f"demo{uuid.uuid4().hex[:8]}"
-            options += ["--feed", "kafka", "--kafka", broker.bootstrap, "--topic-prefix", prefix]
-            out.print(f"feed: Kafka at {broker.bootstrap}, topics {prefix}.*")
+            services.append(broker := kafka_broker(out.print))
+            options += ["--feed", "kafka", "--kafka", broker.address, "--topic-prefix", run]
+            out.print(f"feed: Kafka at {broker.address}, topics {run}.*")
+        if province_store == "cassandra":
+            services.append(cassandra := cassandra_node(out.print))
+            options += ["--store", f"{PROVINCE}=cassandra", "--cassandra", cassandra.address]
+            options += ["--keyspace-prefix", run]
+            out.print(
+                f"store: the province on Cassandra at {cassandra.address}, "
+                f"keyspace {run}_caseledger_{PROVINCE}"
+            )
         network = start_network(folder, options)
         try:
             _announce(out, network.nodes, time.monotonic() - started)
@@ -97,18 +134,32 @@ def demo(session: Session, feed: str, data: Path | None, base_port: int | None, 
     except (NetworkFailure, DemoFailure) as failure:
         click.echo(f"demo failed: {failure}", err=True)
     finally:
-        if broker is not None:
-            broker.stop()
         # A failed demo keeps its folder: the node logs say what went wrong.
         if data is None and not keep and status == 0:
+            _drop_keyspaces(out, folder, province_store)
             shutil.rmtree(folder, ignore_errors=True)
         else:
             again = f"caseledger network up {folder}/network.yaml --data {folder}"
             out.print(f"kept {folder} (node logs in {folder / 'logs'})")
             out.print(f"start its network again with: {again}")
+            if province_store == "cassandra":
+                drop = f"caseledger network drop-keyspaces {folder}/network.yaml --yes"
+                out.print(f"its Cassandra keyspace is kept too; drop it with: {drop}")
+        for service in reversed(services):
+            service.stop()
     out.print(f"demo finished in {time.monotonic() - started:.1f} s")
     if status != 0:
         raise click.exceptions.Exit(status)
+
+
+def _drop_keyspaces(out: Console, folder: Path, province_store: str) -> None:
+    if province_store != "cassandra":
+        return
+    problem = drop_keyspaces(folder / "network.yaml")
+    if problem is None:
+        out.print("dropped the run's Cassandra keyspace")
+    else:
+        out.print(f"[red]could not drop the run's Cassandra keyspace: {problem}[/red]")
 
 
 def _announce(out: Console, nodes: Sequence[DemoNode], seconds: float) -> None:

@@ -1,11 +1,15 @@
-"""The demo's network and broker: started as processes, read from their output, stopped.
+"""The demo's network, broker and Cassandra node: started as processes, read from
+their output, stopped.
 
 The network is `python -m caseledger.nodes network up --demo` (the
 supervisor), run as a child process: the command line never imports the
 node code. Its `LISTENING <code> <address> <name>` lines say where the nodes
 are, its `READY` line that all of them listen; its messages go to
 `<data>/supervisor.log`. For `--feed kafka` the broker is the one named by
-CASELEDGER_KAFKA, or one started with the repository's `docker/services.py`.
+CASELEDGER_KAFKA, for `--province-store cassandra` the Cassandra node is the
+one named by CASELEDGER_CASSANDRA; without them, the one the repository's
+`docker/services.py` runs (started if it is not running, and then stopped
+again at the end).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
 _ENDED = None
 _TAIL_LINES = 30
-_DEFAULT_KAFKA_PORT = "9092"
+_SERVICES_TIMEOUT = 600
 
 
 class NetworkFailure(Exception):
@@ -107,19 +111,45 @@ def start_network(
 
 
 @dataclass(frozen=True)
-class Broker:
-    """The Kafka broker of a `--feed kafka` demo, and whether the demo started it."""
+class Service:
+    """A server the demo uses (the Kafka broker, the Cassandra node), and whether
+    the demo started it."""
 
-    bootstrap: str
+    name: str
+    """`kafka` or `cassandra`, as `docker/services.py` calls it."""
+    address: str
     services: Path | None = None
-    """`docker/services.py` when the demo started the broker (and stops it)."""
+    """`docker/services.py` when the demo started the server (and stops it)."""
 
     def stop(self) -> None:
         if self.services is not None:
             subprocess.run(
-                [sys.executable, str(self.services), "stop", "kafka"],
+                [sys.executable, str(self.services), "stop", self.name],
                 check=False, capture_output=True, timeout=STOP_TIMEOUT,
             )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Server:
+    name: str
+    title: str
+    named_by: str
+    port_variable: str
+    port: str
+    option: str
+
+
+_KAFKA = _Server(
+    "kafka", "Kafka", "CASELEDGER_KAFKA", "CASELEDGER_KAFKA_PORT", "9092", "--feed kafka"
+)
+_CASSANDRA = _Server(
+    "cassandra",
+    "Cassandra",
+    "CASELEDGER_CASSANDRA",
+    "CASELEDGER_CASSANDRA_PORT",
+    "9042",
+    "--province-store cassandra",
+)
 
 
 def services_script() -> Path | None:
@@ -129,33 +159,54 @@ def services_script() -> Path | None:
     return script if script.is_file() else None
 
 
-def kafka_broker(say: Callable[[str], None]) -> Broker:
+def kafka_broker(say: Callable[[str], None]) -> Service:
     """CASELEDGER_KAFKA if set; else the checkout's broker, started if not running
-    (and then stopped by `Broker.stop`)."""
-    named = os.environ.get("CASELEDGER_KAFKA", "").strip()
+    (and then stopped by `Service.stop`)."""
+    return _service(_KAFKA, say)
+
+
+def cassandra_node(say: Callable[[str], None]) -> Service:
+    """CASELEDGER_CASSANDRA if set; else the checkout's Cassandra node, started if
+    not running (and then stopped by `Service.stop`)."""
+    return _service(_CASSANDRA, say)
+
+
+def _service(server: _Server, say: Callable[[str], None]) -> Service:
+    named = os.environ.get(server.named_by, "").strip()
     if named:
-        return Broker(named)
+        return Service(server.name, named)
     script = services_script()
     if script is None:
         raise NetworkFailure(
-            "--feed kafka needs a Kafka broker: set CASELEDGER_KAFKA=HOST:PORT, or run "
-            "from a source checkout, whose docker/services.py starts one"
+            f"{server.option} needs a {server.title} server: set {server.named_by}=HOST:PORT, "
+            "or run from a source checkout, whose docker/services.py starts one"
         )
-    bootstrap = f"127.0.0.1:{os.environ.get('CASELEDGER_KAFKA_PORT', _DEFAULT_KAFKA_PORT)}"
+    address = f"127.0.0.1:{os.environ.get(server.port_variable, server.port)}"
     status = subprocess.run(
-        [sys.executable, str(script), "status", "kafka"],
+        [sys.executable, str(script), "status", server.name],
         check=False, capture_output=True, text=True, timeout=STOP_TIMEOUT,
     )  # fmt: skip
     if status.returncode == 0:
-        return Broker(bootstrap)
-    say(f"starting Kafka with {script} (stopped again when the demo ends)")
+        return Service(server.name, address)
+    say(f"starting {server.title} with {script} (stopped again when the demo ends)")
     started = subprocess.run(
-        [sys.executable, str(script), "start", "kafka"],
-        check=False, capture_output=True, text=True, timeout=600,
+        [sys.executable, str(script), "start", server.name],
+        check=False, capture_output=True, text=True, timeout=_SERVICES_TIMEOUT,
     )  # fmt: skip
     if started.returncode != 0:
         raise NetworkFailure(
-            f"could not start Kafka with {script} (exit status {started.returncode}):\n"
+            f"could not start {server.title} with {script} (exit status {started.returncode}):\n"
             f"{started.stderr.strip() or started.stdout.strip()}"
         )
-    return Broker(bootstrap, script)
+    return Service(server.name, address, script)
+
+
+def drop_keyspaces(network_file: Path) -> str | None:
+    """Drop the Cassandra keyspaces of the run's network file; None, or what went wrong."""
+    argv = node_module_argv("network", "drop-keyspaces", str(network_file), "--yes")
+    dropped = subprocess.run(
+        argv, check=False, capture_output=True, text=True, timeout=_SERVICES_TIMEOUT
+    )
+    if dropped.returncode == 0:
+        return None
+    return dropped.stderr.strip() or f"exit status {dropped.returncode}"

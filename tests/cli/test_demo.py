@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import socket
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,8 @@ from caseledger.ledger.identifiers import (
     ItemImplementationCode,
 )
 from caseledger.v1 import types_pb2
+from tests import cassandra_fixtures
+from tests.cassandra_fixtures import cassandra_keyspace  # noqa: F401
 from tests.nodes.feeds import kafka_address
 
 _DEMO_NODES = 6
@@ -166,3 +169,29 @@ def test_demo_through_the_kafka_broker_verifies_the_same_day(tmp_path: Path) -> 
     assert "10 (1 own + 9 replicated)" in result.output
     assert "all 3 copies end at the same hash" in result.output
     assert "✓ all 10 trails of the day verified" in result.output
+
+
+@pytest.mark.cassandra
+@pytest.mark.usefixtures("cassandra_keyspace")
+def test_demo_on_a_cassandra_province_verifies_the_day_there_and_drops_its_keyspace() -> None:
+    node = cassandra_fixtures.address()
+    base = free_port_block(_DEMO_NODES)
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--province-store", "cassandra", "--base-port", str(base)],
+        env={"CASELEDGER_CASSANDRA": node},
+    )
+    assert result.exit_code == 0, result.output
+    announced = re.search(
+        rf"store: the province on Cassandra at {node}, keyspace (\w+)", result.output
+    )
+    assert announced is not None, result.output
+    assert "10 (1 own + 9 replicated)" in result.output
+    assert "✓ verified at 山东省 370000000000" in result.output
+    assert "✓ all 10 trails of the day verified at 山东省 370000000000" in result.output
+    assert "dropped the run's Cassandra keyspace" in result.output
+    keyspaces = cassandra_fixtures.session().rows(
+        "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?",
+        (announced[1],),
+    )
+    assert keyspaces == []
