@@ -9,6 +9,11 @@ Each test session creates its own keyspace once (so two sessions on one
 node never meet) and drops it at the end (modules ask for that with the
 `cassandra_keyspace` fixture); each test starts from empty tables
 (truncated, which is cheap with `auto_snapshot: false`).
+
+A whole node on Cassandra (`node_env`) gets a keyspace of the session per
+division code, since a node's stores share its keyspace by table prefix;
+`empty_node` empties every store of it, and those keyspaces are dropped
+with the session's.
 """
 
 from __future__ import annotations
@@ -47,8 +52,13 @@ HOW_TO_START = (
     f"{ADDRESS}=127.0.0.1:9042 (tests/run does both)"
 )
 
+# A node's stores, by table prefix: its authored events, received events,
+# and the Kafka publisher's positions (caseledger.nodes.config).
+NODE_STORES = ("", "received_", "published_")
+
 _lock = threading.Lock()
 _session: list[CqlSession] = []
+_node_keyspaces: set[str] = set()
 
 
 def address() -> str:
@@ -77,6 +87,25 @@ def store_env(prefix: str = "", **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def node_env(code: str) -> dict[str, str]:
+    """`NodeConfig.extra_env` of node `code` on Cassandra: its keyspace of this
+    session, and short leases (the table prefix stays the node's own)."""
+    env = store_env(CASSANDRA_KEYSPACE=f"{keyspace()}_{code}")
+    del env["PERSISTENCE_MODULE"], env["CASSANDRA_TABLE_PREFIX"]
+    with _lock:
+        _node_keyspaces.add(env["CASSANDRA_KEYSPACE"])
+    return env
+
+
+def empty_node(code: str) -> None:
+    """Create node `code`'s keyspace and tables if needed, then empty every store of it
+    (a lease left by a node of an earlier test goes too)."""
+    env = node_env(code)
+    session().schema(keyspace_cql(settings(env)))
+    for prefix in NODE_STORES:
+        empty_store({**env, "CASSANDRA_TABLE_PREFIX": prefix})
 
 
 def settings(env: Mapping[str, str]) -> CassandraSettings:
@@ -111,8 +140,11 @@ def cassandra_keyspace() -> Iterator[str]:
         if not _session:
             return
         opened = _session.pop()
+        dropped = [*sorted(_node_keyspaces), keyspace()]
+        _node_keyspaces.clear()
     try:
-        opened.schema(f"DROP KEYSPACE IF EXISTS {keyspace()}")
+        for name in dropped:
+            opened.schema(f"DROP KEYSPACE IF EXISTS {name}")
     finally:
         SESSIONS.release(opened)
 

@@ -1,4 +1,5 @@
-"""A real node over gRPC: lifecycle, retries, rich errors, health and reflection."""
+"""A real node over gRPC: lifecycle, retries, rich errors, health and reflection,
+with its events in SQLite and in Cassandra (`store_kind`)."""
 
 from __future__ import annotations
 
@@ -169,3 +170,15 @@ def test_health_and_reflection_are_served(node: RunningNode) -> None:
         )
         names = {s.name for a in answers for s in a.list_services_response.service}
     assert {"caseledger.v1.LedgerService", "caseledger.v1.LogService"} <= names
+
+
+def test_the_node_keeps_its_events_in_the_store_its_id_names(
+    node: RunningNode, store_kind: str
+) -> None:
+    module = {"sqlite": "SQLite", "cassandra": "Cassandra"}[store_kind]
+    assert node.ledger.received is not None
+    recorders = (node.ledger.recorder, node.ledger.received.recorder)
+    assert [type(r).__name__ for r in recorders] == [
+        f"{module}ApplicationRecorder",
+        f"{module}ProcessRecorder",
+    ]
