@@ -1,8 +1,9 @@
 """Harnesses that run a source node and a receiving node over one feed adapter.
 
 The conformance suite is written against `FeedHarness`; each adapter supplies
-one. The nodes are real (gRPC servers on port 0, SQLite stores on disk); the
-Kafka harness talks to the real broker named by `CASELEDGER_KAFKA`.
+one. The nodes are real (gRPC servers on port 0, their stores SQLite files on
+disk or, with `store_kind="cassandra"`, the real Cassandra node); the Kafka
+harness talks to the real broker named by `CASELEDGER_KAFKA`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from caseledger.nodes.kafka_client import (
 )
 from caseledger.nodes.server import RunningNode, start
 from caseledger.v1 import ledger_pb2_grpc
+from tests.nodes.stores import fresh_nodes, node_config
 
 TOWNSHIP = "370102001000"  # 解放路街道, the source
 COUNTY = "370102000000"  # 历下区, the receiver
@@ -92,11 +94,13 @@ class GrpcHarness:
     """The receiver pulls the source's log stream."""
 
     folder: Path
+    store_kind: str = "sqlite"
     source: RunningNode = field(init=False)
     receiver: RunningNode = field(init=False)
     _source_port: int = 0
 
     def __post_init__(self) -> None:
+        fresh_nodes(self.store_kind, TOWNSHIP, COUNTY)
         self.start_source()
         self.start_receiver()
 
@@ -112,8 +116,9 @@ class GrpcHarness:
 
     def start_source(self) -> None:
         listen = f"127.0.0.1:{self._source_port}"
-        config = NodeConfig(
-            code=TOWNSHIP, listen=listen, data_dir=self.folder / "township", allow_client_time=True
+        folder = self.folder / "township"
+        config = node_config(
+            TOWNSHIP, folder, self.store_kind, listen=listen, allow_client_time=True
         )
         self.source = start(config)
         self._source_port = self.source.port
@@ -122,7 +127,8 @@ class GrpcHarness:
         self.source.stop(grace=0)
 
     def start_receiver(self) -> None:
-        config = NodeConfig(code=COUNTY, data_dir=self.folder / "county", allow_client_time=True)
+        folder = self.folder / "county"
+        config = node_config(COUNTY, folder, self.store_kind, allow_client_time=True)
         self.receiver = start(config, [Source(TOWNSHIP, self.source.address)])
 
     def stop_receiver(self) -> None:
@@ -164,10 +170,13 @@ def kafka_address(environ: dict[str, str] | None = None) -> str:
     return address
 
 
-def kafka_node(code: str, folder: Path, address: str, prefix: str) -> NodeConfig:
-    return NodeConfig(
-        code=code,
-        data_dir=folder,
+def kafka_node(
+    code: str, folder: Path, address: str, prefix: str, store_kind: str = "sqlite"
+) -> NodeConfig:
+    return node_config(
+        code,
+        folder,
+        store_kind,
         allow_client_time=True,
         feed="kafka",
         kafka_bootstrap=(address,),
@@ -223,6 +232,7 @@ class KafkaHarness:
 
     folder: Path
     address: str
+    store_kind: str = "sqlite"
     layout: TopicLayout = field(default_factory=lambda: TopicLayout(f"t{uuid.uuid4().hex[:12]}"))
     # As a network start does: every node's topics exist before any node
     # runs. Without it the receiver starts first and must notice the
@@ -232,6 +242,7 @@ class KafkaHarness:
     receiver: RunningNode = field(init=False)
 
     def __post_init__(self) -> None:
+        fresh_nodes(self.store_kind, TOWNSHIP, COUNTY)
         self.reader = KafkaTopicReader(self.address, self.layout.authored(TOWNSHIP))
         if self.topics_up_front:
             create_network_topics(BrokerSettings((self.address,)), self.layout, [TOWNSHIP, COUNTY])
@@ -269,15 +280,17 @@ class KafkaHarness:
         return self.reader.deliveries()
 
     def start_source(self) -> None:
-        config = kafka_node(TOWNSHIP, self.folder / "township", self.address, self.layout.prefix)
-        self.source = start(config)
+        folder = self.folder / "township"
+        prefix = self.layout.prefix
+        self.source = start(kafka_node(TOWNSHIP, folder, self.address, prefix, self.store_kind))
 
     def stop_source(self) -> None:
         self.source.stop(grace=0)
 
     def start_receiver(self) -> None:
-        config = kafka_node(COUNTY, self.folder / "county", self.address, self.layout.prefix)
-        self.receiver = start(config)
+        folder = self.folder / "county"
+        prefix = self.layout.prefix
+        self.receiver = start(kafka_node(COUNTY, folder, self.address, prefix, self.store_kind))
 
     def stop_receiver(self) -> None:
         self.receiver.stop(grace=0)

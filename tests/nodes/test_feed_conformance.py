@@ -5,7 +5,9 @@ delivered is delivered again), per-case order is kept (in what is stored and
 in the order it arrived), a receiver restarted mid-stream catches up exactly,
 a source restarted mid-stream is resumed, and lag is exported. The Kafka
 adapter runs against the real broker named by CASELEDGER_KAFKA; without one
-its tests fail.
+its tests fail. Each adapter runs with both nodes on SQLite and with both on
+Cassandra (`store_kind`; the province, which receives every case of the
+province, is the node that outgrows a disk).
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from tests.nodes.feeds import FeedHarness, GrpcHarness, KafkaHarness, ledger_stu
 
 
 @pytest.fixture(params=["grpc", pytest.param("kafka", marks=pytest.mark.kafka)])
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FeedHarness]:
+def harness(
+    request: pytest.FixtureRequest, tmp_path: Path, store_kind: str
+) -> Iterator[FeedHarness]:
     built: FeedHarness
     if request.param == "kafka":
-        built = KafkaHarness(tmp_path, feeds.kafka_address())
+        built = KafkaHarness(tmp_path, feeds.kafka_address(), store_kind)
     else:
-        built = GrpcHarness(tmp_path)
+        built = GrpcHarness(tmp_path, store_kind)
     yield built
     built.close()
 
