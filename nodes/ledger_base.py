@@ -1,0 +1,146 @@
+"""The common path of the LedgerService: every command goes through `_command`.
+
+Check the request's meta -> build the command context -> `CaseLedger.execute`
+(retry-safe, atomic) -> `CommandResult`. Ledger errors become rich statuses
+in `status.py`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+
+from caseledger.ledger.application import CaseLedger, Outcome, utc_now
+from caseledger.ledger.calendar import WorkingCalendar
+from caseledger.ledger.case import Case, Context, Operator
+from caseledger.ledger.errors import InvalidInput, LedgerError
+from caseledger.nodes import convert
+from caseledger.nodes.handoffs import Handoffs
+from caseledger.nodes.metrics import Metrics
+from caseledger.nodes.status import status_of
+from caseledger.v1 import ledger_pb2_grpc, types_pb2
+
+_log = structlog.get_logger("caseledger.nodes.ledger")
+_Response = TypeVar("_Response")
+STEP_ACTIONS = {types_pb2.STEP_ACTION_PASS: "pass", types_pb2.STEP_ACTION_RETURN: "return"}
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    allow_client_time: bool
+    calendar: WorkingCalendar
+    clock: Callable[[], datetime] = utc_now
+
+
+class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
+    """What every RPC handler shares; the handlers live in the subclasses."""
+
+    def __init__(
+        self, ledger: CaseLedger, settings: LedgerSettings, metrics: Metrics, handoffs: Handoffs
+    ) -> None:
+        self._ledger = ledger
+        self._settings = settings
+        self._metrics = metrics
+        self._handoffs = handoffs
+
+    # -- the one path --------------------------------------------------------
+
+    @contextmanager
+    def _translated(self, rpc: str, context: grpc.ServicerContext) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        except LedgerError as error:
+            status = status_of(error)
+            self._metrics.errors.labels(rpc=rpc, code=status.code.name).inc()
+            _log.info("command refused", rpc=rpc, error=str(error), code=status.code.name)
+            context.abort_with_status(status)
+        finally:
+            self._metrics.latency.labels(rpc=rpc).observe(time.perf_counter() - started)
+
+    def _context(self, meta: types_pb2.CommandMeta, request: Any) -> Context:
+        checks = convert.Violations()
+        for path, value in (
+            ("meta.request_id", meta.request_id),
+            ("meta.operator.id", meta.operator.id),
+            ("meta.operator.role", meta.operator.role),
+        ):
+            if not value.strip():
+                checks.add(path, "must not be empty")
+        at = self._settings.clock()
+        if meta.HasField("occurred_at"):
+            if not self._settings.allow_client_time:
+                checks.add("meta.occurred_at", "this node records its own time; leave it unset")
+            else:
+                zone = at.tzinfo
+                stamped = checks.check(
+                    lambda: convert.moment(meta.occurred_at, zone, "meta.occurred_at")
+                )
+                at = stamped or at
+        if meta.expected_version < 0:
+            checks.add("meta.expected_version", "must not be negative (0: any version)")
+        checks.raise_any()
+        return Context(
+            node=self._ledger.node,
+            operator=Operator(meta.operator.id, meta.operator.role),
+            at=at,
+            request_id=meta.request_id,
+            request_digest=convert.request_digest(request),
+        )
+
+    def _result(self, rpc: str, outcome: Outcome) -> types_pb2.CommandResult:
+        if not outcome.replayed:
+            self._metrics.appends.labels(rpc=rpc).inc()
+        _log.info(
+            "command done",
+            rpc=rpc,
+            case=outcome.number,
+            version=outcome.version,
+            replayed=outcome.replayed,
+        )
+        return types_pb2.CommandResult(
+            case_id=str(outcome.case_id),
+            case_number=outcome.number,
+            version=outcome.version,
+            replayed=outcome.replayed,
+        )
+
+    def _command(
+        self,
+        rpc: str,
+        request: Any,
+        context: grpc.ServicerContext,
+        response: Callable[..., _Response],
+        act: Callable[[Case, Context], None],
+    ) -> _Response:
+        with (
+            self._translated(rpc, context),
+            structlog.contextvars.bound_contextvars(request_id=request.meta.request_id),
+        ):
+            checks = convert.Violations()
+            case_ref = checks.check(lambda: convert.case_reference(request.case))
+            ctx = checks.check(lambda: self._context(request.meta, request))
+            checks.raise_any()
+            assert case_ref is not None
+            assert ctx is not None
+            try:
+                outcome = self._ledger.execute(
+                    case_ref, ctx, lambda case: act(case, ctx), request.meta.expected_version
+                )
+            except InvalidInput as error:
+                raise convert.in_request_paths(error) from None
+            return response(result=self._result(rpc, outcome))
+        raise AssertionError("unreachable: abort raises")
+
+    def _seal(self, case: Case, field: str, plaintext: str, path: str) -> Any:
+        if not plaintext.strip():
+            raise InvalidInput.single(path, "must not be empty")
+        subject = self._ledger.trail(case.id)[0].payload["applicant"]["subject"]
+        return self._ledger.keys.seal(subject, field, plaintext)
