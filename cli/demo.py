@@ -142,7 +142,7 @@ def demo(
             again = f"caseledger network up {folder}/network.yaml --data {folder}"
             out.print(f"kept {folder} (node logs in {folder / 'logs'})")
             out.print(f"start its network again with: {again}")
-            if province_store == "cassandra":
+            if province_store == "cassandra" and (folder / "network.yaml").exists():
                 drop = f"caseledger network drop-keyspaces {folder}/network.yaml --yes"
                 out.print(f"its Cassandra keyspace is kept too; drop it with: {drop}")
         for service in reversed(services):
