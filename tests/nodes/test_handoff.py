@@ -49,7 +49,8 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         )
         directory[code] = node.address  # the directory is shared and filled as nodes bind
         nodes.append(node)
-    built = Pair(*nodes, directory=directory, folder=tmp_path)
+    township, county, pingyin = nodes
+    built = Pair(township, county, pingyin, directory=directory, folder=tmp_path)
     yield built
     for node in (built.township, built.county, built.pingyin):
         node.stop(grace=0)

@@ -20,6 +20,7 @@ from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.feeds import wait_for
 from tests.nodes.processes import NodeProcess, free_ports, write_network
+from tests.samples import FOOD_LICENCE
 
 TOWNSHIP = "370102001000"
 COUNTY = "370102000000"
@@ -91,7 +92,7 @@ def test_a_handoff_killed_at_a_step_ends_with_one_owner_and_a_whole_trail(
     def township_has_item() -> bool:
         try:
             network.stub(TOWNSHIP).GetItem(
-                ledger_pb2.GetItemRequest(implementation_code=rq.FOOD_LICENCE)
+                ledger_pb2.GetItemRequest(implementation_code=FOOD_LICENCE)
             )
         except grpc.RpcError:
             return False

@@ -23,6 +23,7 @@ from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.feeds import wait_for
 from tests.nodes.processes import free_ports
+from tests.samples import FOOD_LICENCE
 
 PROVINCE, JINAN, LIXIA, JIEFANGLU, PINGYIN, DONGE = (
     "370000000000", "370100000000", "370102000000", "370102001000", "370124000000",
@@ -110,7 +111,7 @@ def test_a_case_moved_across_subtrees_reaches_every_owner_and_ancestor(
 
 def _has_item(node: RunningNode) -> bool:
     try:
-        node.ledger.item(rq.FOOD_LICENCE)
+        node.ledger.item(FOOD_LICENCE)
     except Exception:
         return False
     return True
