@@ -62,7 +62,11 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     bench_cassandra = sub.add_parser(
         "bench-cassandra", help="benchmark the Cassandra store beside SQLite, with LWT costs"
     )
-    bench_cassandra.add_argument("--cassandra", default="127.0.0.1:9042", help="HOST:PORT")
+    bench_cassandra.add_argument(
+        "--cassandra",
+        default=defaults.get("CASELEDGER_CASSANDRA", "127.0.0.1:9042"),
+        help="HOST:PORT [$CASELEDGER_CASSANDRA]",
+    )
     bench_cassandra.add_argument("--seconds", type=float, default=3.0)
     return parser
 
