@@ -9,6 +9,7 @@ appends nothing, and a reused id with other content is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -176,10 +177,14 @@ class CaseLedger(Application[UUID]):
         self,
         case_ref: str | UUID,
         ctx: Context,
-        action: Callable[[Case], None],
+        action: Callable[[Case, Context], None],
         expected_version: int = 0,
     ) -> Outcome:
-        """Run one command on a case: retry-safe, and atomic (all or nothing)."""
+        """Run one command on a case: retry-safe, and atomic (all or nothing).
+
+        `action` gets the case and the context to run under: the given one, or,
+        when its time came from the node's clock and another command on the
+        case committed a later time meanwhile, the same at that later time."""
         case_id = self.resolve(case_ref)
         with self._lock(case_id):
             for _ in range(_MAX_ATTEMPTS):
@@ -189,8 +194,11 @@ class CaseLedger(Application[UUID]):
                     return Outcome(case_id, case.number, version, replayed=True)
                 if expected_version and case.version != expected_version:
                     raise VersionConflict(case.number, expected_version, case.version)
+                run_ctx = ctx
+                if ctx.node_clock and ctx.at < case.modified_on:
+                    run_ctx = dataclasses.replace(ctx, at=case.modified_on)
                 try:
-                    action(case)
+                    action(case, run_ctx)
                     self._durably(case)
                 except IntegrityError:
                     self._cases.forget(case_id)

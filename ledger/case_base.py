@@ -47,6 +47,10 @@ class Context:
     at: datetime
     request_id: str
     request_digest: str
+    # True when `at` was read from the node's own clock when the request came
+    # in: the ledger may then move it up to the case's last event, because a
+    # concurrent command on the same case can commit first with a later time.
+    node_clock: bool = False
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,8 @@ class Handoffs:
             self._ledger.item(case.item["implementation_code"])
         except ItemNotFound:
             reason = "本节点未实施该事项 (this node does not implement the item)"
-            self._ledger.execute(case_id, ctx, lambda c: c.reject_transfer(ctx, reason))
+            self._ledger.execute(case_id, ctx, lambda c, x: c.reject_transfer(x, reason))
         else:
-            self._ledger.execute(case_id, ctx, lambda c: c.accept_transfer(ctx))
+            self._ledger.execute(case_id, ctx, lambda c, x: c.accept_transfer(x))
         failpoint("handoff.target.answered", self.armed)
         return answer_of(self._ledger.case(case_id), self._ledger.node)

@@ -93,6 +93,7 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
             at=at,
             request_id=meta.request_id,
             request_digest=convert.request_digest(request),
+            node_clock=not meta.HasField("occurred_at"),
         )
 
     def _result(self, rpc: str, outcome: Outcome) -> types_pb2.CommandResult:
@@ -131,9 +132,7 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
             assert case_ref is not None
             assert ctx is not None
             try:
-                outcome = self._ledger.execute(
-                    case_ref, ctx, lambda case: act(case, ctx), request.meta.expected_version
-                )
+                outcome = self._ledger.execute(case_ref, ctx, act, request.meta.expected_version)
             except InvalidInput as error:
                 raise convert.in_request_paths(error) from None
             return response(result=self._result(rpc, outcome))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.canonical import digest
 from caseledger.ledger.case import Case
+from caseledger.ledger.errors import InvalidInput
 from caseledger.ledger.keystore import MemorySubjectKeyStore
 from caseledger.ledger.personal import SubjectKeys
 from caseledger.ledger.stages import Status
@@ -46,7 +49,7 @@ def test_a_whole_lifecycle_chains_every_event_to_the_previous_one(
     terms = food_licence_terms()
     ctx = clock.ctx()
     ledger.execute(
-        case.id, ctx, lambda c: c.accept(ctx, "受理〔2026〕1号", CaseType.PROMISED, terms.limits)
+        case.id, ctx, lambda c, x: c.accept(x, "受理〔2026〕1号", CaseType.PROMISED, terms.limits)
     )
     trail = ledger.trail(case.id)
     assert [e.stage for e in trail] == ["Submitted", "Accepted"]
@@ -54,3 +57,35 @@ def test_a_whole_lifecycle_chains_every_event_to_the_previous_one(
     for event in trail:
         assert digest(event.hashed_form()) == event.hash
     assert ledger.case(case.number).status is Status.ACCEPTED
+
+
+def test_a_command_clocked_before_a_concurrent_one_that_committed_first_runs_after_it(
+    ledger: CaseLedger, clock: Clock
+) -> None:
+    """Two commands on one case read the node's clock in one order and take the
+    case's lock in the other: the later-committing one is moved up, not refused."""
+    case = submit(ledger, clock)
+    terms = food_licence_terms()
+    early, late = clock.ctx(), clock.ctx()
+    early = dataclasses.replace(early, node_clock=True)
+    ledger.execute(
+        case.id, late, lambda c, x: c.accept(x, "受1号", CaseType.PROMISED, terms.limits)
+    )
+    ledger.execute(case.id, early, lambda c, x: c.record_step(x, "审查", "李四", "同意", "pass"))
+    trail = ledger.trail(case.id)
+    assert trail[-1].timestamp == trail[-2].timestamp == late.at
+
+
+def test_a_client_stamped_command_before_the_last_event_is_still_refused(
+    ledger: CaseLedger, clock: Clock
+) -> None:
+    case = submit(ledger, clock)
+    terms = food_licence_terms()
+    early, late = clock.ctx(), clock.ctx()
+    ledger.execute(
+        case.id, late, lambda c, x: c.accept(x, "受1号", CaseType.PROMISED, terms.limits)
+    )
+    with pytest.raises(InvalidInput):
+        ledger.execute(
+            case.id, early, lambda c, x: c.record_step(x, "审查", "李四", "同意", "pass")
+        )
