@@ -52,6 +52,7 @@ from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from caseledger.ledger.division import DivisionCode
+from caseledger.ledger.log_signal import LogSignal
 from caseledger.ledger.received import Delivery, TrailBroken
 from caseledger.nodes.feed import Intake
 from caseledger.nodes.feed_grpc import delivery_of as delivery_of_log_record
@@ -156,8 +157,12 @@ class KafkaPublisher:
         *,
         topics: TopicSettings | None = None,
         producer: ProducerSettings | None = None,
+        signal: LogSignal | None = None,
     ) -> None:
         self.topic = layout.authored(code)
+        # Woken by local appends, so an event is sent as soon as it is
+        # committed; the poll interval only bounds appends made elsewhere.
+        self._signal = signal
         self.reference_topic = layout.reference(code)
         self._log = log
         self._broker = broker
@@ -191,8 +196,12 @@ class KafkaPublisher:
             try:
                 if producer is None:
                     producer = self._open()
+                seen = self._signal.appends if self._signal is not None else 0
                 if self._publish_page(producer) == 0:
-                    self._stopping.wait(_POLL_SECONDS)
+                    if self._signal is not None:
+                        self._signal.wait_beyond(seen, _POLL_SECONDS)
+                    else:
+                        self._stopping.wait(_POLL_SECONDS)
                 backoff = _BACKOFF_FIRST
             except BrokerError as error:
                 _log.warning("publishing stalled", topic=self.topic, error=str(error))

@@ -164,5 +164,7 @@ def _kafka_replication(
     broker = BrokerSettings(config.kafka_bootstrap, client_id=f"caseledger-{config.code}")
     layout = TopicLayout(config.kafka_topic_prefix)
     positions_env = config.persistence_env(config.published_db)
-    publisher = KafkaPublisher(config.code, ledger.recorder, broker, layout, positions_env)
+    publisher = KafkaPublisher(
+        config.code, ledger.recorder, broker, layout, positions_env, signal=ledger.log_signal
+    )
     return publisher, KafkaFeed(config.code, intake, broker, layout)
