@@ -23,6 +23,7 @@ from caseledger.cli.demo import demo
 from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
 from caseledger.cli.session import Connect, Session
+from caseledger.cli.subject import subject
 
 DEFAULT_NODE = "127.0.0.1:50051"
 DEFAULT_OPERATOR = "cli"
@@ -192,7 +193,7 @@ def cli(ctx: click.Context, address: str, operator: str, role: str, timeout: flo
     ctx.call_on_close(session.close)
 
 
-for _group in (demo, node, network, catalogue, case, audit, bench):
+for _group in (demo, node, network, catalogue, case, subject, audit, bench):
     cli.add_command(_group)
 
 

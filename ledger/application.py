@@ -29,15 +29,16 @@ from caseledger.ledger.errors import (
     CaseNotFound,
     InvalidInput,
     ItemNotFound,
+    SubjectNotFound,
     VersionConflict,
 )
 from caseledger.ledger.group_commit import GroupCommit
-from caseledger.ledger.intake import ApplicantForm, seal_applicant
+from caseledger.ledger.intake import ApplicantForm, identity_number, seal_applicant
 from caseledger.ledger.log_signal import LogSignal
 from caseledger.ledger.numbering import CaseNumber, SerialCounter, number_index_id
 from caseledger.ledger.personal import ErasedSubject, Sealed, SubjectKeys
 from caseledger.ledger.received import KnownHashes, ReceivedEvents
-from caseledger.ledger.vocabulary import SubmissionChannel
+from caseledger.ledger.vocabulary import ApplicantType, SubmissionChannel
 
 _CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
 _LOCK_STRIPES = 64
@@ -280,6 +281,14 @@ class CaseLedger(Application[UUID]):
         for event in self._merged(aggregate_id):
             aggregate = event.mutate(aggregate)
         return aggregate
+
+    def erase_subject(self, applicant_type: ApplicantType, id_number: str) -> str:
+        """擦除: destroy this node's key of a data subject; returns the subject id.
+        No event changes, so no chain does."""
+        subject = self.keys.subject_of(identity_number(applicant_type, id_number, "id_number"))
+        if not self.keys.erase(subject):
+            raise SubjectNotFound(subject)
+        return subject
 
     def open_sealed(self, sealed: Sealed, field: str) -> str | None:
         """The clear text of a sealed datum; None once its subject was erased.

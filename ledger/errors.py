@@ -64,6 +64,14 @@ class ItemNotFound(LedgerError):
         super().__init__(f"no catalogue item has implementation code {implementation_code}")
 
 
+class SubjectNotFound(LedgerError):
+    """This node holds no key of the data subject (never sealed here, or erased already)."""
+
+    def __init__(self, subject: str) -> None:
+        self.subject = subject
+        super().__init__(f"no key of data subject {subject} is held at this node")
+
+
 class RequestReused(LedgerError):
     """A client request id came back with different content."""
 

@@ -34,15 +34,19 @@ def _phone_fault(phone: str) -> str | None:
     return None
 
 
+def identity_number(applicant_type: ApplicantType, text: str, field: str) -> str:
+    """The canonical identity number: GB 11643 for a natural person, GB 32100 otherwise."""
+    if applicant_type is ApplicantType.NATURAL_PERSON:
+        return str(CitizenId.parse(text, field))
+    return str(CreditCode.parse(text, field))
+
+
 def seal_applicant(form: ApplicantForm, keys: SubjectKeys) -> Applicant:
     violations: list[FieldViolation] = []
     if not form.name.strip():
         violations.append(FieldViolation("applicant.name", "must not be empty"))
     try:
-        if form.type is ApplicantType.NATURAL_PERSON:
-            id_number = str(CitizenId.parse(form.id_number, "applicant.id_number"))
-        else:
-            id_number = str(CreditCode.parse(form.id_number, "applicant.id_number"))
+        id_number = identity_number(form.type, form.id_number, "applicant.id_number")
     except InvalidInput as error:
         violations.extend(error.violations)
         id_number = ""

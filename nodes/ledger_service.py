@@ -16,10 +16,11 @@ from caseledger.ledger.case import Case, Context
 from caseledger.ledger.catalogue import ItemTerms
 from caseledger.ledger.division import DivisionCode
 from caseledger.ledger.errors import InvalidInput
-from caseledger.ledger.intake import seal_applicant
+from caseledger.ledger.intake import identity_number, seal_applicant
 from caseledger.ledger.keystore import MemorySubjectKeyStore
 from caseledger.ledger.personal import KeyNotHeld, SubjectKeys, mask
 from caseledger.ledger.vocabulary import (
+    ApplicantType,
     SubmissionChannel,
 )
 from caseledger.nodes import convert
@@ -27,6 +28,8 @@ from caseledger.nodes.handoffs import failpoint
 from caseledger.nodes.ledger_base import LedgerServiceBase, LedgerSettings
 from caseledger.nodes.ledger_commands import CaseCommandHandlers
 from caseledger.v1 import ledger_pb2, types_pb2
+
+_log = structlog.get_logger("caseledger.nodes.ledger")
 
 __all__ = ["LedgerService", "LedgerServiceBase", "LedgerSettings"]
 
@@ -123,6 +126,35 @@ class LedgerService(CaseCommandHandlers):
                 outcome=answer.outcome,  # type: ignore[arg-type]
                 owner=answer.owner,
             )
+        raise AssertionError("unreachable: abort raises")
+
+    def EraseSubject(
+        self, request: ledger_pb2.EraseSubjectRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.EraseSubjectResponse:
+        with self._translated("EraseSubject", context):
+            checks = convert.Violations()
+            ctx = checks.check(lambda: self._context(request.meta, request))
+            kind = checks.check(
+                lambda: convert.code_of(request.applicant_type, ApplicantType, "applicant_type")
+            )
+            if kind is not None:
+                checks.check(lambda: identity_number(kind, request.id_number, "id_number"))
+            if not request.reason.strip():
+                checks.add("reason", "must not be empty")
+            checks.raise_any()
+            assert ctx is not None
+            assert kind is not None
+            subject = self._ledger.erase_subject(kind, request.id_number)
+            # Erasure is irreversible: who did it, and why, goes to the node's log.
+            _log.warning(
+                "data subject erased",
+                subject=subject,
+                operator=ctx.operator.id,
+                role=ctx.operator.role,
+                reason=request.reason,
+                request_id=ctx.request_id,
+            )
+            return ledger_pb2.EraseSubjectResponse(subject=subject)
         raise AssertionError("unreachable: abort raises")
 
     # -- reads -----------------------------------------------------------------

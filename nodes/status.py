@@ -23,6 +23,7 @@ from caseledger.ledger.errors import (
     LedgerError,
     NotOwner,
     RequestReused,
+    SubjectNotFound,
     VersionConflict,
 )
 
@@ -87,6 +88,11 @@ def _item_not_found(error: ItemNotFound) -> tuple[int, list[object]]:
     return code_pb2.NOT_FOUND, [_info("ITEM_NOT_FOUND"), resource]
 
 
+def _subject_not_found(error: SubjectNotFound) -> tuple[int, list[object]]:
+    resource = error_details_pb2.ResourceInfo(resource_type="data subject", resource_name=error.subject)
+    return code_pb2.NOT_FOUND, [_info("SUBJECT_NOT_FOUND"), resource]
+
+
 def _reused(error: RequestReused) -> tuple[int, list[object]]:
     return code_pb2.ALREADY_EXISTS, [_info("REQUEST_ID_REUSED", request_id=error.request_id)]
 
@@ -106,6 +112,7 @@ _TABLE: dict[type[LedgerError], Callable[..., tuple[int, list[object]]]] = {
     NotOwner: _not_owner,
     CaseNotFound: _not_found,
     ItemNotFound: _item_not_found,
+    SubjectNotFound: _subject_not_found,
     RequestReused: _reused,
     CaseExists: _exists,
     VersionConflict: _conflict,

@@ -187,3 +187,23 @@ def test_a_node_that_is_not_there_exits_9() -> None:
 
 def test_ping_reaches_the_node(node: RunningNode) -> None:
     assert Operator(node.address).json("node", "ping")["node"] == LIXIA
+
+
+def test_erasing_the_applicant_leaves_the_trail_verifying(
+    node: RunningNode, item_file: Path
+) -> None:
+    run = Operator(node.address)
+    run.ok("catalogue", "publish", str(item_file))
+    number = submit(run)
+    erased = run.json(
+        "subject", "erase", "--applicant-type", "natural-person", "--id-number", CITIZEN_ID,
+        "--reason", "依申请删除个人信息",
+    )  # fmt: skip
+    assert erased["erased"] is True
+    assert run.json("case", "show", number)["applicant_name"] == "[erased]"
+    assert run("audit", "replay", number).exit_code == 0
+    again = run(
+        "subject", "erase", "--applicant-type", "natural-person", "--id-number", CITIZEN_ID,
+        "--reason", "再次",
+    )  # fmt: skip
+    assert again.exit_code == 6

@@ -65,6 +65,16 @@ def publish_item(implementation_code: str = FOOD_LICENCE) -> ledger_pb2.PublishI
     return ledger_pb2.PublishItemRequest(terms=item_terms(implementation_code))
 
 
+def erase_subject(id_number: str = CITIZEN_ID) -> ledger_pb2.EraseSubjectRequest:
+    """擦除 of the sample applicant, at the request of the data subject."""
+    return ledger_pb2.EraseSubjectRequest(
+        meta=meta(role="data_protection_officer"),
+        applicant_type=types_pb2.APPLICANT_TYPE_NATURAL_PERSON,
+        id_number=id_number,
+        reason="申请人依法要求删除个人信息",
+    )
+
+
 def get_item() -> ledger_pb2.GetItemRequest:
     return ledger_pb2.GetItemRequest(implementation_code=FOOD_LICENCE)
 

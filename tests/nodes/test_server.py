@@ -182,3 +182,18 @@ def test_the_node_keeps_its_events_in_the_store_its_id_names(
         f"{module}ApplicationRecorder",
         f"{module}ProcessRecorder",
     ]
+
+
+def test_erasing_a_subject_hides_their_name_and_breaks_no_chain(stub: Stub) -> None:
+    published(stub)
+    number = stub.Submit(rq.submit()).result.case_number
+    before = stub.ListCaseEvents(ledger_pb2.ListCaseEventsRequest(case=number)).events
+    assert stub.GetCase(ledger_pb2.GetCaseRequest(case=number)).case.applicant_name == "张*"
+    erased = stub.EraseSubject(rq.erase_subject())
+    assert erased.subject
+    assert stub.GetCase(ledger_pb2.GetCaseRequest(case=number)).case.applicant_name == "[erased]"
+    after = stub.ListCaseEvents(ledger_pb2.ListCaseEventsRequest(case=number)).events
+    assert [(e.hash, e.hashed_form) for e in after] == [(e.hash, e.hashed_form) for e in before]
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.EraseSubject(rq.erase_subject())
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND

@@ -173,6 +173,11 @@ class LedgerServiceStub:
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.TransferRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_ledger__pb2.TransferResponse.FromString,
                 _registered_method=True)
+        self.EraseSubject = channel.unary_unary(
+                '/caseledger.v1.LedgerService/EraseSubject',
+                request_serializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectResponse.FromString,
+                _registered_method=True)
         self.GetCase = channel.unary_unary(
                 '/caseledger.v1.LedgerService/GetCase',
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.GetCaseRequest.SerializeToString,
@@ -384,6 +389,18 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseSubject(self, request, context):
+        """擦除 (crypto-shredding): destroy this node's key of the data subject with
+        this identity number, so every personal datum sealed under it becomes
+        unreadable here while every hash chain still verifies. The node logs it
+        with the operator and the reason. Errors: INVALID_ARGUMENT (a
+        malformed identity number, missing operator or reason), NOT_FOUND (this
+        node holds no key of that subject).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCase(self, request, context):
         """The current state of a case, personal data masked. Errors: NOT_FOUND,
         INVALID_ARGUMENT (empty reference).
@@ -527,6 +544,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.Transfer,
                     request_deserializer=caseledger_dot_v1_dot_ledger__pb2.TransferRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_ledger__pb2.TransferResponse.SerializeToString,
+            ),
+            'EraseSubject': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseSubject,
+                    request_deserializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectResponse.SerializeToString,
             ),
             'GetCase': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCase,
@@ -1228,6 +1250,33 @@ class LedgerService:
             '/caseledger.v1.LedgerService/Transfer',
             caseledger_dot_v1_dot_ledger__pb2.TransferRequest.SerializeToString,
             caseledger_dot_v1_dot_ledger__pb2.TransferResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseSubject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.LedgerService/EraseSubject',
+            caseledger_dot_v1_dot_ledger__pb2.EraseSubjectRequest.SerializeToString,
+            caseledger_dot_v1_dot_ledger__pb2.EraseSubjectResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -107,6 +107,14 @@ class LedgerServiceStub:
     (the owner keeps trying). Errors: all of the above; INVALID_ARGUMENT
     for a target that is not in the network.
     """
+    EraseSubject: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.EraseSubjectRequest, _ledger_pb2.EraseSubjectResponse]
+    """擦除 (crypto-shredding): destroy this node's key of the data subject with
+    this identity number, so every personal datum sealed under it becomes
+    unreadable here while every hash chain still verifies. The node logs it
+    with the operator and the reason. Errors: INVALID_ARGUMENT (a
+    malformed identity number, missing operator or reason), NOT_FOUND (this
+    node holds no key of that subject).
+    """
     GetCase: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetCaseRequest, _ledger_pb2.GetCaseResponse]
     """The current state of a case, personal data masked. Errors: NOT_FOUND,
     INVALID_ARGUMENT (empty reference).
@@ -194,6 +202,14 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     Returns the outcome, or PENDING when the target could not be reached
     (the owner keeps trying). Errors: all of the above; INVALID_ARGUMENT
     for a target that is not in the network.
+    """
+    EraseSubject: _aio.UnaryUnaryMultiCallable[_ledger_pb2.EraseSubjectRequest, _ledger_pb2.EraseSubjectResponse]  # type: ignore[assignment]
+    """擦除 (crypto-shredding): destroy this node's key of the data subject with
+    this identity number, so every personal datum sealed under it becomes
+    unreadable here while every hash chain still verifies. The node logs it
+    with the operator and the reason. Errors: INVALID_ARGUMENT (a
+    malformed identity number, missing operator or reason), NOT_FOUND (this
+    node holds no key of that subject).
     """
     GetCase: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetCaseRequest, _ledger_pb2.GetCaseResponse]  # type: ignore[assignment]
     """The current state of a case, personal data masked. Errors: NOT_FOUND,
@@ -429,6 +445,20 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         Returns the outcome, or PENDING when the target could not be reached
         (the owner keeps trying). Errors: all of the above; INVALID_ARGUMENT
         for a target that is not in the network.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseSubject(
+        self,
+        request: _ledger_pb2.EraseSubjectRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.EraseSubjectResponse, _abc.Awaitable[_ledger_pb2.EraseSubjectResponse]]:
+        """擦除 (crypto-shredding): destroy this node's key of the data subject with
+        this identity number, so every personal datum sealed under it becomes
+        unreadable here while every hash chain still verifies. The node logs it
+        with the operator and the reason. Errors: INVALID_ARGUMENT (a
+        malformed identity number, missing operator or reason), NOT_FOUND (this
+        node holds no key of that subject).
         """
 
     @_abc_1.abstractmethod
