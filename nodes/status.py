@@ -89,7 +89,9 @@ def _item_not_found(error: ItemNotFound) -> tuple[int, list[object]]:
 
 
 def _subject_not_found(error: SubjectNotFound) -> tuple[int, list[object]]:
-    resource = error_details_pb2.ResourceInfo(resource_type="data subject", resource_name=error.subject)
+    resource = error_details_pb2.ResourceInfo(
+        resource_type="data subject", resource_name=error.subject
+    )
     return code_pb2.NOT_FOUND, [_info("SUBJECT_NOT_FOUND"), resource]
 
 
