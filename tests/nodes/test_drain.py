@@ -6,9 +6,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import pytest
+import yaml
 
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
@@ -17,11 +20,18 @@ from tests.nodes.processes import NodeProcess, free_ports, write_network
 COUNTY = "370102000000"
 
 
-def test_sigterm_during_appends_loses_nothing_acknowledged(tmp_path: Path) -> None:
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[NodeProcess]:
     (port,) = free_ports(1)
     network = write_network(tmp_path, {COUNTY: ("历下区", port)})
-    node = NodeProcess(network, COUNTY, tmp_path / "node.log")
+    process = NodeProcess(network, COUNTY, tmp_path / "node.log")
+    yield process
+    process.kill()  # whatever the test did, no node outlives it
+
+
+def test_sigterm_during_appends_loses_nothing_acknowledged(node: NodeProcess) -> None:
     node.start()
+    port = int(yaml.safe_load(node.network.read_text())["nodes"][0]["address"].split(":")[1])
     address = f"127.0.0.1:{port}"
     stub = ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(address))
     stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
@@ -64,4 +74,3 @@ def test_sigterm_during_appends_loses_nothing_acknowledged(tmp_path: Path) -> No
         request = ledger_pb2.ListCaseEventsRequest(case=number)
         events = restarted.ListCaseEvents(request, wait_for_ready=True, timeout=30).events
         assert len(events) >= version, (number, version)
-    node.stop()
