@@ -253,7 +253,8 @@ class CaseLedger(Application[UUID]):
         return events
 
     def stored_trail(self, case_id: UUID, after_version: int = 0) -> list[StoredEvent]:
-        """A case's events as stored, from both stores, after a version, in order."""
+        """An aggregate's events as stored, from both stores, after a version, in
+        order; where both hold a version (a handoff imported it), the authored one."""
         by_version = {
             e.originator_version: e for e in self.recorder.select_events(case_id, gt=after_version)
         }
@@ -263,17 +264,14 @@ class CaseLedger(Application[UUID]):
         return [by_version[v] for v in sorted(by_version)]
 
     def _merged(self, aggregate_id: UUID) -> list[Any]:
-        """The aggregate's events from both stores, in version order, as far
-        as they run without a gap from version 1."""
-        by_version = {e.originator_version: e for e in self.events.get(aggregate_id)}
-        if self.received is not None:
-            for event in self.received.events.get(aggregate_id):
-                by_version.setdefault(event.originator_version, event)
+        """The aggregate's events from both stores, decoded, in version order,
+        as far as they run without a gap from version 1."""
         merged = []
-        version = 1
-        while version in by_version:
-            merged.append(by_version[version])
-            version += 1
+        for expected, stored in enumerate(self.stored_trail(aggregate_id), start=1):
+            if stored.originator_version != expected:
+                break
+            # Both stores encode with the same transcoder settings.
+            merged.append(self.mapper.to_domain_event(stored))
         return merged
 
     def _load(self, aggregate_id: UUID) -> Any | None:

@@ -43,7 +43,7 @@ class Figure:
     count: int
 
 
-def _percentile(samples: list[float], fraction: float) -> float:
+def percentile(samples: list[float], fraction: float) -> float:
     if not samples:
         return 0.0
     ordered = sorted(samples)
@@ -54,8 +54,8 @@ def _figure(name: str, latencies: list[float], seconds: float) -> Figure:
     return Figure(
         name,
         len(latencies) / seconds,
-        _percentile(latencies, 0.5),
-        _percentile(latencies, 0.99),
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
         len(latencies),
     )
 

@@ -33,7 +33,7 @@ import yaml
 
 from caseledger.ledger.received import Delivery
 from caseledger.nodes import bench_data
-from caseledger.nodes.bench import _percentile
+from caseledger.nodes.bench import percentile
 from caseledger.nodes.network_file import load_network
 from caseledger.nodes.server import RunningNode, start
 from caseledger.nodes.wiring import directory_of, sources_of
@@ -234,7 +234,7 @@ async def _run(
         await asyncio.to_thread(_wait_stored, province, list(acked), 60)
         lags = [province.stored_at[key] - at for key, at in acked.items()]
         figures = LagFigures(
-            rate, len(lags), _percentile(lags, 0.5), _percentile(lags, 0.99), max(lags) * 1000
+            rate, len(lags), percentile(lags, 0.5), percentile(lags, 0.99), max(lags) * 1000
         )
         province.stop()
         await _backlog(stub, numbers, backlog)
