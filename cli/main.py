@@ -19,7 +19,7 @@ from grpc_status import rpc_status
 from caseledger.cli.audit import audit
 from caseledger.cli.case import case
 from caseledger.cli.catalogue import catalogue
-from caseledger.cli.demo import demo
+from caseledger.cli.demo.command import demo
 from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
 from caseledger.cli.session import Connect, Session

@@ -1,6 +1,6 @@
 """`caseledger network up FILE`: run every node of a network file, each its own process.
 
-The supervisor lives in `caseledger.nodes` (`nodes/supervisor.py`); this
+The supervisor lives in `caseledger.nodes` (`nodes/network/supervisor.py`); this
 command line never imports it, so `up` replaces this process with
 `python -m caseledger.nodes network up ...` under the same interpreter, as
 `node serve` does for one node.

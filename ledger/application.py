@@ -20,10 +20,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from caseledger.ledger.case import Case, Context, ItemRef, Material
+from caseledger.ledger.case.aggregate import Case, Context, ItemRef, Material
+from caseledger.ledger.case.events import CaseEvent, china_date
 from caseledger.ledger.case_cache import CaseCache
-from caseledger.ledger.case_events import CaseEvent, china_date
 from caseledger.ledger.catalogue import Item, ItemTerms, item_id
+from caseledger.ledger.codes.numbering import CaseNumber, SerialCounter, number_index_id
+from caseledger.ledger.codes.vocabulary import ApplicantType, SubmissionChannel
 from caseledger.ledger.errors import (
     CaseExists,
     CaseNotFound,
@@ -32,13 +34,11 @@ from caseledger.ledger.errors import (
     SubjectNotFound,
     VersionConflict,
 )
-from caseledger.ledger.group_commit import GroupCommit
 from caseledger.ledger.intake import ApplicantForm, identity_number, seal_applicant
-from caseledger.ledger.log_signal import LogSignal
-from caseledger.ledger.numbering import CaseNumber, SerialCounter, number_index_id
-from caseledger.ledger.personal import ErasedSubject, Sealed, SubjectKeys
-from caseledger.ledger.received import KnownHashes, ReceivedEvents
-from caseledger.ledger.vocabulary import ApplicantType, SubmissionChannel
+from caseledger.ledger.personal.sealing import ErasedSubject, Sealed, SubjectKeys
+from caseledger.ledger.sqlite.group_commit import GroupCommit
+from caseledger.ledger.sqlite.log_signal import LogSignal
+from caseledger.ledger.trail.received import KnownHashes, ReceivedEvents
 
 _CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
 _LOCK_STRIPES = 64

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from uuid import UUID
 
-from caseledger.ledger.case import Case
+from caseledger.ledger.case.aggregate import Case
 
 
 class CaseCache:

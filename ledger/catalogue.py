@@ -14,10 +14,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from caseledger.ledger.deadlines import TimeLimits
+from caseledger.ledger.codes.identifiers import ItemImplementationCode
+from caseledger.ledger.codes.vocabulary import CaseType, ExercisingLevel, ItemType
 from caseledger.ledger.errors import InvalidInput
-from caseledger.ledger.identifiers import ItemImplementationCode
-from caseledger.ledger.vocabulary import CaseType, ExercisingLevel, ItemType
+from caseledger.ledger.timelimits.deadlines import TimeLimits
 
 _ITEM_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:item")
 

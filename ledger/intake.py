@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caseledger.ledger.case import Applicant
+from caseledger.ledger.case.aggregate import Applicant
+from caseledger.ledger.codes.identifiers import CitizenId, CreditCode
+from caseledger.ledger.codes.vocabulary import ApplicantType
 from caseledger.ledger.errors import FieldViolation, InvalidInput
-from caseledger.ledger.identifiers import CitizenId, CreditCode
-from caseledger.ledger.personal import SubjectKeys
-from caseledger.ledger.vocabulary import ApplicantType
+from caseledger.ledger.personal.sealing import SubjectKeys
 
 
 @dataclass(frozen=True)

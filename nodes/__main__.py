@@ -14,13 +14,13 @@ import structlog
 from prometheus_client import start_http_server
 
 from caseledger.nodes.config import NodeConfig, env_defaults
-from caseledger.nodes.feed_grpc import Source
 from caseledger.nodes.logs import configure_logging
-from caseledger.nodes.network_file import NetworkFileError, load_network
-from caseledger.nodes.server import start
-from caseledger.nodes.supervisor import add_arguments as add_network_arguments
-from caseledger.nodes.supervisor import run as run_network
-from caseledger.nodes.wiring import directory_of, sources_of
+from caseledger.nodes.network.file import NetworkFileError, load_network
+from caseledger.nodes.network.supervisor import add_arguments as add_network_arguments
+from caseledger.nodes.network.supervisor import run as run_network
+from caseledger.nodes.network.wiring import directory_of, sources_of
+from caseledger.nodes.replication.grpc_feed import Source
+from caseledger.nodes.service.server import start
 
 
 def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
@@ -76,16 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "network":
         return run_network(args)
     if args.command == "bench":
-        from caseledger.nodes.bench import main as bench
+        from caseledger.nodes.bench.append import main as bench
 
         return bench(args.clients, args.seconds, args.json)
     if args.command == "bench-cassandra":
-        from caseledger.nodes.bench_cassandra import main as bench_cassandra
+        from caseledger.nodes.bench.stores import main as bench_cassandra
 
         return bench_cassandra(args.cassandra, args.seconds)
     configure_logging(args.log_format)
     log = structlog.get_logger("caseledger.nodes")
-    from caseledger.ledger.division import DivisionCode
+    from caseledger.ledger.codes.division import DivisionCode
     from caseledger.ledger.errors import InvalidInput
 
     try:

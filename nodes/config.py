@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from caseledger.ledger.calendar import WorkingCalendar
+from caseledger.ledger.timelimits.calendar import WorkingCalendar
 
 CASSANDRA_ENV = "CASELEDGER_CASSANDRA"
 

@@ -27,12 +27,12 @@ import pytest
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import Environment
 
-from caseledger.ledger.cassandra import (
+from caseledger.ledger.cassandra.factory import (
     CassandraApplicationRecorder,
     CassandraFactory,
     CassandraProcessRecorder,
 )
-from caseledger.ledger.cassandra_schema import (
+from caseledger.ledger.cassandra.schema import (
     ALL_TABLES,
     STREAMS,
     create_tables,
@@ -42,8 +42,8 @@ from caseledger.ledger.cassandra_schema import (
     tracking_table_cql,
     truncate_cql,
 )
-from caseledger.ledger.cassandra_session import SESSIONS, CqlSession
-from caseledger.ledger.cassandra_settings import CassandraSettings
+from caseledger.ledger.cassandra.session import SESSIONS, CqlSession
+from caseledger.ledger.cassandra.settings import CassandraSettings
 
 ADDRESS = "CASELEDGER_CASSANDRA"
 MODULE = "caseledger.ledger.cassandra"

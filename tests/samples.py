@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from caseledger.ledger.case import Context, Material, Operator
+from caseledger.ledger.case.aggregate import Context, Material, Operator
 from caseledger.ledger.catalogue import ItemTerms
-from caseledger.ledger.deadlines import TimeLimits
-from caseledger.ledger.identifiers import (
+from caseledger.ledger.codes.identifiers import (
     ItemImplementationCode,
     citizen_id_check_char,
     credit_code_check_char,
 )
+from caseledger.ledger.codes.vocabulary import ApplicantType, CaseType, ExercisingLevel, ItemType
 from caseledger.ledger.intake import ApplicantForm
-from caseledger.ledger.vocabulary import ApplicantType, CaseType, ExercisingLevel, ItemType
+from caseledger.ledger.timelimits.deadlines import TimeLimits
 
 LIXIA = "370102000000"  # 历下区
 JIEFANGLU = "370102001000"  # 解放路街道

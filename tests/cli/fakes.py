@@ -18,7 +18,7 @@ from google.protobuf import any_pb2, message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from caseledger.ledger.canonical import GENESIS, canonical_json
+from caseledger.ledger.trail.canonical import GENESIS, canonical_json
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.samples import FOOD_LICENCE
 

@@ -16,9 +16,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from caseledger.cli.params import BEIJING
-from caseledger.ledger.identifiers import CreditCode, ELicenceId
+from caseledger.ledger.codes.identifiers import CreditCode, ELicenceId
 from caseledger.nodes.config import NodeConfig
-from caseledger.nodes.server import RunningNode, start
+from caseledger.nodes.service.server import RunningNode, start
 from tests.cli.fakes import ITEM_DOCUMENT
 from tests.samples import CITIZEN_ID, FOOD_LICENCE, LIXIA, LIXIA_BUREAU
 

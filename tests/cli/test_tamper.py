@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from caseledger.nodes.server import RunningNode
+from caseledger.nodes.service.server import RunningNode
 from tests.cli.test_cli_end_to_end import Operator, item_file, node, submit
 
 __all__ = ["item_file", "node"]  # fixtures shared with the end-to-end tests

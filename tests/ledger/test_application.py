@@ -7,16 +7,16 @@ import dataclasses
 import pytest
 
 from caseledger.ledger.application import CaseLedger
-from caseledger.ledger.canonical import digest
-from caseledger.ledger.case import Case
-from caseledger.ledger.errors import InvalidInput
-from caseledger.ledger.keystore import MemorySubjectKeyStore
-from caseledger.ledger.personal import SubjectKeys
-from caseledger.ledger.stages import Status
-from caseledger.ledger.vocabulary import (
+from caseledger.ledger.case.aggregate import Case
+from caseledger.ledger.case.stages import Status
+from caseledger.ledger.codes.vocabulary import (
     CaseType,
     SubmissionChannel,
 )
+from caseledger.ledger.errors import InvalidInput
+from caseledger.ledger.personal.keystore import MemorySubjectKeyStore
+from caseledger.ledger.personal.sealing import SubjectKeys
+from caseledger.ledger.trail.canonical import digest
 from tests.samples import LIXIA, Clock, applicant, food_licence_terms, material
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from caseledger.nodes.server import RunningNode, start
+from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2_grpc
 from tests.cassandra_fixtures import cassandra_keyspace  # noqa: F401
 from tests.nodes.stores import STORE_KINDS, fresh_nodes, node_config

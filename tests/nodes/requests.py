@@ -17,7 +17,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from caseledger.ledger.identifiers import CreditCode, ELicenceId
+from caseledger.ledger.codes.identifiers import CreditCode, ELicenceId
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.samples import CITIZEN_ID, FOOD_LICENCE, LIXIA_BUREAU, material
 

@@ -19,12 +19,12 @@ import grpc
 import pytest
 import yaml
 
-from caseledger.ledger.canonical import GENESIS
+from caseledger.ledger.trail.canonical import GENESIS
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 from tests import cassandra_fixtures as cf
 from tests.nodes import requests as rq
-from tests.nodes.feeds import wait_for
 from tests.nodes.processes import NodeProcess, free_ports
+from tests.nodes.replication.feeds import wait_for
 from tests.samples import LIXIA
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.usefixtures("cassandra_keyspace")]

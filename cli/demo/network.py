@@ -1,0 +1,212 @@
+"""The demo's network, broker and Cassandra node: started as processes, read from
+their output, stopped.
+
+The network is `python -m caseledger.nodes network up --demo` (the
+supervisor), run as a child process: the command line never imports the
+node code. Its `LISTENING <code> <address> <name>` lines say where the nodes
+are, its `READY` line that all of them listen; its messages go to
+`<data>/supervisor.log`. For `--feed kafka` the broker is the one named by
+CASELEDGER_KAFKA, for `--province-store cassandra` the Cassandra node is the
+one named by CASELEDGER_CASSANDRA; without them, the one the repository's
+`docker/services.py` runs (started if it is not running, and then stopped
+again at the end).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from caseledger.cli.demo.report import DemoNode
+from caseledger.cli.network import node_module_argv
+
+READY_TIMEOUT = 120.0
+STOP_TIMEOUT = 60.0
+_ENDED = None
+_TAIL_LINES = 30
+_SERVICES_TIMEOUT = 600
+
+
+class NetworkFailure(Exception):
+    """The network or the broker could not be started; the message says why."""
+
+
+@dataclass
+class NetworkRun:
+    """A running supervisor: its process and where its messages go."""
+
+    process: subprocess.Popen[str]
+    messages: Path
+    nodes: tuple[DemoNode, ...] = ()
+
+    def tail(self) -> str:
+        try:
+            lines = self.messages.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return "(no messages)"
+        return "\n".join(lines[-_TAIL_LINES:])
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM the supervisor (it stops every node) and wait; its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_network(
+    data: Path, options: list[str], ready_timeout: float = READY_TIMEOUT
+) -> NetworkRun:
+    """Start the demo network with its stores, logs and network file under `data`,
+    and wait until every node listens."""
+    data.mkdir(parents=True, exist_ok=True)
+    messages = data / "supervisor.log"
+    argv = node_module_argv(
+        "network", "up", "--demo", "--data", str(data), "--allow-client-time",
+        "--stop-with-parent", *options,
+    )  # fmt: skip
+    with messages.open("a", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+    run = NetworkRun(process, messages)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(_ENDED)
+
+    threading.Thread(target=pump, name="supervisor output", daemon=True).start()
+    nodes = []
+    while True:
+        try:
+            line = lines.get(timeout=ready_timeout)
+        except queue.Empty:
+            run.stop()
+            raise NetworkFailure(
+                f"the network was not ready after {ready_timeout:g} s:\n{run.tail()}"
+            ) from None
+        if line is _ENDED:
+            status = process.wait()
+            raise NetworkFailure(f"the network stopped (exit status {status}):\n{run.tail()}")
+        if line.startswith("LISTENING "):
+            _, code, address, name = line.split(" ", 3)
+            nodes.append(DemoNode(code, address, name))
+        elif line.startswith("READY"):
+            run.nodes = tuple(nodes)
+            return run
+
+
+@dataclass(frozen=True)
+class Service:
+    """A server the demo uses (the Kafka broker, the Cassandra node), and whether
+    the demo started it."""
+
+    name: str
+    """`kafka` or `cassandra`, as `docker/services.py` calls it."""
+    address: str
+    services: Path | None = None
+    """`docker/services.py` when the demo started the server (and stops it)."""
+
+    def stop(self) -> None:
+        if self.services is not None:
+            subprocess.run(
+                [sys.executable, str(self.services), "stop", self.name],
+                check=False, capture_output=True, timeout=STOP_TIMEOUT,
+            )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Server:
+    name: str
+    title: str
+    named_by: str
+    port_variable: str
+    port: str
+    option: str
+
+
+_KAFKA = _Server(
+    "kafka", "Kafka", "CASELEDGER_KAFKA", "CASELEDGER_KAFKA_PORT", "9092", "--feed kafka"
+)
+_CASSANDRA = _Server(
+    "cassandra",
+    "Cassandra",
+    "CASELEDGER_CASSANDRA",
+    "CASELEDGER_CASSANDRA_PORT",
+    "9042",
+    "--province-store cassandra",
+)
+
+
+def services_script() -> Path | None:
+    """`docker/services.py` of the source checkout this command line is installed from."""
+    # Strict editable installs link each file, so the real path is in the checkout.
+    script = Path(__file__).resolve().parents[2] / "docker" / "services.py"
+    return script if script.is_file() else None
+
+
+def kafka_broker(say: Callable[[str], None]) -> Service:
+    """CASELEDGER_KAFKA if set; else the checkout's broker, started if not running
+    (and then stopped by `Service.stop`)."""
+    return _service(_KAFKA, say)
+
+
+def cassandra_node(say: Callable[[str], None]) -> Service:
+    """CASELEDGER_CASSANDRA if set; else the checkout's Cassandra node, started if
+    not running (and then stopped by `Service.stop`)."""
+    return _service(_CASSANDRA, say)
+
+
+def _service(server: _Server, say: Callable[[str], None]) -> Service:
+    named = os.environ.get(server.named_by, "").strip()
+    if named:
+        return Service(server.name, named)
+    script = services_script()
+    if script is None:
+        raise NetworkFailure(
+            f"{server.option} needs a {server.title} server: set {server.named_by}=HOST:PORT, "
+            "or run from a source checkout, whose docker/services.py starts one"
+        )
+    address = f"127.0.0.1:{os.environ.get(server.port_variable, server.port)}"
+    status = subprocess.run(
+        [sys.executable, str(script), "status", server.name],
+        check=False, capture_output=True, text=True, timeout=STOP_TIMEOUT,
+    )  # fmt: skip
+    if status.returncode == 0:
+        return Service(server.name, address)
+    say(f"starting {server.title} with {script} (stopped again when the demo ends)")
+    started = subprocess.run(
+        [sys.executable, str(script), "start", server.name],
+        check=False, capture_output=True, text=True, timeout=_SERVICES_TIMEOUT,
+    )  # fmt: skip
+    if started.returncode != 0:
+        raise NetworkFailure(
+            f"could not start {server.title} with {script} (exit status {started.returncode}):\n"
+            f"{started.stderr.strip() or started.stdout.strip()}"
+        )
+    return Service(server.name, address, script)
+
+
+def drop_keyspaces(network_file: Path) -> str | None:
+    """Drop the Cassandra keyspaces of the run's network file; None, or what went wrong."""
+    argv = node_module_argv("network", "drop-keyspaces", str(network_file), "--yes")
+    dropped = subprocess.run(
+        argv, check=False, capture_output=True, text=True, timeout=_SERVICES_TIMEOUT
+    )
+    if dropped.returncode == 0:
+        return None
+    return dropped.stderr.strip() or f"exit status {dropped.returncode}"

@@ -1,0 +1,201 @@
+"""What the demo shows after the day: per-level summaries and one case's audit across nodes.
+
+Every figure is read back from the nodes over gRPC (`GetCase`,
+`ListCaseEvents`), never from what the demo sent, and every trail is
+verified here with `trail.verify_trail`, trusting no node.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from caseledger.cli.demo.day import Day, DayCase
+from caseledger.cli.output import beijing_time
+from caseledger.cli.trail import TrailReport, verify_trail
+from caseledger.cli.vocabulary import CASE_STATUSES, DEADLINE_STATUSES, SATISFACTIONS
+from caseledger.v1 import ledger_pb2
+from caseledger.v1 import types_pb2 as t
+
+_LEVELS = {2: "省 province", 4: "市 city", 6: "县区 county", 9: "乡镇街道 township"}
+_OVERDUE = (t.DEADLINE_STATUS_YELLOW, t.DEADLINE_STATUS_RED)
+_BAD = (t.SATISFACTION_DISSATISFIED, t.SATISFACTION_VERY_DISSATISFIED)
+_SHORT_HASH = 12
+
+
+@dataclass(frozen=True)
+class DemoNode:
+    """A node as the supervisor announced it: `LISTENING <code> <address> <name>`."""
+
+    code: str
+    address: str
+    name: str
+
+    @property
+    def prefix(self) -> str:
+        """The jurisdiction prefix (`37`, `3701`, `370102`, `370102001`)."""
+        for width in (2, 4, 6):
+            if set(self.code[width:]) == {"0"}:
+                return self.code[:width]
+        return self.code[:9]
+
+    @property
+    def level(self) -> str:
+        return _LEVELS.get(len(self.prefix), "")
+
+    def holds(self, case: DayCase) -> bool:
+        """Every owner of a case, and every ancestor of one, ends up holding its trail."""
+        return any(owner.startswith(self.prefix) for owner in case.owners)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.code}"
+
+
+def held_views(day: Day, nodes: Sequence[DemoNode]) -> dict[str, dict[str, ledger_pb2.CaseView]]:
+    """Node code -> case number -> the node's view, for every case of the day it holds."""
+    held: dict[str, dict[str, ledger_pb2.CaseView]] = {}
+    for node in nodes:
+        views = ((number, day.find(node.code, number)) for number in day.cases)
+        held[node.code] = {number: view for number, view in views if view is not None}
+    return held
+
+
+def _counted(labels: Iterable[str]) -> str:
+    counts = Counter(labels)
+    return " · ".join(f"{label} {n}" for label, n in sorted(counts.items())) or "-"
+
+
+def summary_table(
+    nodes: Sequence[DemoNode], held: Mapping[str, Mapping[str, ledger_pb2.CaseView]]
+) -> Table:
+    """One row per node, province first: what it owns, its deadlines and ratings, what it holds."""
+    table = Table(title="各级汇总 per-level summary (each node's own answer)")
+    for header in ("层级 level", "节点 node", "办件 owned", "状态 status", "黄/红牌 overdue"):
+        table.add_column(header, justify="right" if header.startswith("办件") else "left")
+    for header in ("预警 warning", "评价 ratings", "差评 bad / 整改中 open", "持有 held"):
+        table.add_column(header, justify="left")
+    for node in sorted(nodes, key=lambda n: len(n.prefix)):
+        views = held[node.code]
+        owned = [v for v in views.values() if v.owner == node.code]
+        overdue = [v for v in owned if v.deadline.status in _OVERDUE]
+        bad = [v for v in owned if v.satisfaction in _BAD]
+        table.add_row(
+            node.level,
+            escape(str(node)),
+            str(len(owned)),
+            _counted(CASE_STATUSES.label(v.status) for v in owned),
+            _counted(DEADLINE_STATUSES.label(v.deadline.status) for v in overdue),
+            str(sum(v.deadline.status == t.DEADLINE_STATUS_WARNING for v in owned)),
+            _counted(SATISFACTIONS.label(v.satisfaction) for v in owned if v.satisfaction),
+            f"{len(bad)} / {sum(v.rectification_open for v in owned)}",
+            f"{len(views)} ({len(owned)} own + {len(views) - len(owned)} replicated)",
+        )
+    return table
+
+
+def cases_table(
+    day: Day, nodes: Sequence[DemoNode], views: Mapping[str, ledger_pb2.CaseView]
+) -> Table:
+    """The day's cases as the province sees them."""
+    names = {node.code: node.name for node in nodes}
+    table = Table(title="今日办件 the day's cases, as the province holds them")
+    for header in (
+        "办件编号 number",
+        "事项 item",
+        "经办 handled by",
+        "状态 status",
+        "时限 deadline",
+    ):
+        table.add_column(header)
+    table.add_column("what it shows")
+    for number, case in day.cases.items():
+        view = views[number]
+        deadline = view.deadline
+        table.add_row(
+            number,
+            escape(case.item),
+            escape(" → ".join(names.get(owner, owner) for owner in _handled_by(view))),
+            CASE_STATUSES.label(view.status),
+            f"{DEADLINE_STATUSES.label(deadline.status)} ({deadline.working_days_used} 工作日)",
+            escape(case.story),
+        )
+    return table
+
+
+def _handled_by(view: ledger_pb2.CaseView) -> list[str]:
+    """Its owners in order, back to the current one (a case sent down returns to a former owner)."""
+    owners = list(view.owners) or [view.owner]
+    return owners if owners[-1] == view.owner else [*owners, view.owner]
+
+
+def audit_across_nodes(out: Console, day: Day, number: str, nodes: Sequence[DemoNode]) -> bool:
+    """Replay one case's trail at each node, verify each copy here, show the timeline
+    once; True if every copy verifies and all end at the same hash."""
+    reports: list[tuple[DemoNode, TrailReport]] = []
+    for node in nodes:
+        response = day.call(
+            node.code,
+            "ListCaseEvents",
+            ledger_pb2.ListCaseEventsRequest(case=number),
+            "audit replay",
+        )
+        reports.append((node, verify_trail(response, number)))
+    names = {node.code: node.name for node in nodes}
+    out.print(_timeline(reports[0][1], names))
+    for node, report in reports:
+        out.print(escape(_verdict(node, report)))
+    last = {report.last_hash for _, report in reports}
+    agree = len(last) == 1
+    if agree:
+        out.print(f"all {len(reports)} copies end at the same hash {next(iter(last))[:16]}…")
+    else:
+        out.print("[red]✗ the copies end at different hashes[/red]")
+    return agree and all(report.verified for _, report in reports)
+
+
+def _timeline(report: TrailReport, names: Mapping[str, str]) -> Table:
+    table = Table(title=f"审计回放 audit replay of case {escape(report.case_number)}")
+    for header in ("#", "stage", "node", "operator", "time (UTC+8)", "days", "hash"):
+        table.add_column(header, justify="right" if header in ("#", "days") else "left")
+    for check in report.checks:
+        event = check.event
+        table.add_row(
+            str(check.position),
+            escape(event.stage),
+            escape(names.get(event.node, event.node)),
+            escape(f"{event.operator.id}/{event.operator.role}"),
+            beijing_time(event.occurred_at),
+            str(event.working_days_used),
+            event.hash[:_SHORT_HASH],
+        )
+    return table
+
+
+def _verdict(node: DemoNode, report: TrailReport) -> str:
+    if report.verified:
+        return f"✓ verified at {node}: {len(report.checks)} events, every hash and link checked"
+    position, reason = report.first_break or (None, "unknown")
+    where = "the trail" if position is None else f"event {position}"
+    return f"✗ NOT verified at {node}: {where}: {reason}"
+
+
+def verify_everything_at(day: Day, node: DemoNode) -> list[str]:
+    """Verify every trail of the day at one node; the problems found, if any."""
+    problems = []
+    for number in day.cases:
+        response = day.call(
+            node.code,
+            "ListCaseEvents",
+            ledger_pb2.ListCaseEventsRequest(case=number),
+            "audit replay",
+        )
+        report = verify_trail(response, number)
+        if not report.verified:
+            position, reason = report.first_break or (None, "unknown")
+            problems.append(f"case {number} at {node}: event {position}: {reason}")
+    return problems

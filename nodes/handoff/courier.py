@@ -1,0 +1,122 @@
+"""The courier: carries a handed-over case's new events to the nodes that held it.
+
+Replication brings a node the events of its own subtree. A case that was
+handed over also has to reach every node that owned it before, and those
+nodes' ancestors, wherever they sit: they hold the case's earlier trail and
+must end up with all of it. So this node follows its own authored log and,
+for each event of a case that has had more than one owner, delivers the
+case's trail up to that event to each of those nodes that is not this node
+(`DeliverTrail`; the receiver verifies it and stores only what it lacks).
+
+Its position in the log is recorded after the deliveries of a page of events
+succeeded, in the node's received-events store, so a restart repeats at most
+a page's deliveries (harmless: they store nothing new). A node that is
+down holds the courier back until it returns: deliveries are in log order.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from uuid import UUID
+
+import grpc
+import structlog
+from eventsourcing.persistence import Tracking
+
+from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.case.events import CaseEvent
+from caseledger.ledger.codes.division import DivisionCode
+from caseledger.ledger.codes.numbering import number_index_id
+from caseledger.nodes.handoff.handover import records_of
+from caseledger.v1 import handoff_pb2, handoff_pb2_grpc
+
+_log = structlog.get_logger("caseledger.nodes.handoff.courier")
+_POSITION = "courier"
+_POLL_SECONDS = 0.1
+_PAGE = 200
+_CASE_TOPICS = f"{CaseEvent.__module__}:"
+
+
+def interested_in(owners: list[str], directory: Mapping[str, str], me: str) -> list[str]:
+    """The listed nodes that must hold a case owned by `owners`: each owner and
+    each listed ancestor of one, except this node."""
+    codes = {DivisionCode.parse(code) for code in owners}
+    found = []
+    for code in directory:
+        if code == me:
+            continue
+        division = DivisionCode.parse(code)
+        if any(division.contains(owner) for owner in codes):
+            found.append(code)
+    return sorted(found)
+
+
+class Courier:
+    def __init__(self, ledger: CaseLedger, directory: Mapping[str, str]) -> None:
+        self._ledger = ledger
+        self._directory = directory
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="courier", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _position(self) -> int:
+        received = self._ledger.received
+        assert received is not None
+        return received.process_recorder.max_tracking_id(_POSITION) or 0
+
+    def _record(self, position: int) -> None:
+        received = self._ledger.received
+        assert received is not None
+        received.process_recorder.insert_tracking(Tracking(_POSITION, position))
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            position = self._position()
+            page = self._ledger.recorder.select_notifications(position + 1, _PAGE)
+            carried = position
+            for notification in page:
+                if not self._carry(notification.originator_id, notification.topic):
+                    break  # a node is down: try this event again later
+                carried = notification.id
+            if carried > position:
+                # Once per page, not per event: an event carried twice after a
+                # restart stores nothing new at its receivers.
+                self._record(carried)
+            if carried == position or len(page) < _PAGE:
+                self._stopping.wait(_POLL_SECONDS)
+
+    def _carry(self, originator: UUID | str, topic: str) -> bool:
+        """Deliver a case's trail to the nodes that held it; False if one could not take it."""
+        if not topic.startswith(_CASE_TOPICS):
+            return True
+        case_id = UUID(str(originator))
+        case = self._ledger.case(case_id)
+        if len(case.owners) < 2:
+            return True  # never handed over: replication alone reaches everyone
+        # The case's trail, and the claim of its number so that it resolves there too.
+        requests = [
+            handoff_pb2.DeliverTrailRequest(
+                from_node=self._ledger.node,
+                case_id=str(aggregate_id),
+                records=records_of(self._ledger.stored_trail(aggregate_id)),
+            )
+            for aggregate_id in (case_id, number_index_id(case.number))
+        ]
+        for code in interested_in(case.owners, self._directory, self._ledger.node):
+            try:
+                with grpc.insecure_channel(self._directory[code]) as channel:
+                    deliver = handoff_pb2_grpc.HandoffServiceStub(channel).DeliverTrail
+                    for request in requests:
+                        deliver(request, timeout=10)
+            except grpc.RpcError as error:
+                _log.info("trail not delivered", case=case.number, to=code, code=str(error.code()))
+                return False
+        return True

@@ -1,0 +1,217 @@
+"""Handing cases between nodes: the owner's side and the target's side.
+
+Owner A: `request_transfer` is appended (durable) and A stops writing; A then
+offers the case to target B and, once B answered, pulls B's answer into its
+own stores. Target B: pulls the trail it lacks from A, verifies every hash,
+then appends its answer (accept, or reject when B does not implement the
+item). Only B can end the handoff, so the case never has two owners; the
+answer is appended under a request id derived from the request's version,
+so asking B again returns the same answer.
+
+Interruptions: A keeps every case it is handing over in a pending set, filled
+at start-up from its log (cases whose last transfer request is still open),
+and retries the offer until B answers. B, restarted, answers from its stores.
+So a handoff cut at any point resumes; none is left with two owners or none.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import grpc
+import structlog
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.case.aggregate import Case, Context, Operator
+from caseledger.ledger.case.events import TransferRequested
+from caseledger.ledger.codes.numbering import number_index_id
+from caseledger.ledger.errors import ItemNotFound
+from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
+
+_log = structlog.get_logger("caseledger.nodes.handoff.handover")
+_RETRY_SECONDS = 1.0
+_OFFER_TIMEOUT = 15.0
+SYSTEM = Operator(id="handoff", role="system")
+
+
+def failpoint(name: str, armed: str) -> None:
+    """Crash here, as kill -9 would, when the node was started with this point armed."""
+    if name == armed:
+        os._exit(137)
+
+
+def records_of(events: list[StoredEvent]) -> list[handoff_pb2.TrailRecord]:
+    return [
+        handoff_pb2.TrailRecord(version=e.originator_version, topic=e.topic, state=e.state)
+        for e in events
+    ]
+
+
+def events_of(case_id: UUID, records: list[handoff_pb2.TrailRecord]) -> list[StoredEvent]:
+    return [StoredEvent(case_id, r.version, r.topic, r.state) for r in records]
+
+
+@dataclass(frozen=True)
+class Answer:
+    outcome: int  # types_pb2.TransferOutcome
+    version: int
+    owner: str
+
+
+def answer_of(case: Case, target: str) -> Answer:
+    """What `target` answered to the case's last transfer request to it, as far as known."""
+    if case.transfer_to == target:
+        return Answer(types_pb2.TRANSFER_OUTCOME_PENDING, case.version, case.owner)
+    if case.owner == target:
+        return Answer(types_pb2.TRANSFER_OUTCOME_ACCEPTED, case.version, case.owner)
+    return Answer(types_pb2.TRANSFER_OUTCOME_REJECTED, case.version, case.owner)
+
+
+class Handoffs:
+    def __init__(
+        self,
+        ledger: CaseLedger,
+        directory: Mapping[str, str],
+        own_address: Callable[[], str],
+        armed: str = "",
+        simulated_time: bool = False,
+    ) -> None:
+        self._ledger = ledger
+        self.directory = directory
+        self._own_address = own_address
+        self.armed = armed
+        # Where requests carry their own time (simulation, migration), an answer
+        # happens at the request's time rather than at this machine's.
+        self._simulated_time = simulated_time
+        self._pending: set[UUID] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._retry, name="handoffs", daemon=True)
+
+    def address_of(self, code: str) -> str | None:
+        return self.directory.get(code)
+
+    def start(self) -> None:
+        with self._lock:
+            self._pending.update(self._open_requests())
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    # -- the owner's side ------------------------------------------------------
+
+    def offer(self, case_id: UUID) -> Answer:
+        """Offer a case this node asked to transfer; PENDING if the target is unreachable."""
+        case = self._ledger.case(case_id)
+        target = case.transfer_to
+        if not target or case.owner != self._ledger.node:
+            return answer_of(case, target or case.owner)
+        address = self.directory[target]
+        try:
+            with grpc.insecure_channel(address) as channel:
+                reply = handoff_pb2_grpc.HandoffServiceStub(channel).OfferCase(
+                    handoff_pb2.OfferCaseRequest(
+                        case_id=str(case_id),
+                        from_node=self._ledger.node,
+                        from_address=self._own_address(),
+                    ),
+                    timeout=_OFFER_TIMEOUT,
+                )
+                failpoint("handoff.owner.answered", self.armed)
+                self.pull(case_id, target, channel)
+        except grpc.RpcError as error:
+            _log.info(
+                "transfer offer not answered",
+                case=case.number,
+                target=target,
+                code=str(error.code()),
+            )
+            with self._lock:
+                self._pending.add(case_id)
+            return Answer(types_pb2.TRANSFER_OUTCOME_PENDING, case.version, case.owner)
+        with self._lock:
+            self._pending.discard(case_id)
+        _log.info("transfer answered", case=case.number, target=target, outcome=reply.outcome)
+        return Answer(reply.outcome, reply.version, reply.owner)
+
+    def pull(self, case_id: UUID, source: str, channel: grpc.Channel) -> int:
+        """Fetch and store, verified, the events of a case `source` holds and this
+        node lacks, and the claim of its case number, so the number resolves here."""
+        stored = self._pull_aggregate(case_id, source, channel)
+        number = self._ledger.case(case_id).number
+        claim = number_index_id(number)
+        if not self._ledger.stored_trail(claim):
+            self._pull_aggregate(claim, source, channel)
+        return stored
+
+    def _pull_aggregate(self, aggregate_id: UUID, source: str, channel: grpc.Channel) -> int:
+        held = len(self._ledger.stored_trail(aggregate_id))
+        reply = handoff_pb2_grpc.HandoffServiceStub(channel).ExportTrail(
+            handoff_pb2.ExportTrailRequest(case_id=str(aggregate_id), after_version=held)
+        )
+        received = self._ledger.received
+        assert received is not None
+        events = events_of(aggregate_id, list(reply.records))
+        return received.accept_trail(source, events, self._ledger.known_hashes)
+
+    def _open_requests(self) -> set[UUID]:
+        """Cases whose transfer this node requested and no target has answered, per its stores."""
+        topic = get_topic(TransferRequested)
+        found: set[UUID] = set()
+        start = 1
+        while True:
+            page = self._ledger.recorder.select_notifications(start, 500, topics=(topic,))
+            for notification in page:
+                case = self._ledger.case(UUID(str(notification.originator_id)))
+                if case.transfer_to and case.owner == self._ledger.node:
+                    found.add(case.id)
+            if len(page) < 500:
+                return found
+            start = page[-1].id + 1
+
+    def _retry(self) -> None:
+        while not self._stopping.wait(_RETRY_SECONDS):
+            with self._lock:
+                pending = list(self._pending)
+            for case_id in pending:
+                if self._stopping.is_set():
+                    return
+                self.offer(case_id)
+
+    # -- the target's side -----------------------------------------------------
+
+    def answer(self, case_id: UUID, from_node: str, from_address: str, now: datetime) -> Answer:
+        """Take or decline a case offered to this node (idempotent)."""
+        with grpc.insecure_channel(from_address) as channel:
+            self.pull(case_id, from_node, channel)
+        failpoint("handoff.target.imported", self.armed)
+        case = self._ledger.case(case_id)
+        if case.transfer_to != self._ledger.node:
+            return answer_of(case, self._ledger.node)
+        at = case.modified_on if self._simulated_time else max(now, case.modified_on)
+        ctx = Context(
+            node=self._ledger.node,
+            operator=SYSTEM,
+            at=at,
+            request_id=f"handoff:{case_id}:{case.version}",
+            request_digest="",
+        )
+        try:
+            self._ledger.item(case.item["implementation_code"])
+        except ItemNotFound:
+            reason = "本节点未实施该事项 (this node does not implement the item)"
+            self._ledger.execute(case_id, ctx, lambda c, x: c.reject_transfer(x, reason))
+        else:
+            self._ledger.execute(case_id, ctx, lambda c, x: c.accept_transfer(x))
+        failpoint("handoff.target.answered", self.armed)
+        return answer_of(self._ledger.case(case_id), self._ledger.node)

@@ -1,0 +1,450 @@
+"""The network file (网络配置文件): a YAML list of a network's nodes, checked on load.
+
+One file drives both the embedded demo (`demo_network.yaml`, shipped in
+this package) and a real deployment::
+
+    network: shandong-demo
+    defaults:                     # optional; each node may override each key
+      data_dir: var/demo          # relative to the working directory; default var
+      store: sqlite               # sqlite | memory | cassandra; default sqlite
+      feed: grpc                  # grpc (pull the subtree's log streams) | kafka
+    kafka:                        # required once any node's feed is kafka
+      bootstrap: 127.0.0.1:9092   # host:port, or a list of them
+      topic_prefix: caseledger    # default caseledger
+    nodes:
+      - code: "370000000000"      # 12-digit statistical or 6-digit GB/T 2260 code
+        name: 山东省
+        address: 127.0.0.1:50110  # where the node's gRPC server listens
+        store:
+          kind: cassandra
+          contact_points: [127.0.0.1:9042]  # port defaults to 9042
+          keyspace: caseledger_37           # default caseledger_<code>
+          replication_factor: 1             # default 1
+          lease_seconds: 10                 # writer lease; default the module's (10)
+        feed: kafka
+      - code: "370100"
+        name: 济南市
+        level: city               # optional: province | city | county | township
+        address: 127.0.0.1:50111
+
+Rules, all checked on load:
+
+- Nesting is read from the codes, never written: a node's parent is its
+  nearest listed ancestor. Exactly one node has no listed ancestor (the
+  root, usually the province); every other node lies inside its prefix.
+- Codes are distinct; so are addresses, and no two nodes take one port of
+  the same machine (`localhost` and `127.0.0.1` are one host; `0.0.0.0`
+  takes the port on every interface).
+- Every node has a name; `level`, when given, matches the code.
+- A node's `store` replaces `defaults.store` as a whole (no merging). Two
+  Cassandra nodes on one cluster need different keyspaces. A lease of
+  `lease_seconds` is how long a node killed outright keeps its successor
+  waiting; it is at least 2.
+- Unknown keys and duplicate keys are refused, so a typo never falls back
+  to a default silently.
+
+Every problem found is reported, each with its line, in one
+`NetworkFileError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from caseledger.ledger.codes.division import DivisionCode, Level
+from caseledger.ledger.errors import InvalidInput
+from caseledger.nodes.network.model import (
+    CASSANDRA_PORT,
+    FEED_KINDS,
+    KEYSPACE_NAME,
+    SHORTEST_LEASE_SECONDS,
+    STORE_KINDS,
+    Address,
+    FeedKind,
+    KafkaSettings,
+    Network,
+    StoreKind,
+    StoreSpec,
+)
+from caseledger.nodes.network.rules import (
+    Location,
+    NodeDraft,
+    address_clashes,
+    duplicate_codes,
+    extra_roots,
+    kafka_feeds,
+    shared_keyspaces,
+)
+
+DEMO_NETWORK = "demo_network.yaml"
+
+_TOP_KEYS = ("network", "defaults", "kafka", "nodes")
+_DEFAULT_KEYS = ("data_dir", "store", "feed")
+_KAFKA_KEYS = ("bootstrap", "topic_prefix")
+_NODE_KEYS = ("code", "name", "level", "address", "store", "feed", "data_dir")
+_STORE_KEYS = ("kind", "contact_points", "keyspace", "replication_factor", "lease_seconds")
+_NOT_TEXT = "must be a non-blank text"
+_LEVELS = {level.name.lower(): level for level in Level}
+# Kafka topic characters (the code and a dot follow).
+_TOPIC_PREFIX = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+_Raw = Mapping[object, object]
+
+
+class NetworkFileError(Exception):
+    """A network file that cannot be used; `problems` lists every fault found."""
+
+    def __init__(self, path: str | Path, problems: Sequence[str]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        listing = "\n".join(f"  - {problem}" for problem in self.problems)
+        count = len(self.problems)
+        super().__init__(
+            f"{self.path}: {count} problem{'s' if count != 1 else ''} in the network file\n"
+            f"{listing}"
+        )
+
+
+def load_network(path: str | Path) -> Network:
+    """Read and check a network file; `NetworkFileError` lists all that is wrong."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise NetworkFileError(path, [f"cannot read the file: {error}"]) from error
+    return parse_network(text, str(path))
+
+
+def demo_network() -> Network:
+    """The Shandong demo network shipped with the package (DOMAIN §5)."""
+    resource = resources.files("caseledger.nodes.network").joinpath(DEMO_NETWORK)
+    return parse_network(resource.read_text(encoding="utf-8"), str(resource))
+
+
+def parse_network(text: str, source: str = "<string>") -> Network:
+    """Check the text of a network file; `source` names it in messages."""
+    try:
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise NetworkFileError(source, [_syntax_problem(error)]) from error
+    reader = _Reader(tree)
+    network = reader.network(data, source)
+    if network is None or reader.problems:
+        ordered = sorted(reader.problems, key=lambda problem: problem[0])
+        raise NetworkFileError(source, [message for _, message in ordered])
+    return network
+
+
+def _syntax_problem(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        what = ", ".join(part for part in (error.context, error.problem) if part)
+        return f"line {mark.line + 1}, column {mark.column + 1}: YAML syntax error: {what}"
+    return f"YAML syntax error: {error}"
+
+
+def _dotted(path: Location) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)[1:]
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _whole(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _store_kind(value: object) -> StoreKind | None:
+    return next((kind for kind in STORE_KINDS if value == kind), None)
+
+
+def _feed_kind(value: object) -> FeedKind | None:
+    return next((kind for kind in FEED_KINDS if value == kind), None)
+
+
+def _label(index: int, raw: object) -> str:
+    """`nodes[2] (370102000000 历下区)`: what messages call a node, as written."""
+    bits: list[str] = []
+    if isinstance(raw, Mapping):
+        for key in ("code", "name"):
+            value = raw.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+                bits.append(str(value).strip())
+    return f"nodes[{index}] ({' '.join(bits)})" if bits else f"nodes[{index}]"
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    """What a node inherits; None where `defaults` had a bad value (already reported)."""
+
+    data_dir: Path = Path("var")
+    store: StoreSpec | None = field(default_factory=StoreSpec)
+    feed: FeedKind | None = "grpc"
+
+
+class _Reader:
+    """Reads the loaded YAML into a `Network`, collecting every problem with its line."""
+
+    def __init__(self, tree: yaml.Node | None) -> None:
+        self.problems: list[tuple[int, str]] = []
+        self._lines: dict[Location, int] = {}
+        self._labels: dict[int, str] = {}
+        self._visited: set[int] = set()
+        if tree is not None:
+            self._lines[()] = tree.start_mark.line + 1
+            self._walk(tree, ())
+
+    def _walk(self, node: yaml.Node, path: Location) -> None:
+        # Aliases share nodes (and may loop): each node is walked once.
+        if id(node) in self._visited:
+            return
+        self._visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                line = key.start_mark.line + 1
+                if name in seen:
+                    self.problems.append(
+                        (line, f"line {line}: {_dotted((*path, name))}: duplicate key")
+                    )
+                seen.add(name)
+                self._lines[(*path, name)] = line
+                self._walk(value, (*path, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._lines[(*path, index)] = item.start_mark.line + 1
+                self._walk(item, (*path, index))
+
+    def report(self, path: Location, reason: str) -> None:
+        found = path
+        while found and found not in self._lines:
+            found = found[:-1]
+        line = self._lines.get(found, 1)
+        self.problems.append((line, f"line {line}: {self._where(path)}: {reason}"))
+
+    def _where(self, path: Location) -> str:
+        if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
+            label = self._labels.get(path[1], f"nodes[{path[1]}]")
+            return f"{label} {_dotted(path[2:])}".rstrip()
+        return _dotted(path) or "file"
+
+    def unknown_keys(self, raw: _Raw, known: tuple[str, ...], path: Location) -> None:
+        for key in raw:
+            if key not in known:
+                self.report((*path, str(key)), f"unknown key; expected one of {', '.join(known)}")
+
+    def network(self, data: object, source: str) -> Network | None:
+        if not isinstance(data, Mapping):
+            what = "is empty" if data is None else "is not a mapping"
+            self.report((), f"the file {what}; it needs the keys network and nodes")
+            return None
+        self.unknown_keys(data, _TOP_KEYS, ())
+        name = data.get("network")
+        if not _is_text(name):
+            self.report(("network",), "missing: name the network" if name is None else _NOT_TEXT)
+        defaults = self.defaults(data.get("defaults"))
+        kafka = self.kafka(data.get("kafka"))
+        drafts = self.nodes(data.get("nodes"), defaults)
+        rules = [duplicate_codes, address_clashes, extra_roots, shared_keyspaces]
+        if data.get("kafka") is None:
+            rules.append(kafka_feeds)
+        # duplicate_codes runs first: it marks the copies the tree must ignore.
+        for rule in rules:
+            for finding in rule(drafts):
+                self.report(finding.where, finding.reason)
+        specs = [draft.spec() for draft in drafts]
+        if self.problems or not isinstance(name, str):
+            return None
+        return Network(name.strip(), tuple(s for s in specs if s is not None), kafka, source)
+
+    def defaults(self, raw: object) -> _Defaults:
+        path: Location = ("defaults",)
+        if raw is None:
+            return _Defaults()
+        if not isinstance(raw, Mapping):
+            self.report(path, f"must be a mapping of {', '.join(_DEFAULT_KEYS)}")
+            return _Defaults()
+        self.unknown_keys(raw, _DEFAULT_KEYS, path)
+        data_dir = (
+            self.data_dir(raw["data_dir"], (*path, "data_dir")) if "data_dir" in raw else None
+        )
+        return _Defaults(
+            data_dir or Path("var"),
+            self.store(raw["store"], (*path, "store")) if "store" in raw else StoreSpec(),
+            self.feed(raw["feed"], (*path, "feed")) if "feed" in raw else "grpc",
+        )
+
+    def kafka(self, raw: object) -> KafkaSettings | None:
+        path: Location = ("kafka",)
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.report(path, f"must be a mapping of {', '.join(_KAFKA_KEYS)}")
+            return None
+        before = len(self.problems)
+        self.unknown_keys(raw, _KAFKA_KEYS, path)
+        bootstrap = self.addresses(raw.get("bootstrap"), (*path, "bootstrap"), None)
+        prefix = raw.get("topic_prefix", "caseledger")
+        if not isinstance(prefix, str) or not _TOPIC_PREFIX.fullmatch(prefix):
+            self.report((*path, "topic_prefix"), "must be letters, digits, '.', '_' or '-'")
+            return None
+        return None if len(self.problems) > before else KafkaSettings(bootstrap, prefix)
+
+    def nodes(self, raw: object, defaults: _Defaults) -> list[NodeDraft]:
+        if raw is None:
+            self.report(("nodes",), "missing: list at least one node")
+            return []
+        if not isinstance(raw, list) or not raw:
+            self.report(("nodes",), "must be a non-empty list of nodes")
+            return []
+        self._labels = {index: _label(index, item) for index, item in enumerate(raw)}
+        drafts = (self.node(index, item, defaults) for index, item in enumerate(raw))
+        return [draft for draft in drafts if draft is not None]
+
+    def node(self, index: int, raw: object, defaults: _Defaults) -> NodeDraft | None:
+        path: Location = ("nodes", index)
+        if not isinstance(raw, Mapping):
+            self.report(path, f"must be a mapping of {', '.join(_NODE_KEYS)}")
+            return None
+        self.unknown_keys(raw, _NODE_KEYS, path)
+        code = self.code(raw.get("code"), (*path, "code"))
+        name = raw.get("name")
+        if not _is_text(name):
+            missing = "missing: the division's name, e.g. 济南市"
+            self.report((*path, "name"), missing if name is None else _NOT_TEXT)
+        self.level(raw.get("level"), (*path, "level"), code)
+        address = self.addresses(raw.get("address"), (*path, "address"), None, single=True)
+        store_at = (*path, "store") if "store" in raw else ("defaults", "store")
+        feed_at = (*path, "feed") if "feed" in raw else ("defaults", "feed")
+        store = self.store(raw["store"], store_at) if "store" in raw else defaults.store
+        feed = self.feed(raw["feed"], feed_at) if "feed" in raw else defaults.feed
+        if store is not None and store.kind == "cassandra" and store.keyspace is None and code:
+            store = replace(store, keyspace=f"caseledger_{code}")
+        data_dir = (
+            self.data_dir(raw["data_dir"], (*path, "data_dir"))
+            if "data_dir" in raw
+            else defaults.data_dir
+        )
+        return NodeDraft(
+            index,
+            self._labels[index],
+            code,
+            name.strip() if isinstance(name, str) and name.strip() else None,
+            address[0] if address else None,
+            store,
+            store_at,
+            feed,
+            feed_at,
+            data_dir,
+        )
+
+    def code(self, raw: object, path: Location) -> DivisionCode | None:
+        if raw is None:
+            self.report(path, "missing: the 12-digit (or 6-digit) division code")
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            self.report(path, f"{raw!r} is not a division code: write it as a quoted text")
+            return None
+        try:
+            return DivisionCode.parse(str(raw).strip(), "code")
+        except InvalidInput as error:
+            self.report(path, f"{raw} is not a division code: {error.violations[0].reason}")
+            return None
+
+    def level(self, raw: object, path: Location, code: DivisionCode | None) -> None:
+        if raw is None:
+            return
+        level = _LEVELS.get(raw) if isinstance(raw, str) else None
+        if level is None:
+            self.report(path, f"unknown level {raw!r}; expected one of {', '.join(_LEVELS)}")
+        elif code is not None and code.level is not level:
+            self.report(path, f"{raw} does not match code {code}, a {code.level.name.lower()}")
+
+    def addresses(
+        self, raw: object, path: Location, default_port: int | None, *, single: bool = False
+    ) -> tuple[Address, ...]:
+        shape = "host:port" if single else "host:port, or a list of them"
+        if raw is None:
+            self.report(path, f"missing: {shape}")
+            return ()
+        items: object = [raw] if single else raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not items:
+            self.report(path, f"must be {shape}")
+            return ()
+        found: list[Address] = []
+        for index, item in enumerate(items):
+            where = (*path, index) if isinstance(raw, list) else path
+            if not isinstance(item, str):
+                self.report(where, f"{item!r} is not {shape}")
+                continue
+            try:
+                found.append(Address.parse(item, default_port))
+            except ValueError as error:
+                self.report(where, str(error))
+        return tuple(found)
+
+    def store(self, raw: object, path: Location) -> StoreSpec | None:
+        kinds = ", ".join(STORE_KINDS)
+        spec: object = {"kind": raw} if isinstance(raw, str) else raw
+        if not isinstance(spec, Mapping):
+            self.report(path, f"must be a store kind ({kinds}) or a mapping with kind")
+            return None
+        before = len(self.problems)
+        self.unknown_keys(spec, _STORE_KEYS, path)
+        kind = _store_kind(spec.get("kind"))
+        if kind is None:
+            given = spec.get("kind")
+            found = "missing" if given is None else f"unknown store kind {given!r}"
+            self.report((*path, "kind"), f"{found}; expected one of {kinds}")
+            return None
+        if kind != "cassandra":
+            for key in _STORE_KEYS[1:]:
+                if key in spec:
+                    self.report((*path, key), f"applies to kind cassandra only, not {kind}")
+            return None if len(self.problems) > before else StoreSpec(kind)
+        points = self.addresses(
+            spec.get("contact_points"), (*path, "contact_points"), CASSANDRA_PORT
+        )
+        keyspace = spec.get("keyspace")
+        if keyspace is not None and not (
+            isinstance(keyspace, str) and KEYSPACE_NAME.fullmatch(keyspace)
+        ):
+            self.report((*path, "keyspace"), "must be a letter then up to 47 letters, digits or _")
+        factor = spec.get("replication_factor", 1)
+        if not _whole(factor, 1):
+            self.report((*path, "replication_factor"), "must be a whole number of at least 1")
+        lease = spec.get("lease_seconds")
+        if lease is not None and not _whole(lease, SHORTEST_LEASE_SECONDS):
+            self.report(
+                (*path, "lease_seconds"),
+                f"must be a whole number of seconds, at least {SHORTEST_LEASE_SECONDS}",
+            )
+        if len(self.problems) > before or not isinstance(factor, int):
+            return None
+        return StoreSpec(
+            kind,
+            points,
+            keyspace if isinstance(keyspace, str) else None,
+            factor,
+            lease if isinstance(lease, int) else None,
+        )
+
+    def feed(self, raw: object, path: Location) -> FeedKind | None:
+        kind = _feed_kind(raw)
+        if kind is None:
+            self.report(path, f"unknown feed kind {raw!r}; expected one of {', '.join(FEED_KINDS)}")
+        return kind
+
+    def data_dir(self, raw: object, path: Location) -> Path | None:
+        if not isinstance(raw, str) or not raw.strip():
+            self.report(path, "must be a folder path")
+            return None
+        return Path(raw.strip())

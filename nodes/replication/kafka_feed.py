@@ -1,0 +1,340 @@
+"""The Kafka adapter of the replication port (at scale): publish what a node
+authored, consume what its subtree authored.
+
+Topics. Node `C` publishes every event it authored to `{prefix}.C` (authored
+topic), keyed by case id (the originator id) so that one case's events stay
+in one partition in append order. Catalogue events (事项发布/变更, the
+reference data) go to `{prefix}.C.reference` as well. A node consumes, by
+one topic pattern:
+
+- the authored topic of every node in its subtree (a prefix test on the code
+  in the topic name, its own topic excluded): the province reads every
+  township directly, with no relay and no multiplication;
+- the reference topic of each of its ancestors, and stores only catalogue
+  events from them. A separate reference topic, rather than filtering the
+  ancestors' authored topics, keeps a township from reading the province's
+  whole case traffic to find the few catalogue events in it, and lets every
+  record it reads advance its position.
+
+Each record's value is the serialized `caseledger.v1.LogRecord`, the same
+record the gRPC log stream carries. A topic's partition count is fixed when
+it is created: adding partitions would move a case's later events to another
+partition, where they could overtake the earlier ones.
+
+Publisher ordering, once: read a page of the authored log after the
+published position -> send it -> flush and confirm every record (acks=all,
+idempotent producer) -> record the page's last log position. A crash
+between the flush and the record makes the next run send that page again:
+the topic is at-least-once. Consumers apply exactly once all the same: a
+re-sent event arrives at a new offset (so it is not taken for a
+redelivery), and `ReceivedEvents.receive` finds the event already stored
+(an IntegrityError on its case and version) and stores only the missing
+ones, advancing the position.
+
+Consumer positions: tracking name `{topic}/{partition}`, notification id =
+offset + 1, written in the same transaction as the events (`Intake.take`).
+Every partition starts at the offset its tracking record gives, when the
+consumer starts and whenever the pattern picks up a new topic; the consumer
+has no group and commits nothing, so the broker's memory of offsets plays no
+part. A partition whose tracked offset the broker no longer holds, or whose
+events do not verify, is paused and reported in `KafkaFeed.broken`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import structlog
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
+from eventsourcing.utils import Environment
+
+from caseledger.ledger.codes.division import DivisionCode
+from caseledger.ledger.sqlite.log_signal import LogSignal
+from caseledger.ledger.trail.received import Delivery, TrailBroken
+from caseledger.nodes.network.wiring import CATALOGUE_TOPICS
+from caseledger.nodes.replication.grpc_feed import delivery_of as delivery_of_log_record
+from caseledger.nodes.replication.kafka_client import (
+    BrokerError,
+    BrokerSettings,
+    ConsumerSettings,
+    Fetched,
+    Partition,
+    PositionOutOfRange,
+    ProducerSettings,
+    Record,
+    TopicAdmin,
+    TopicConsumer,
+    TopicProducer,
+    TopicSettings,
+)
+from caseledger.nodes.replication.port import Intake
+from caseledger.v1 import log_pb2
+
+_log = structlog.get_logger("caseledger.nodes.replication.port")
+_PAGE = 1_000
+_POLL_SECONDS = 0.05
+_POLL_MS = 100
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
+_CODE_LENGTH = 12
+
+# The event topics of the catalogue (事项目录), the reference data that flows down.
+REFERENCE_EVENT_TOPICS = CATALOGUE_TOPICS
+
+
+def is_reference_event(event_topic: str) -> bool:
+    return event_topic in REFERENCE_EVENT_TOPICS
+
+
+@dataclass(frozen=True)
+class TopicLayout:
+    """Which Kafka topics a network's nodes write and read."""
+
+    prefix: str = "caseledger"
+
+    def authored(self, code: str) -> str:
+        return f"{self.prefix}.{code}"
+
+    def reference(self, code: str) -> str:
+        return f"{self.prefix}.{code}.reference"
+
+    def is_reference(self, topic: str) -> bool:
+        return topic.endswith(".reference")
+
+    def of_network(self, codes: Iterable[str]) -> list[str]:
+        return [name for code in codes for name in (self.authored(code), self.reference(code))]
+
+    def subscription(self, code: str) -> str:
+        """The pattern of what node `code` reads: its subtree's authored
+        topics (its own excluded) and its ancestors' reference topics."""
+        division = DivisionCode(code)
+        rest = _CODE_LENGTH - len(division.prefix)
+        subtree = rf"(?!{code}$){division.prefix}\d{{{rest}}}"
+        ancestors = "|".join(a.code for a in division.ancestors())
+        reference = rf"|(?:{ancestors})\.reference" if ancestors else ""
+        return rf"^{re.escape(self.prefix)}\.(?:{subtree}{reference})$"
+
+
+def create_network_topics(
+    broker: BrokerSettings,
+    layout: TopicLayout,
+    codes: Iterable[str],
+    settings: TopicSettings | None = None,
+) -> list[str]:
+    """Create every node's topics up front (a pattern subscription notices a
+    topic created later only at its next metadata refresh)."""
+    names = layout.of_network(codes)
+    admin = TopicAdmin(broker)
+    admin.open()
+    try:
+        admin.ensure(names, settings)
+    finally:
+        admin.close()
+    return names
+
+
+def log_record_of(record: Record) -> log_pb2.LogRecord:
+    return log_pb2.LogRecord.FromString(record.value)
+
+
+def delivery_of(record: Record) -> Delivery:
+    """A consumed record as the port's delivery: its position is offset + 1."""
+    return Delivery(record.offset + 1, delivery_of_log_record(log_record_of(record)).event)
+
+
+class KafkaPublisher:
+    """发布: sends the events this node authored to its topics, and only those."""
+
+    def __init__(
+        self,
+        code: str,
+        log: ApplicationRecorder,
+        broker: BrokerSettings,
+        layout: TopicLayout,
+        positions_env: Mapping[str, str],
+        *,
+        topics: TopicSettings | None = None,
+        producer: ProducerSettings | None = None,
+        signal: LogSignal | None = None,
+    ) -> None:
+        self.topic = layout.authored(code)
+        # Woken by local appends, so an event is sent as soon as it is
+        # committed; the poll interval only bounds appends made elsewhere.
+        self._signal = signal
+        self.reference_topic = layout.reference(code)
+        self._log = log
+        self._broker = broker
+        self._topic_settings = topics
+        self._producer_settings = producer
+        self._factory = InfrastructureFactory.construct(
+            Environment("published", dict(positions_env))
+        )
+        self._positions = self._factory.tracking_recorder()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def position(self) -> int:
+        """The last position of the authored log confirmed on the broker."""
+        return self._positions.max_tracking_id(self.topic) or 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"publish-{self.topic}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self._factory.close()
+
+    def _run(self) -> None:
+        backoff = _BACKOFF_FIRST
+        producer: TopicProducer | None = None
+        while not self._stopping.is_set():
+            try:
+                if producer is None:
+                    producer = self._open()
+                seen = self._signal.appends if self._signal is not None else 0
+                if self._publish_page(producer) == 0:
+                    if self._signal is not None:
+                        self._signal.wait_beyond(seen, _POLL_SECONDS)
+                    else:
+                        self._stopping.wait(_POLL_SECONDS)
+                backoff = _BACKOFF_FIRST
+            except BrokerError as error:
+                _log.warning("publishing stalled", topic=self.topic, error=str(error))
+                # A fresh producer after a failure: its idempotence state is
+                # reset, and the unconfirmed page is sent again from the log.
+                if producer is not None:
+                    producer.close()
+                producer = None
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX)
+        if producer is not None:
+            producer.close()
+
+    def _open(self) -> TopicProducer:
+        admin = TopicAdmin(self._broker)
+        admin.open()
+        try:
+            admin.ensure([self.topic, self.reference_topic], self._topic_settings)
+        finally:
+            admin.close()
+        producer = TopicProducer(self._broker, self._producer_settings)
+        producer.open()
+        return producer
+
+    def _publish_page(self, producer: TopicProducer) -> int:
+        page = self._log.select_notifications(start=self.position() + 1, limit=_PAGE)
+        if not page:
+            return 0
+        head = self._log.max_notification_id() or page[-1].id
+        records: list[tuple[str, bytes, bytes]] = []
+        for notification in page:
+            key = str(notification.originator_id).encode()
+            value = log_pb2.LogRecord(
+                position=notification.id,
+                originator_id=str(notification.originator_id),
+                originator_version=notification.originator_version,
+                topic=notification.topic,
+                state=notification.state,
+                head=head,
+            ).SerializeToString()
+            records.append((self.topic, key, value))
+            if is_reference_event(notification.topic):
+                records.append((self.reference_topic, key, value))
+        # The ordering: send the page, flush until every in-sync replica
+        # holds each record, and only then record the position. A crash in
+        # between re-sends the page (at-least-once to the topic); consumers
+        # store each event once (see the module docstring).
+        producer.send_all(records)
+        self._positions.insert_tracking(Tracking(self.topic, page[-1].id))
+        return len(page)
+
+
+class KafkaFeed:
+    """Consumes the subtree's authored topics and the ancestors' reference topics."""
+
+    def __init__(
+        self,
+        code: str,
+        intake: Intake,
+        broker: BrokerSettings,
+        layout: TopicLayout,
+        *,
+        consumer: ConsumerSettings | None = None,
+    ) -> None:
+        self.pattern = layout.subscription(code)
+        self._layout = layout
+        self._intake = intake
+        self._broker = broker
+        self._consumer_settings = consumer
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._assigned: frozenset[Partition] = frozenset()
+        self.broken: dict[str, Exception] = {}
+
+    def assignment(self) -> frozenset[Partition]:
+        """The partitions the consumer read at its last poll."""
+        return self._assigned
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="feed-kafka", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+    def _start_of(self, partition: Partition) -> int:
+        # Tracking holds offset + 1 of the last applied record: the next
+        # offset to read.
+        return self._intake.position(partition.key)
+
+    def _run(self) -> None:
+        backoff = _BACKOFF_FIRST
+        while not self._stopping.is_set():
+            consumer = TopicConsumer(self._broker, self._start_of, self._consumer_settings)
+            try:
+                consumer.open()
+                consumer.subscribe(self.pattern)
+                while not self._stopping.is_set():
+                    for fetched in self._poll(consumer):
+                        self._take(consumer, fetched)
+                    self._assigned = frozenset(consumer.assignment())
+                    backoff = _BACKOFF_FIRST
+            except Exception as error:
+                # Whatever was polled but not stored is read again: a new
+                # consumer starts every partition from the tracking records.
+                _log.warning("consuming stalled", pattern=self.pattern, error=str(error))
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX)
+            finally:
+                consumer.close()
+
+    def _poll(self, consumer: TopicConsumer) -> list[Fetched]:
+        try:
+            return consumer.poll(_POLL_MS)
+        except PositionOutOfRange as error:
+            for partition, offset in error.offsets.items():
+                _log.error("tracked offset not on the broker", partition=partition.key, at=offset)
+                self.broken[partition.key] = error
+                consumer.pause(partition)
+            return []
+
+    def _take(self, consumer: TopicConsumer, fetched: Fetched) -> None:
+        deliveries = [delivery_of(r) for r in fetched.records]
+        if self._layout.is_reference(fetched.partition.topic):
+            deliveries = [d for d in deliveries if is_reference_event(d.event.topic)]
+        if not deliveries:
+            return
+        head = max(fetched.highwater or 0, deliveries[-1].position)
+        try:
+            self._intake.take(fetched.partition.key, deliveries, head)
+        except TrailBroken as error:
+            # History from this partition does not verify: stop reading it, loudly.
+            self.broken[fetched.partition.key] = error
+            consumer.pause(fetched.partition)

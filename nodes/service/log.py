@@ -1,0 +1,64 @@
+"""The LogService: a node's authored log as a resumable stream.
+
+A replica asks for the records after the last position it applied; with
+`follow` the stream then waits for new appends, polling the store at a short
+interval (the SQLite recorder has no change notification) until the client
+cancels or the node stops.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import grpc
+
+from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.errors import InvalidInput
+from caseledger.nodes.service.status import status_of
+from caseledger.v1 import log_pb2, log_pb2_grpc
+
+_PAGE = 500
+_IDLE_SECONDS = 0.5  # bounds the wait when an append was made elsewhere
+
+
+class LogService(log_pb2_grpc.LogServiceServicer):
+    def __init__(self, ledger: CaseLedger, stopping: threading.Event) -> None:
+        self._ledger = ledger
+        self._stopping = stopping
+
+    def StreamLog(
+        self, request: log_pb2.StreamLogRequest, context: grpc.ServicerContext
+    ) -> Iterator[log_pb2.LogBatch]:
+        if request.after < 0 or request.limit < 0:
+            field = "after" if request.after < 0 else "limit"
+            context.abort_with_status(status_of(InvalidInput.single(field, "must not be negative")))
+        after, left = request.after, request.limit or -1
+        while context.is_active() and not self._stopping.is_set():
+            seen = self._ledger.log_signal.appends
+            limit = _PAGE if left < 0 else min(_PAGE, left)
+            page = self._ledger.recorder.select_notifications(
+                start=after + 1, limit=limit, topics=tuple(request.topics)
+            )
+            if page:
+                yield log_pb2.LogBatch(
+                    records=[
+                        log_pb2.LogRecord(
+                            position=n.id,
+                            originator_id=str(n.originator_id),
+                            originator_version=n.originator_version,
+                            topic=n.topic,
+                            state=n.state,
+                        )
+                        for n in page
+                    ],
+                    head=self._ledger.recorder.max_notification_id() or 0,
+                )
+                after = page[-1].id
+                left -= len(page) if left > 0 else 0
+                if left == 0:
+                    return
+            if len(page) < limit:
+                if not request.follow:
+                    return
+                self._ledger.log_signal.wait_beyond(seen, _IDLE_SECONDS)

@@ -1,0 +1,170 @@
+"""Building and running one node's gRPC server.
+
+`start` returns the running server and the port it bound, so tests listen on
+port 0. Health and reflection are on, so stock tools (grpcurl, grpc_health_probe)
+can list and call the node.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
+from caseledger.ledger.personal.sealing import SubjectKeys
+from caseledger.ledger.trail.received import ReceivedEvents
+from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.handoff.courier import Courier
+from caseledger.nodes.handoff.handover import Handoffs
+from caseledger.nodes.handoff.service import HandoffService
+from caseledger.nodes.metrics import Metrics
+from caseledger.nodes.replication.grpc_feed import LogStreamFeed, Source
+from caseledger.nodes.replication.kafka_client import BrokerSettings
+from caseledger.nodes.replication.kafka_feed import KafkaFeed, KafkaPublisher, TopicLayout
+from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
+from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
+from caseledger.nodes.service.log import LogService
+from caseledger.v1 import (
+    handoff_pb2,
+    handoff_pb2_grpc,
+    ledger_pb2,
+    ledger_pb2_grpc,
+    log_pb2,
+    log_pb2_grpc,
+)
+
+
+@dataclass
+class RunningNode:
+    config: NodeConfig
+    server: grpc.Server
+    port: int
+    ledger: CaseLedger
+    metrics: Metrics
+    health: health.HealthServicer
+    stopping: threading.Event
+    keys: SQLiteSubjectKeyStore
+    handoffs: Handoffs
+    courier: Courier
+    feed: Feed
+    intake: Intake
+    publisher: KafkaPublisher | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Drain: refuse new calls, let running ones finish, then close the stores."""
+        self.health.enter_graceful_shutdown()
+        self.stopping.set()
+        self.handoffs.stop()
+        self.courier.stop()
+        self.feed.stop()
+        self.server.stop(grace).wait()
+        if self.publisher is not None:
+            self.publisher.stop()
+        self.ledger.close()
+        self.keys.close()
+
+
+def start(
+    config: NodeConfig,
+    sources: Sequence[Source] = (),
+    directory: Mapping[str, str] | None = None,
+) -> RunningNode:
+    """Start a node: its stores, its gRPC server, then its feed: the log
+    streams of `sources`, or (feed `kafka`) its publisher and topic consumer.
+    `directory` maps the division codes of the network's nodes to their addresses."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = SQLiteSubjectKeyStore(str(config.key_db))
+    received = ReceivedEvents(env=config.persistence_env(config.received_db))
+    ledger = CaseLedger(
+        config.code, SubjectKeys(keys), env=config.persistence_env(), received=received
+    )
+    metrics = Metrics()
+    stopping = threading.Event()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers))
+    settings = LedgerSettings(
+        allow_client_time=config.allow_client_time, calendar=config.calendar()
+    )
+    bound: list[str] = []
+    handoffs = Handoffs(
+        ledger,
+        directory if directory is not None else {},
+        lambda: bound[0],
+        config.failpoint,
+        simulated_time=config.allow_client_time,
+    )
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
+        LedgerService(ledger, settings, metrics, handoffs), server
+    )
+    handoff_pb2_grpc.add_HandoffServiceServicer_to_server(
+        HandoffService(ledger, handoffs, settings.clock), server
+    )
+    log_pb2_grpc.add_LogServiceServicer_to_server(LogService(ledger, stopping), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    services = (
+        ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
+        log_pb2.DESCRIPTOR.services_by_name["LogService"].full_name,
+        handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"].full_name,
+        health.SERVICE_NAME,
+        reflection.SERVICE_NAME,
+    )
+    reflection.enable_server_reflection(services, server)
+    port = server.add_insecure_port(config.listen)
+    if port == 0:
+        raise OSError(f"could not bind {config.listen}")
+    server.start()
+    bound.append(f"127.0.0.1:{port}" if config.listen.startswith("127.0.0.1") else config.listen)
+    handoffs.start()
+    courier = Courier(ledger, handoffs.directory)
+    courier.start()
+    for name in ("", *services[:3]):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
+    feed: Feed
+    publisher = None
+    if config.feed == "kafka":
+        publisher, feed = _kafka_replication(config, ledger, intake)
+        publisher.start()
+    else:
+        feed = LogStreamFeed(list(sources), intake)
+    feed.start()
+    return RunningNode(
+        config,
+        server,
+        port,
+        ledger,
+        metrics,
+        health_servicer,
+        stopping,
+        keys,
+        handoffs,
+        courier,
+        feed,
+        intake,
+        publisher,
+    )
+
+
+def _kafka_replication(
+    config: NodeConfig, ledger: CaseLedger, intake: Intake
+) -> tuple[KafkaPublisher, KafkaFeed]:
+    if not config.kafka_bootstrap:
+        raise ValueError(f"node {config.code}: the kafka feed needs a broker (kafka_bootstrap)")
+    broker = BrokerSettings(config.kafka_bootstrap, client_id=f"caseledger-{config.code}")
+    layout = TopicLayout(config.kafka_topic_prefix)
+    positions_env = config.persistence_env(config.published_db)
+    publisher = KafkaPublisher(
+        config.code, ledger.recorder, broker, layout, positions_env, signal=ledger.log_signal
+    )
+    return publisher, KafkaFeed(config.code, intake, broker, layout)

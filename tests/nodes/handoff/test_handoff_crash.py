@@ -1,0 +1,125 @@
+"""A handoff killed at each step, on either side, ends with one owner and a whole trail.
+
+Two node processes (the township 解放路街道 and its county 历下区) run from a
+network file. One of them is started with a failpoint armed, where it dies
+as if killed -9; it is then started again without it. Whatever the step, both
+nodes must end up agreeing that the county owns the case, with the same
+verified trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from caseledger.ledger.trail.canonical import GENESIS
+from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
+from tests.nodes import requests as rq
+from tests.nodes.processes import NodeProcess, free_ports, write_network
+from tests.nodes.replication.feeds import wait_for
+from tests.samples import FOOD_LICENCE
+
+TOWNSHIP = "370102001000"
+COUNTY = "370102000000"
+
+
+class Network:
+    def __init__(self, folder: Path) -> None:
+        ports = free_ports(2)
+        self.addresses = {TOWNSHIP: f"127.0.0.1:{ports[0]}", COUNTY: f"127.0.0.1:{ports[1]}"}
+        path = write_network(
+            folder, {TOWNSHIP: ("解放路街道", ports[0]), COUNTY: ("历下区", ports[1])}
+        )
+        self.nodes = {
+            code: NodeProcess(path, code, folder / f"{code}.log") for code in self.addresses
+        }
+
+    def stub(self, code: str) -> ledger_pb2_grpc.LedgerServiceStub:
+        return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(self.addresses[code]))
+
+    def view(self, code: str, number: str) -> ledger_pb2.CaseView:
+        return self.stub(code).GetCase(ledger_pb2.GetCaseRequest(case=number), timeout=5).case
+
+    def hashes(self, code: str, number: str) -> list[str]:
+        """The node's trail of the case, checked link by link; its hashes."""
+        events = (
+            self.stub(code)
+            .ListCaseEvents(ledger_pb2.ListCaseEventsRequest(case=number), timeout=5)
+            .events
+        )
+        previous = GENESIS
+        for version, event in enumerate(events, start=1):
+            assert (event.version, event.prev_hash) == (version, previous)
+            previous = event.hash
+        return [e.hash for e in events]
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Iterator[Network]:
+    built = Network(tmp_path)
+    yield built
+    for node in built.nodes.values():
+        node.stop()
+
+
+def _settled(network: Network, number: str) -> bool:
+    try:
+        township, county = network.view(TOWNSHIP, number), network.view(COUNTY, number)
+    except grpc.RpcError:
+        return False
+    return all(v.owner == COUNTY and not v.transfer_to for v in (township, county))
+
+
+@pytest.mark.parametrize(
+    ("victim", "failpoint"),
+    [
+        (TOWNSHIP, "handoff.owner.requested"),  # asked, then died before offering
+        (COUNTY, "handoff.target.imported"),  # pulled the trail, died before answering
+        (COUNTY, "handoff.target.answered"),  # answered, died before replying
+        (TOWNSHIP, "handoff.owner.answered"),  # got the answer, died before pulling it
+    ],
+)
+def test_a_handoff_killed_at_a_step_ends_with_one_owner_and_a_whole_trail(
+    network: Network, victim: str, failpoint: str
+) -> None:
+    for code, node in network.nodes.items():
+        node.start(failpoint if code == victim else "")
+    network.stub(COUNTY).PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+
+    def township_has_item() -> bool:
+        try:
+            network.stub(TOWNSHIP).GetItem(
+                ledger_pb2.GetItemRequest(implementation_code=FOOD_LICENCE)
+            )
+        except grpc.RpcError:
+            return False
+        return True
+
+    wait_for(township_has_item, "the catalogue to flow down to the township")
+    township = network.stub(TOWNSHIP)
+    number = township.Submit(rq.submit()).result.case_number
+    township.Accept(ledger_pb2.AcceptRequest(meta=rq.meta(), case=number, notice_no="受1号"))
+
+    request = ledger_pb2.TransferRequest(meta=rq.meta(), case=number, target=COUNTY, reason="转报")
+    if victim == TOWNSHIP:  # the owner dies while answering the call
+        with pytest.raises(grpc.RpcError) as caught:
+            township.Transfer(request, timeout=30)
+        assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+    else:  # the target dies: the owner keeps the transfer pending
+        reply = township.Transfer(request, timeout=30)
+        assert reply.outcome == types_pb2.TRANSFER_OUTCOME_PENDING
+    wait_for(network.nodes[victim].died, f"the {failpoint} failpoint to kill the node")
+
+    network.nodes[victim].start()
+    wait_for(lambda: _settled(network, number), "one owner, agreed by both nodes")
+    wait_for(
+        lambda: network.hashes(TOWNSHIP, number) == network.hashes(COUNTY, number),
+        "both nodes to hold the same trail",
+    )
+    assert [e.stage for e in network.stub(COUNTY).ListCaseEvents(
+        ledger_pb2.ListCaseEventsRequest(case=number)).events] == [
+        "Submitted", "Accepted", "TransferRequested", "TransferAccepted",
+    ]  # fmt: skip

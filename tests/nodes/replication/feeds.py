@@ -1,0 +1,306 @@
+"""Harnesses that run a source node and a receiving node over one feed adapter.
+
+The conformance suite is written against `FeedHarness`; each adapter supplies
+one. The nodes are real (gRPC servers on port 0, their stores SQLite files on
+disk or, with `store_kind="cassandra"`, the real Cassandra node); the Kafka
+harness talks to the real broker named by `CASELEDGER_KAFKA`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import grpc
+import pytest
+
+from caseledger.ledger.trail.received import Delivery
+from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.replication.grpc_feed import Source
+from caseledger.nodes.replication.kafka_client import (
+    BrokerError,
+    BrokerSettings,
+    Partition,
+    TopicAdmin,
+    TopicConsumer,
+    TopicSettings,
+)
+from caseledger.nodes.replication.kafka_feed import (
+    KafkaFeed,
+    KafkaPublisher,
+    TopicLayout,
+    create_network_topics,
+)
+from caseledger.nodes.replication.kafka_feed import delivery_of as delivery_of_record
+from caseledger.nodes.service.server import RunningNode, start
+from caseledger.v1 import ledger_pb2_grpc
+from tests.nodes.stores import fresh_nodes, node_config
+
+TOWNSHIP = "370102001000"  # 解放路街道, the source
+COUNTY = "370102000000"  # 历下区, the receiver
+CITY = "370100000000"  # 济南市, above both
+KAFKA_ENV = "CASELEDGER_KAFKA"
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll until `condition` holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class FeedHarness(Protocol):
+    source: RunningNode
+    receiver: RunningNode
+
+    def source_keys(self) -> list[str]:
+        """The tracking names under which the receiver records the source's positions."""
+        ...
+
+    def caught_up(self) -> bool:
+        """Whether every append acknowledged by the source is stored at the receiver."""
+        ...
+
+    def delivered(self) -> dict[str, list[Delivery]]:
+        """What the transport carries from the source, read again from its
+        start, by tracking name (to deliver it a second time)."""
+        ...
+
+    def start_source(self) -> None: ...
+
+    def stop_source(self) -> None: ...
+
+    def start_receiver(self) -> None: ...
+
+    def stop_receiver(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def source_head(node: RunningNode) -> int:
+    return node.ledger.recorder.max_notification_id() or 0
+
+
+@dataclass
+class GrpcHarness:
+    """The receiver pulls the source's log stream."""
+
+    folder: Path
+    store_kind: str = "sqlite"
+    source: RunningNode = field(init=False)
+    receiver: RunningNode = field(init=False)
+    _source_port: int = 0
+
+    def __post_init__(self) -> None:
+        fresh_nodes(self.store_kind, TOWNSHIP, COUNTY)
+        self.start_source()
+        self.start_receiver()
+
+    def source_keys(self) -> list[str]:
+        return [TOWNSHIP]
+
+    def caught_up(self) -> bool:
+        return self.receiver.intake.position(TOWNSHIP) >= source_head(self.source)
+
+    def delivered(self) -> dict[str, list[Delivery]]:
+        log = self.source.ledger.recorder.select_notifications(start=1, limit=1_000_000)
+        return {TOWNSHIP: [Delivery(n.id, n) for n in log]}
+
+    def start_source(self) -> None:
+        listen = f"127.0.0.1:{self._source_port}"
+        folder = self.folder / "township"
+        config = node_config(
+            TOWNSHIP, folder, self.store_kind, listen=listen, allow_client_time=True
+        )
+        self.source = start(config)
+        self._source_port = self.source.port
+
+    def stop_source(self) -> None:
+        self.source.stop(grace=0)
+
+    def start_receiver(self) -> None:
+        folder = self.folder / "county"
+        config = node_config(COUNTY, folder, self.store_kind, allow_client_time=True)
+        self.receiver = start(config, [Source(TOWNSHIP, self.source.address)])
+
+    def stop_receiver(self) -> None:
+        self.receiver.stop(grace=0)
+
+    def close(self) -> None:
+        self.stop_receiver()
+        self.stop_source()
+
+
+@functools.cache
+def _answering(address: str) -> str | None:
+    """None if a broker answers at `address`, else why not."""
+    admin = TopicAdmin(
+        BrokerSettings((address,), request_timeout_ms=5_000, bootstrap_timeout_ms=5_000)
+    )
+    try:
+        admin.open()
+        admin.topics()
+    except BrokerError as error:
+        return str(error)
+    finally:
+        admin.close()
+    return None
+
+
+def kafka_address(environ: dict[str, str] | None = None) -> str:
+    """The broker the Kafka tests use; fails the test (never skips) without one."""
+    address = (os.environ if environ is None else environ).get(KAFKA_ENV, "").strip()
+    if not address:
+        pytest.fail(
+            f"{KAFKA_ENV} is not set: start a broker with `python docker/services.py start kafka`"
+            f" and export {KAFKA_ENV}=127.0.0.1:9092 (tests/run does both)",
+            pytrace=False,
+        )
+    problem = _answering(address)
+    if problem is not None:
+        pytest.fail(f"no Kafka broker answers at {KAFKA_ENV}={address}: {problem}", pytrace=False)
+    return address
+
+
+def kafka_node(
+    code: str, folder: Path, address: str, prefix: str, store_kind: str = "sqlite"
+) -> NodeConfig:
+    return node_config(
+        code,
+        folder,
+        store_kind,
+        allow_client_time=True,
+        feed="kafka",
+        kafka_bootstrap=(address,),
+        kafka_topic_prefix=prefix,
+    )
+
+
+@dataclass
+class KafkaTopicReader:
+    """Reads a topic's partitions from the broker, outside any node."""
+
+    address: str
+    topic: str
+    partitions: int = TopicSettings().partitions
+    _ends: TopicConsumer | None = None
+
+    def all(self) -> list[Partition]:
+        return [Partition(self.topic, n) for n in range(self.partitions)]
+
+    def end_offsets(self) -> dict[Partition, int]:
+        if self._ends is None:
+            self._ends = TopicConsumer(BrokerSettings((self.address,)), lambda p: 0)
+            self._ends.open()
+        return self._ends.end_offsets(self.all())
+
+    def deliveries(self) -> dict[str, list[Delivery]]:
+        """Every record of the topic, as the port's deliveries, by tracking name."""
+        ends = self.end_offsets()
+        found: dict[str, list[Delivery]] = {p.key: [] for p in ends}
+        consumer = TopicConsumer(BrokerSettings((self.address,)), lambda p: 0)
+        consumer.open()
+        try:
+            consumer.assign(self.all())
+
+            def complete() -> bool:
+                for fetched in consumer.poll(100):
+                    found[fetched.partition.key] += map(delivery_of_record, fetched.records)
+                return all(len(found[p.key]) >= end for p, end in ends.items())
+
+            wait_for(complete, f"reading {self.topic} back")
+        finally:
+            consumer.close()
+        return found
+
+    def close(self) -> None:
+        if self._ends is not None:
+            self._ends.close()
+
+
+@dataclass
+class KafkaHarness:
+    """The source publishes to the real broker; the receiver consumes its subtree."""
+
+    folder: Path
+    address: str
+    store_kind: str = "sqlite"
+    layout: TopicLayout = field(default_factory=lambda: TopicLayout(f"t{uuid.uuid4().hex[:12]}"))
+    # As a network start does: every node's topics exist before any node
+    # runs. Without it the receiver starts first and must notice the
+    # source's topic when the source's publisher creates it.
+    topics_up_front: bool = True
+    source: RunningNode = field(init=False)
+    receiver: RunningNode = field(init=False)
+
+    def __post_init__(self) -> None:
+        fresh_nodes(self.store_kind, TOWNSHIP, COUNTY)
+        self.reader = KafkaTopicReader(self.address, self.layout.authored(TOWNSHIP))
+        if self.topics_up_front:
+            create_network_topics(BrokerSettings((self.address,)), self.layout, [TOWNSHIP, COUNTY])
+            self.start_source()
+            self.start_receiver()
+        else:
+            # Only an ancestor's reference topic exists when the receiver
+            # starts; once it reads that, the source's topic is created.
+            early = self.layout.reference(CITY)
+            create_network_topics(BrokerSettings((self.address,)), self.layout, [CITY])
+            self.start_receiver()
+            feed = self.receiver.feed
+            assert isinstance(feed, KafkaFeed)
+            wait_for(
+                lambda: any(p.topic == early for p in feed.assignment()),
+                "the receiver to read the topics that exist",
+            )
+            self.start_source()
+
+    @property
+    def publisher(self) -> KafkaPublisher:
+        assert self.source.publisher is not None
+        return self.source.publisher
+
+    def source_keys(self) -> list[str]:
+        return [p.key for p in self.reader.all()]
+
+    def caught_up(self) -> bool:
+        if self.publisher.position() < source_head(self.source):
+            return False
+        ends = self.reader.end_offsets()
+        return all(self.receiver.intake.position(p.key) >= end for p, end in ends.items())
+
+    def delivered(self) -> dict[str, list[Delivery]]:
+        return self.reader.deliveries()
+
+    def start_source(self) -> None:
+        folder = self.folder / "township"
+        prefix = self.layout.prefix
+        self.source = start(kafka_node(TOWNSHIP, folder, self.address, prefix, self.store_kind))
+
+    def stop_source(self) -> None:
+        self.source.stop(grace=0)
+
+    def start_receiver(self) -> None:
+        folder = self.folder / "county"
+        prefix = self.layout.prefix
+        self.receiver = start(kafka_node(COUNTY, folder, self.address, prefix, self.store_kind))
+
+    def stop_receiver(self) -> None:
+        self.receiver.stop(grace=0)
+
+    def close(self) -> None:
+        self.stop_receiver()
+        self.stop_source()
+        self.reader.close()
+
+
+def ledger_stub(node: RunningNode) -> tuple[grpc.Channel, ledger_pb2_grpc.LedgerServiceStub]:
+    channel = grpc.insecure_channel(node.address)
+    return channel, ledger_pb2_grpc.LedgerServiceStub(channel)
