@@ -13,6 +13,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from caseledger.ledger.codes.identifiers import ItemImplementationCode
 from caseledger.ledger.codes.vocabulary import CaseType, ExercisingLevel, ItemType
@@ -128,3 +129,12 @@ class Item(Aggregate):
             raise InvalidInput.single("implementation_code", "a revision keeps the item's code")
         if terms.to_json() != self.terms_json:
             self.trigger_event(self.Revised, terms=terms.to_json())
+
+
+REFERENCE_DATA_TOPICS: tuple[str, ...] = (get_topic(Item.Published), get_topic(Item.Revised))
+"""The events of the catalogue (事项目录): reference data, which flows down the
+network to every node below its publisher, while case events flow up."""
+
+
+def is_reference_data(topic: str) -> bool:
+    return topic in REFERENCE_DATA_TOPICS

@@ -7,19 +7,15 @@ data (catalogue items) of its ancestors, which flows down.
 
 from __future__ import annotations
 
-from eventsourcing.utils import get_topic
-
-from caseledger.ledger.catalogue import Item
+from caseledger.ledger.catalogue import REFERENCE_DATA_TOPICS
 from caseledger.nodes.network.model import Network
 from caseledger.nodes.replication.grpc_feed import Source
-
-CATALOGUE_TOPICS = (get_topic(Item.Published), get_topic(Item.Revised))
 
 
 def sources_of(network: Network, code: str) -> list[Source]:
     subtree = [Source(n.code, str(n.address)) for n in network.subtree_of(code)]
     reference = [
-        Source(n.code, str(n.address), CATALOGUE_TOPICS) for n in network.ancestors_of(code)
+        Source(n.code, str(n.address), REFERENCE_DATA_TOPICS) for n in network.ancestors_of(code)
     ]
     return subtree + reference
 

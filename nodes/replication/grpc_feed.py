@@ -13,14 +13,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import grpc
 import structlog
-from eventsourcing.persistence import StoredEvent
 
-from caseledger.ledger.trail.received import Delivery, TrailBroken
+from caseledger.ledger.trail.received import TrailBroken
 from caseledger.nodes.replication.port import Intake
+from caseledger.nodes.replication.records import delivery_of
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
@@ -39,18 +38,6 @@ class Source:
     def key(self) -> str:
         """The tracking name of this source (its positions are kept apart per filter)."""
         return self.code if not self.topics else f"{self.code}#reference"
-
-
-def delivery_of(record: log_pb2.LogRecord) -> Delivery:
-    return Delivery(
-        position=record.position,
-        event=StoredEvent(
-            originator_id=UUID(record.originator_id),
-            originator_version=record.originator_version,
-            topic=record.topic,
-            state=record.state,
-        ),
-    )
 
 
 class LogStreamFeed:

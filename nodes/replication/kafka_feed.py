@@ -51,11 +51,10 @@ import structlog
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
 from eventsourcing.utils import Environment
 
+from caseledger.ledger.catalogue import is_reference_data
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.sqlite.log_signal import LogSignal
 from caseledger.ledger.trail.received import Delivery, TrailBroken
-from caseledger.nodes.network.wiring import CATALOGUE_TOPICS
-from caseledger.nodes.replication.grpc_feed import delivery_of as delivery_of_log_record
 from caseledger.nodes.replication.kafka_client import (
     BrokerError,
     BrokerSettings,
@@ -71,6 +70,8 @@ from caseledger.nodes.replication.kafka_client import (
     TopicSettings,
 )
 from caseledger.nodes.replication.port import Intake
+from caseledger.nodes.replication.records import delivery_of as delivery_of_log_record
+from caseledger.nodes.replication.records import record_of
 from caseledger.v1 import log_pb2
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
@@ -79,13 +80,6 @@ _POLL_SECONDS = 0.05
 _POLL_MS = 100
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
 _CODE_LENGTH = 12
-
-# The event topics of the catalogue (事项目录), the reference data that flows down.
-REFERENCE_EVENT_TOPICS = CATALOGUE_TOPICS
-
-
-def is_reference_event(event_topic: str) -> bool:
-    return event_topic in REFERENCE_EVENT_TOPICS
 
 
 @dataclass(frozen=True)
@@ -141,7 +135,7 @@ def log_record_of(record: Record) -> log_pb2.LogRecord:
 
 def delivery_of(record: Record) -> Delivery:
     """A consumed record as the port's delivery: its position is offset + 1."""
-    return Delivery(record.offset + 1, delivery_of_log_record(log_record_of(record)).event)
+    return delivery_of_log_record(log_record_of(record), position=record.offset + 1)
 
 
 class KafkaPublisher:
@@ -234,16 +228,9 @@ class KafkaPublisher:
         records: list[tuple[str, bytes, bytes]] = []
         for notification in page:
             key = str(notification.originator_id).encode()
-            value = log_pb2.LogRecord(
-                position=notification.id,
-                originator_id=str(notification.originator_id),
-                originator_version=notification.originator_version,
-                topic=notification.topic,
-                state=notification.state,
-                head=head,
-            ).SerializeToString()
+            value = record_of(notification, head).SerializeToString()
             records.append((self.topic, key, value))
-            if is_reference_event(notification.topic):
+            if is_reference_data(notification.topic):
                 records.append((self.reference_topic, key, value))
         # The ordering: send the page, flush until every in-sync replica
         # holds each record, and only then record the position. A crash in
@@ -328,7 +315,7 @@ class KafkaFeed:
     def _take(self, consumer: TopicConsumer, fetched: Fetched) -> None:
         deliveries = [delivery_of(r) for r in fetched.records]
         if self._layout.is_reference(fetched.partition.topic):
-            deliveries = [d for d in deliveries if is_reference_event(d.event.topic)]
+            deliveries = [d for d in deliveries if is_reference_data(d.event.topic)]
         if not deliveries:
             return
         head = max(fetched.highwater or 0, deliveries[-1].position)

@@ -21,6 +21,7 @@ import pytest
 from eventsourcing.application import Application
 from prometheus_client import CollectorRegistry
 
+from caseledger.ledger.catalogue import REFERENCE_DATA_TOPICS
 from caseledger.ledger.trail.canonical import GENESIS, digest
 from caseledger.ledger.trail.received import Delivery, KnownHashes, ReceivedEvents
 from caseledger.nodes.replication.kafka_client import (
@@ -32,7 +33,6 @@ from caseledger.nodes.replication.kafka_client import (
     TopicConsumer,
 )
 from caseledger.nodes.replication.kafka_feed import (
-    REFERENCE_EVENT_TOPICS,
     KafkaFeed,
     TopicLayout,
     delivery_of,
@@ -178,7 +178,7 @@ def test_catalogue_events_flow_down_and_case_events_do_not(
         catalogue = [
             (n.originator_id, n.originator_version)
             for n in authored
-            if n.topic in REFERENCE_EVENT_TOPICS
+            if n.topic in REFERENCE_DATA_TOPICS
         ]
         reference = KafkaTopicReader(shared_broker, layout.reference(COUNTY))
 
@@ -194,7 +194,7 @@ def test_catalogue_events_flow_down_and_case_events_do_not(
             reference.close()
         received = received_log(township)
         assert sorted((a, v) for a, v, _ in received) == sorted(catalogue)
-        assert all(topic in REFERENCE_EVENT_TOPICS for _, _, topic in received)
+        assert all(topic in REFERENCE_DATA_TOPICS for _, _, topic in received)
     finally:
         township.stop(grace=0)
         county.stop(grace=0)
