@@ -15,12 +15,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from caseledger.ledger.trail.canonical import GENESIS
+from caseledger.cli.trail import verify_trail
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.processes import NodeProcess, free_ports, write_network
-from tests.nodes.replication.feeds import wait_for
 from tests.samples import FOOD_LICENCE
+from tests.timing import scaled, wait_for
 
 TOWNSHIP = "370102001000"
 COUNTY = "370102000000"
@@ -41,20 +41,19 @@ class Network:
         return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(self.addresses[code]))
 
     def view(self, code: str, number: str) -> ledger_pb2.CaseView:
-        return self.stub(code).GetCase(ledger_pb2.GetCaseRequest(case=number), timeout=5).case
+        request = ledger_pb2.GetCaseRequest(case=number)
+        return self.stub(code).GetCase(request, timeout=scaled(5)).case
+
+    def events(self, code: str, number: str) -> list[ledger_pb2.CaseEvent]:
+        """The node's trail of the case, every hash recomputed (docs/canonical.md)."""
+        request = ledger_pb2.ListCaseEventsRequest(case=number)
+        trail = self.stub(code).ListCaseEvents(request, timeout=scaled(5))
+        report = verify_trail(trail, number)
+        assert report.verified, (code, report.first_break)
+        return list(trail.events)
 
     def hashes(self, code: str, number: str) -> list[str]:
-        """The node's trail of the case, checked link by link; its hashes."""
-        events = (
-            self.stub(code)
-            .ListCaseEvents(ledger_pb2.ListCaseEventsRequest(case=number), timeout=5)
-            .events
-        )
-        previous = GENESIS
-        for version, event in enumerate(events, start=1):
-            assert (event.version, event.prev_hash) == (version, previous)
-            previous = event.hash
-        return [e.hash for e in events]
+        return [event.hash for event in self.events(code, number)]
 
 
 @pytest.fixture
@@ -68,8 +67,10 @@ def network(tmp_path: Path) -> Iterator[Network]:
 def _settled(network: Network, number: str) -> bool:
     try:
         township, county = network.view(TOWNSHIP, number), network.view(COUNTY, number)
-    except grpc.RpcError:
-        return False
+    except grpc.RpcError as error:
+        if error.code() is grpc.StatusCode.UNAVAILABLE:
+            return False  # the restarted node is not listening yet
+        raise
     return all(v.owner == COUNTY and not v.transfer_to for v in (township, county))
 
 
@@ -94,8 +95,10 @@ def test_a_handoff_killed_at_a_step_ends_with_one_owner_and_a_whole_trail(
             network.stub(TOWNSHIP).GetItem(
                 ledger_pb2.GetItemRequest(implementation_code=FOOD_LICENCE)
             )
-        except grpc.RpcError:
-            return False
+        except grpc.RpcError as error:
+            if error.code() is grpc.StatusCode.NOT_FOUND:
+                return False  # not replicated down yet
+            raise
         return True
 
     wait_for(township_has_item, "the catalogue to flow down to the township")
@@ -106,10 +109,10 @@ def test_a_handoff_killed_at_a_step_ends_with_one_owner_and_a_whole_trail(
     request = ledger_pb2.TransferRequest(meta=rq.meta(), case=number, target=COUNTY, reason="转报")
     if victim == TOWNSHIP:  # the owner dies while answering the call
         with pytest.raises(grpc.RpcError) as caught:
-            township.Transfer(request, timeout=30)
+            township.Transfer(request, timeout=scaled(30))
         assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
     else:  # the target dies: the owner keeps the transfer pending
-        reply = township.Transfer(request, timeout=30)
+        reply = township.Transfer(request, timeout=scaled(30))
         assert reply.outcome == types_pb2.TRANSFER_OUTCOME_PENDING
     wait_for(network.nodes[victim].died, f"the {failpoint} failpoint to kill the node")
 
@@ -119,7 +122,6 @@ def test_a_handoff_killed_at_a_step_ends_with_one_owner_and_a_whole_trail(
         lambda: network.hashes(TOWNSHIP, number) == network.hashes(COUNTY, number),
         "both nodes to hold the same trail",
     )
-    assert [e.stage for e in network.stub(COUNTY).ListCaseEvents(
-        ledger_pb2.ListCaseEventsRequest(case=number)).events] == [
+    assert [e.stage for e in network.events(COUNTY, number)] == [
         "Submitted", "Accepted", "TransferRequested", "TransferAccepted",
     ]  # fmt: skip
