@@ -303,7 +303,7 @@ class BusinessItemCode:
 
 
 E_LICENCE_ROOT = "1.2.156.3005.2"
-"""OID arc under which GB/T 36904 electronic licence identifiers are issued."""
+"""OID arc under which GB/T 36904 electronic licence identifiers are issued (电子证照根)."""
 
 
 def _alphanumeric_fault(name: str, text: str) -> str | None:
@@ -316,12 +316,23 @@ def _alphanumeric_fault(name: str, text: str) -> str | None:
 
 @dataclass(frozen=True, order=True)
 class ELicenceId:
-    """电子证照标识 (GB/T 36904 practice).
+    """电子证照标识 (GB/T 36904-2018 电子证照 标识规范).
 
-    Text form: `1.2.156.3005.2.<licence type>.<issuer credit code>.<serial>.
-    <version, 3 digits>.<check>`. The check character is ISO 7064 MOD 37,36
-    over every character before it with the dots removed, the fixed root
-    `1.2.156.3005.2` included.
+    Text form, parts separated by dots::
+
+        1.2.156.3005.2 . <licence type> . <issuer> . <serial> . <version> . <check>
+
+    - root `1.2.156.3005.2` (电子证照根), fixed;
+    - licence type code (证照类型代码); the national catalogue's codes are
+      the defining body's credit code and a 3-digit sequence (21 characters,
+      e.g. `11100000000013338W011`), but local codes vary, so any 0-9A-Z;
+    - issuer (证照颁发机构代码): the issuing body's unified social credit code;
+    - serial (流水号): 0-9A-Z, assigned by the issuer, no fixed length;
+    - version (版本号): 3 digits, `001` for the first issue;
+    - check character (校验位): ISO/IEC 7064 MOD 37,36 (GB/T 17710) over
+      licence type + issuer + serial + version concatenated with the dots
+      removed. The root is *not* part of the check input: published
+      identifiers and the issuing platforms' code agree on this.
     """
 
     licence_type: str
@@ -359,22 +370,28 @@ class ELicenceId:
         if len(version) != 3 or any(c not in _DIGITS for c in version):
             raise InvalidInput.single(field, f"version must be 3 digits, got {version!r}")
         made = _built(lambda: cls(licence_type, issuer, serial, int(version)), field)
+        if len(check) != 1 or check not in ALPHANUMERIC:
+            raise InvalidInput.single(
+                field,
+                f"check character must be one digit or upper-case letter A-Z, got {check!r} "
+                f"(expected {made.check_char!r})",
+            )
         if check != made.check_char:
             raise InvalidInput.single(
                 field,
-                f"check character is {check!r} but the identifier gives "
-                f"{made.check_char!r} (ISO 7064 MOD 37,36)",
+                f"check character is {check!r} but licence type, issuer, serial and version "
+                f"give {made.check_char!r} (ISO 7064 MOD 37,36)",
             )
         return made
 
     @property
     def check_char(self) -> str:
-        return mod37_36_check_char(self._body().replace(".", ""))
-
-    def _body(self) -> str:
-        return (
-            f"{E_LICENCE_ROOT}.{self.licence_type}.{self.issuer}.{self.serial}.{self.version:03d}"
+        return mod37_36_check_char(
+            f"{self.licence_type}{self.issuer}{self.serial}{self.version:03d}"
         )
 
     def __str__(self) -> str:
-        return f"{self._body()}.{self.check_char}"
+        return (
+            f"{E_LICENCE_ROOT}.{self.licence_type}.{self.issuer}.{self.serial}."
+            f"{self.version:03d}.{self.check_char}"
+        )

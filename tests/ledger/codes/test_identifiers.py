@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from caseledger.ledger.codes.identifiers import (
     ALPHANUMERIC,
     CREDIT_CODE_ALPHABET,
+    E_LICENCE_ROOT,
     BusinessItemCode,
     CitizenId,
     CreditCode,
@@ -323,10 +324,104 @@ def test_mod37_36_refuses_lower_case() -> None:
 ISSUER = CreditCode.parse(FUZHOU_CREDIT_CODE)
 
 
+# Published e-licence identifiers (电子证照标识), each as it appears in public material:
+PUBLISHED_E_LICENCES = (
+    # The example of annex A.2 of 全国一体化政务服务平台 电子证照 建筑施工企业安全生产
+    # 管理人员考核合格证书 (a Hunan issuer), quoted in a provincial platform's client.
+    "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.002.S",
+    # The same certificate's version 001, quoted there as the associated identifier.
+    "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U",
+    # The file name of an OFD licence on Zhejiang's investment project platform.
+    "1.2.156.3005.2.11100000000013338W009.11330105002500287C.2025052201.002.0",
+    # A sample row of an e-licence catalogue table (a Jilin issuer).
+    "1.2.156.3005.2.11100000000013338W032.11220000013544541J.2430599.001.F",
+    # A completion-acceptance filing of 济宁市行政审批服务局 in a public integration payload.
+    "1.2.156.3005.2.11100000000013338W087.11370800MB28559184.37080001202411010001.001.3",
+)
+
+
+@pytest.mark.parametrize("text", PUBLISHED_E_LICENCES)
+def test_published_e_licence_ids_parse_and_print_unchanged(text: str) -> None:
+    assert str(ELicenceId.parse(text)) == text
+
+
+def test_issuing_the_parts_of_a_published_e_licence_id_gives_its_check_character() -> None:
+    issuer = CreditCode.parse("11430000006122244L")
+    licence = ELicenceId.issue("11100000000013338W011", issuer, "20230000403", 2)
+    assert str(licence) == PUBLISHED_E_LICENCES[0]
+    assert licence.check_char == mod37_36_check_char(
+        "11100000000013338W01111430000006122244L20230000403002"
+    )
+
+
+def test_the_check_character_leaves_out_the_root() -> None:
+    # Over the whole identifier, root included, the check character would be '5'.
+    with_root = "1215630052" + "11100000000013338W011" + "11430000006122244L" + "20230000403002"
+    assert mod37_36_check_char(with_root) == "5"
+    with pytest.raises(InvalidInput) as error:
+        ELicenceId.parse(PUBLISHED_E_LICENCES[0][:-1] + "5")
+    assert reason_of(error) == (
+        "check character is '5' but licence type, issuer, serial and version give 'S' "
+        "(ISO 7064 MOD 37,36)"
+    )
+
+
+@pytest.mark.parametrize("text", PUBLISHED_E_LICENCES)
+def test_every_one_character_corruption_of_a_published_e_licence_id_is_refused(
+    text: str,
+) -> None:
+    root = len(E_LICENCE_ROOT) + 1
+    accepted = [
+        corrupted
+        for index in range(root, len(text))
+        if text[index] != "."
+        for char in ALPHANUMERIC
+        if char != text[index]
+        if _parses(corrupted := replaced(text, index, char))
+    ]
+    assert accepted == []
+
+
+def _parses(text: str) -> bool:
+    try:
+        ELicenceId.parse(text)
+    except InvalidInput:
+        return False
+    return True
+
+
+def test_a_corrupted_serial_is_refused_naming_the_expected_check_character() -> None:
+    corrupted = PUBLISHED_E_LICENCES[2].replace(".2025052201.", ".2025052202.")
+    with pytest.raises(InvalidInput) as error:
+        ELicenceId.parse(corrupted, "licence_id")
+    assert error.value.violations[0].field == "licence_id"
+    expected = mod37_36_check_char("11100000000013338W00911330105002500287C2025052202002")
+    assert expected != "0"
+    assert reason_of(error) == (
+        f"check character is '0' but licence type, issuer, serial and version give "
+        f"{expected!r} (ISO 7064 MOD 37,36)"
+    )
+
+
+def test_a_lower_case_check_character_is_refused_naming_the_expected_one() -> None:
+    with pytest.raises(InvalidInput) as error:
+        ELicenceId.parse(PUBLISHED_E_LICENCES[3][:-1] + "f")
+    assert reason_of(error) == (
+        "check character must be one digit or upper-case letter A-Z, got 'f' (expected 'F')"
+    )
+
+
+def test_an_e_licence_id_with_a_two_character_check_is_refused() -> None:
+    with pytest.raises(InvalidInput) as error:
+        ELicenceId.parse(PUBLISHED_E_LICENCES[3] + "F")
+    assert "got 'FF'" in reason_of(error)
+
+
 def test_issued_e_licence_id_has_the_standard_shape() -> None:
     licence = ELicenceId.issue("11100000000013127D001", ISSUER, "37000020190000001", 1)
-    body = "1.2.156.3005.2.11100000000013127D001.91350100M000100Y43.37000020190000001.001"
-    assert str(licence) == f"{body}.{mod37_36_check_char(body.replace('.', ''))}"
+    fields = "11100000000013127D001.91350100M000100Y43.37000020190000001.001"
+    check = mod37_36_check_char(fields.replace(".", ""))
+    assert str(licence) == f"1.2.156.3005.2.{fields}.{check}"
 
 
 def test_e_licence_id_with_a_wrong_check_character_is_rejected() -> None:
@@ -335,7 +430,7 @@ def test_e_licence_id_with_a_wrong_check_character_is_rejected() -> None:
     with pytest.raises(InvalidInput) as error:
         ELicenceId.parse(str(licence)[:-1] + wrong)
     assert reason_of(error) == (
-        f"check character is {wrong!r} but the identifier gives "
+        f"check character is {wrong!r} but licence type, issuer, serial and version give "
         f"{licence.check_char!r} (ISO 7064 MOD 37,36)"
     )
 
