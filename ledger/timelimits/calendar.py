@@ -2,10 +2,30 @@
 
 All statutory periods are working days (Administrative Licensing Law,
 Art. 82): official holidays (法定节假日) are excluded and make-up workdays
-(调休上班日) are included, even when they fall on a weekend. The official
-tables come from the `chinesecalendar` package; an operator can override
-single days from a file, which is also how a year the package does not know
-yet is added.
+(调休上班日) are included, even when they fall on a weekend.
+
+Where a day's kind comes from, first match wins:
+
+1. the operator's override file (below);
+2. the State Council's yearly arrangement (国务院办公厅放假安排), as tabled by
+   the `chinesecalendar` package for the years it knows;
+3. for any other year, the holidays that 全国年节及纪念日放假办法 fixes by
+   law (元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节), computed for any
+   year by the `holidays` package, and weekends.
+
+A year is *covered* when the package tables it or the override file lists at
+least one of its days: the official arrangement is then loaded. In a covered
+year the package has no table for, the days the file does not list count
+Monday to Friday less the holidays fixed by law; so list the whole notice:
+its rest days and its make-up workdays.
+
+A year nobody covers (2027 with chinesecalendar 1.11.0) is counted *by rule*:
+the holidays fixed by law plus, when one falls on a weekend, the weekday the
+law gives in its place (补假), as the `holidays` package computes them; no
+make-up workdays, because only the notice can say which weekends they are.
+The real arrangement usually moves days around, so every count that touches
+such a year is *provisional* (`first_provisional_year`) until the notice is
+loaded. 2027-01-01 (元旦) is a rest day either way.
 
 Override file (UTF-8 JSON): one object whose keys are ISO dates and whose
 values say what the day is::
@@ -16,17 +36,12 @@ values say what the day is::
     }
 
 `"holiday"` (or `"休"`) makes the day a rest day, `"workday"` (or `"班"`) a
-working day. Only days that differ from Monday-to-Friday need listing for a
-new year; an override always wins over the package.
-
-A year is *covered* when the package has its official table or the operator
-overrode at least one of its days. Outside the covered years the calendar
-falls back to plain Monday-to-Friday, which is wrong around holidays, so
-callers that care should check `covers` (or `covered_years`).
+working day; an override always wins.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -34,11 +49,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import chinese_calendar
+import holidays
 
 _ONE_DAY = timedelta(days=1)
 
 # Read once: the package's own lookup raises outside its years, while the
-# tables let the fallback to Monday-to-Friday stay a plain set test.
+# tables let the other years stay a plain set test.
 _OFFICIAL_REST_DAYS: frozenset[date] = frozenset(chinese_calendar.holidays)
 _OFFICIAL_MAKE_UP_WORKDAYS: frozenset[date] = frozenset(chinese_calendar.workdays)
 _OFFICIAL_YEARS: frozenset[int] = frozenset(
@@ -54,6 +70,18 @@ _DAY_KINDS: Mapping[str, bool] = {
     "holiday": False,
     "休": False,
 }
+
+
+@functools.cache
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The days 全国年节及纪念日放假办法 gives off in `year`, without any 补假."""
+    return frozenset(holidays.country_holidays("CN", years=year, observed=False))
+
+
+@functools.cache
+def rule_rest_days(year: int) -> frozenset[date]:
+    """The statutory holidays of `year` and the weekdays given for those on a weekend."""
+    return frozenset(holidays.country_holidays("CN", years=year))
 
 
 class WorkingCalendar:
@@ -79,13 +107,30 @@ class WorkingCalendar:
     def covers(self, year: int) -> bool:
         return year in self._covered_years
 
+    def first_provisional_year(self, start: date, end: date) -> int | None:
+        """The first year of the days in (start, end] that is counted by rule, if any.
+
+        Those are exactly the days `working_days_between(start, end)` and an
+        `add_working_days(start, n)` that reaches `end` look at.
+        """
+        if end <= start:
+            return None
+        first = (start + _ONE_DAY).year
+        return next((y for y in range(first, end.year + 1) if y not in self._covered_years), None)
+
     def is_working_day(self, day: date) -> bool:
         override = self._overrides.get(day)
         if override is not None:
             return override
-        if day in _OFFICIAL_MAKE_UP_WORKDAYS:
-            return True
-        return day.weekday() < 5 and day not in _OFFICIAL_REST_DAYS
+        if day.year in _OFFICIAL_YEARS:
+            if day in _OFFICIAL_MAKE_UP_WORKDAYS:
+                return True
+            return day.weekday() < 5 and day not in _OFFICIAL_REST_DAYS
+        if day.weekday() >= 5:
+            return False
+        if day.year in self._covered_years:
+            return day not in statutory_holidays(day.year)
+        return day not in rule_rest_days(day.year)
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start`; `start` itself never counts (Art. 82).

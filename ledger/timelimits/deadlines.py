@@ -28,6 +28,12 @@ counting resumed the day after `as_of` (or after the conclusion), so a
 stopped case's due date moves one working day later for every working day
 the stop lasts. Due dates are None only before the clock started.
 
+A deadline is *provisional* when a day it looked at lies in a year the
+calendar counts by rule because no official holiday arrangement is loaded
+for it (see `calendar`): `provisional_year` names the first such year, and
+the due dates and counts may move once the notice is loaded. The days looked
+at are those of the counted segments and those up to each due date.
+
 There is no separate "paused" status: `status` says where the counted time
 stands against the limits and `stopped` says whether it is moving; a case
 that went overdue and was then suspended is still overdue.
@@ -150,11 +156,30 @@ class DeadlineAssessment:
     extended_by: int
     stopped: bool
     status: DeadlineStatus
+    provisional_year: int | None
+    """The first year counted by rule, without its official arrangement; None if none was."""
 
     @property
     def overdue_days(self) -> int:
         """Working days past the promised limit; 0 while on time."""
         return max(0, -self.days_remaining)
+
+    @property
+    def provisional(self) -> bool:
+        """Whether the counts and due dates may still move (module docstring)."""
+        return self.provisional_year is not None
+
+
+@dataclass(frozen=True)
+class Due:
+    """A due date, provisional when the days up to it include a year counted by rule."""
+
+    on: date
+    provisional_year: int | None
+
+    @property
+    def provisional(self) -> bool:
+        return self.provisional_year is not None
 
 
 @dataclass(frozen=True)
@@ -197,6 +222,7 @@ def assess(
             extended_by=0,
             stopped=False,
             status=DeadlineStatus.NOT_STARTED,
+            provisional_year=None,
         )
     promised = limits.promised_days + clock.extended_by
     statutory = limits.statutory_days + clock.extended_by
@@ -206,26 +232,57 @@ def assess(
     )
     # A stopped clock projects from as_of; a concluded one from its last day.
     resume_from = clock.concluded_on or as_of
+    promised_due = _due(calendar, clock.segments, promised, resume_from)
+    statutory_due = _due(calendar, clock.segments, statutory, resume_from)
     return DeadlineAssessment(
         working_days_used=used,
-        promised_due=_due(calendar, clock.segments, promised, resume_from),
-        statutory_due=_due(calendar, clock.segments, statutory, resume_from),
+        promised_due=promised_due,
+        statutory_due=statutory_due,
         days_remaining=promised - used,
         statutory_days_remaining=statutory - used,
         extended_by=clock.extended_by,
         stopped=clock.stopped,
         status=_status(rules, used, promised, statutory, concluded=clock.concluded_on is not None),
+        provisional_year=_first_provisional_year(
+            calendar, clock, as_of, resume_from, (promised_due, statutory_due)
+        ),
     )
 
 
-def issue_deadline(calendar: WorkingCalendar, decided_on: date) -> date:
+def issue_deadline(calendar: WorkingCalendar, decided_on: date) -> Due:
     """Last day to issue and deliver the certificate (出证/送达), Art. 44."""
-    return calendar.add_working_days(decided_on, ISSUE_DAYS)
+    return _due_after(calendar, decided_on, ISSUE_DAYS)
 
 
-def correction_notice_deadline(calendar: WorkingCalendar, received_on: date) -> date:
+def correction_notice_deadline(calendar: WorkingCalendar, received_on: date) -> Due:
     """Last day to send the one-time correction request (一次性告知补正), Art. 32."""
-    return calendar.add_working_days(received_on, CORRECTION_NOTICE_DAYS)
+    return _due_after(calendar, received_on, CORRECTION_NOTICE_DAYS)
+
+
+def _due_after(calendar: WorkingCalendar, start: date, days: int) -> Due:
+    on = calendar.add_working_days(start, days)
+    return Due(on, calendar.first_provisional_year(start, on))
+
+
+def _first_provisional_year(
+    calendar: WorkingCalendar,
+    clock: _Clock,
+    as_of: date,
+    resume_from: date,
+    dues: Sequence[date],
+) -> int | None:
+    """The first year counted by rule among the days `assess` looked at.
+
+    Those are the counted segments' days and the days a due date was
+    counted over: within the running segment, or projected after a stop or
+    the conclusion (a due date inside a closed segment adds nothing).
+    """
+    spans = [(s.opened, as_of if s.closed is None else s.closed) for s in clock.segments]
+    last = clock.segments[-1]
+    counted_from = last.opened if last.closed is None else resume_from
+    spans.extend((counted_from, due) for due in dues)
+    years = [calendar.first_provisional_year(start, end) for start, end in spans]
+    return min((y for y in years if y is not None), default=None)
 
 
 def _check_timeline(marks: Sequence[ClockMark]) -> None:

@@ -1,4 +1,5 @@
-"""WorkingCalendar against the official 2026 tables of chinesecalendar 1.11.0.
+"""WorkingCalendar against the official 2026 tables of chinesecalendar 1.11.0,
+and 2027, which that version does not table, counted by rule (`holidays`).
 
 2026 Spring Festival: rest Sun 02-15 .. Mon 02-23, make-up workdays Sat 02-14
 and Sat 02-28. Mid-Autumn: rest Fri 09-25 .. Sun 09-27. National Day: rest
@@ -94,11 +95,71 @@ def test_covered_years_are_those_of_the_package() -> None:
     assert OFFICIAL.covered_years == frozenset(range(2004, 2027))
 
 
-def test_an_uncovered_year_falls_back_to_monday_to_friday() -> None:
-    # 2027-01-01 is a Friday; without an official table it counts as working.
-    assert OFFICIAL.is_working_day(date(2027, 1, 1))
-    assert not OFFICIAL.is_working_day(date(2027, 1, 2))
-    assert OFFICIAL.add_working_days(date(2026, 12, 31), 2) == date(2027, 1, 4)
+def test_new_years_day_2027_is_a_rest_day_without_an_official_table() -> None:
+    # Fri 2027-01-01 is 元旦 by law even though chinesecalendar has no 2027.
+    assert not OFFICIAL.is_working_day(date(2027, 1, 1))
+    # Thu 2026-12-31; Fri 01-01 rest, Sat, Sun; 1st = Mon 01-04, 2nd = Tue 01-05.
+    assert OFFICIAL.add_working_days(date(2026, 12, 31), 2) == date(2027, 1, 5)
+
+
+def test_an_uncovered_year_counts_the_statutory_holidays_and_their_weekday_stand_ins() -> None:
+    # 2027 Spring Festival by law: eve Fri 02-05, 初一..初三 Sat 02-06 .. Mon 02-08;
+    # the two falling on the weekend are given back on Tue 02-09 and Wed 02-10.
+    for day in (5, 8, 9, 10):
+        assert not OFFICIAL.is_working_day(date(2027, 2, day))
+    assert OFFICIAL.is_working_day(date(2027, 2, 11))
+    # National Day Fri 10-01 .. Sun 10-03, the weekend two given back Mon 10-04, Tue 10-05.
+    assert not OFFICIAL.is_working_day(date(2027, 10, 5))
+    assert OFFICIAL.is_working_day(date(2027, 10, 6))
+
+
+def test_an_uncovered_year_has_no_make_up_workdays() -> None:
+    # Only the State Council's notice can make a weekend a working day.
+    assert not OFFICIAL.is_working_day(date(2027, 2, 20))
+    assert not OFFICIAL.is_working_day(date(2027, 9, 26))
+
+
+@given(st.integers(min_value=2027, max_value=2100))
+def test_new_years_day_is_never_a_working_day_in_a_year_counted_by_rule(year: int) -> None:
+    assert not OFFICIAL.covers(year)
+    assert not OFFICIAL.is_working_day(date(year, 1, 1))
+
+
+def test_an_uncovered_year_is_provisional_where_a_count_reaches_it() -> None:
+    assert OFFICIAL.first_provisional_year(date(2026, 12, 1), date(2026, 12, 31)) is None
+    assert OFFICIAL.first_provisional_year(date(2026, 12, 31), date(2027, 1, 1)) == 2027
+    assert OFFICIAL.first_provisional_year(date(2026, 6, 1), date(2028, 3, 1)) == 2027
+
+
+def test_the_first_day_of_a_count_is_not_looked_at() -> None:
+    # (start, end]: a count from 2027-01-01 to itself looks at no day at all.
+    assert OFFICIAL.first_provisional_year(date(2027, 1, 1), date(2027, 1, 1)) is None
+    assert OFFICIAL.first_provisional_year(date(2027, 1, 5), date(2027, 1, 4)) is None
+
+
+def test_a_year_the_override_file_covers_is_not_provisional(tmp_path: Path) -> None:
+    calendar = WorkingCalendar.from_file(write_overrides(tmp_path, {"2027-02-20": "workday"}))
+    assert calendar.first_provisional_year(date(2026, 12, 31), date(2027, 12, 31)) is None
+    assert calendar.first_provisional_year(date(2026, 12, 31), date(2028, 1, 3)) == 2028
+
+
+def test_a_year_the_file_covers_keeps_the_holidays_fixed_by_law(tmp_path: Path) -> None:
+    # The file lists only a make-up Saturday; 元旦 and 春节 are still rest days.
+    calendar = WorkingCalendar.from_file(write_overrides(tmp_path, {"2027-02-20": "workday"}))
+    assert calendar.is_working_day(date(2027, 2, 20))
+    assert not calendar.is_working_day(date(2027, 1, 1))
+    assert not calendar.is_working_day(date(2027, 2, 8))
+
+
+def test_a_year_the_file_covers_takes_the_weekday_stand_ins_from_the_file(
+    tmp_path: Path,
+) -> None:
+    # With the notice loaded, which weekday replaces a weekend holiday is the notice's word.
+    calendar = WorkingCalendar.from_file(
+        write_overrides(tmp_path, {"2027-02-11": "holiday", "2027-02-20": "workday"})
+    )
+    assert calendar.is_working_day(date(2027, 2, 9))
+    assert not calendar.is_working_day(date(2027, 2, 11))
 
 
 def test_an_override_file_adds_a_year(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from caseledger.ledger.timelimits.deadlines import (
     ClockMark,
     ClockMarkKind,
     DeadlineStatus,
+    Due,
     Supervision,
     TimeLimits,
     assess,
@@ -320,31 +321,88 @@ def test_marks_after_as_of_are_ignored() -> None:
     assert before_the_stop.promised_due == date(2026, 10, 15)
 
 
-def test_a_year_outside_the_package_counts_monday_to_friday() -> None:
+def test_a_deadline_into_2027_skips_new_years_day_and_is_provisional() -> None:
     marks = [ClockMark(STARTED, date(2026, 12, 31), "受理")]
     result = assess(OFFICIAL, FIVE_OF_TWENTY, marks, date(2026, 12, 31))
-    # Fri 2027-01-01 counts by the fallback: 1/1, 1/4, 1/5, 1/6, Thu 1/7.
-    assert result.promised_due == date(2027, 1, 7)
+    # Fri 2027-01-01 is 元旦 by rule: Mon 1/4 .. Fri 1/8.
+    assert result.promised_due == date(2027, 1, 8)
+    assert result.provisional
+    assert result.provisional_year == 2027
+
+
+def test_a_deadline_inside_2026_is_not_provisional() -> None:
+    result = assess(OFFICIAL, TEN_OF_TWENTY, [SPRING_ACCEPTED], date(2026, 3, 2))
+    assert not result.provisional
+    assert result.provisional_year is None
+
+
+def test_a_statutory_due_date_in_2027_makes_the_deadline_provisional() -> None:
+    # Promised 5 ends Tue 12-08 in 2026; statutory 30 reaches into January.
+    marks = [ClockMark(STARTED, date(2026, 12, 1), "受理")]
+    result = assess(OFFICIAL, TimeLimits(30, 5), marks, date(2026, 12, 2))
+    assert result.promised_due == date(2026, 12, 8)
+    assert result.statutory_due is not None
+    assert result.statutory_due.year == 2027
+    assert result.provisional_year == 2027
+
+
+def test_an_overdue_clock_counting_into_2027_is_provisional() -> None:
+    marks = [ClockMark(STARTED, date(2026, 12, 1), "受理")]
+    result = assess(OFFICIAL, FIVE_OF_TWENTY, marks, date(2027, 1, 5))
+    assert result.statutory_due == date(2026, 12, 29)
+    assert result.provisional_year == 2027
+
+
+def test_a_stopped_clock_projected_into_2027_is_provisional() -> None:
+    marks = [
+        ClockMark(STARTED, date(2026, 12, 1), "受理"),
+        ClockMark(STOPPED, date(2026, 12, 2), "补齐补正"),
+    ]
+    result = assess(OFFICIAL, FIVE_OF_TWENTY, marks, date(2026, 12, 30))
+    # 1 day used (12-02); 4 left from Wed 12-30: Thu 12-31, Mon 1/4, 1/5, Wed 1/6.
+    assert result.promised_due == date(2027, 1, 6)
+    assert result.provisional_year == 2027
+
+
+def test_a_case_concluded_in_2026_stays_final_when_looked_at_in_2027() -> None:
+    marks = [
+        ClockMark(STARTED, date(2026, 12, 1), "受理"),
+        ClockMark(CONCLUDED, date(2026, 12, 4), "办结"),
+    ]
+    result = assess(OFFICIAL, FIVE_OF_TWENTY, marks, date(2027, 3, 1))
+    assert result.status is DeadlineStatus.CONCLUDED_ON_TIME
+    assert not result.provisional
 
 
 def test_an_override_file_moves_the_due_date(tmp_path: Path) -> None:
     path = tmp_path / "calendar.json"
-    path.write_text(json.dumps({"2027-01-01": "holiday"}), encoding="utf-8")
+    path.write_text(json.dumps({"2027-01-04": "holiday"}), encoding="utf-8")
     calendar = WorkingCalendar.from_file(path)
     marks = [ClockMark(STARTED, date(2026, 12, 31), "受理")]
     result = assess(calendar, FIVE_OF_TWENTY, marks, date(2026, 12, 31))
-    # 1/1 is now a holiday: Mon 1/4 .. Fri 1/8.
-    assert result.promised_due == date(2027, 1, 8)
+    # 1/1 by law and 1/4 by the file are rest days: Tue 1/5 .. Mon 1/11.
+    assert result.promised_due == date(2027, 1, 11)
+    # The file covers 2027: the official arrangement is loaded.
+    assert not result.provisional
 
 
 def test_issue_deadline_is_ten_working_days_after_the_decision() -> None:
     # Wed 09-30: 10-08, 10-09, Sat 10-10, 10-12 .. 10-16, 10-19, Tue 10-20.
-    assert issue_deadline(OFFICIAL, date(2026, 9, 30)) == date(2026, 10, 20)
+    assert issue_deadline(OFFICIAL, date(2026, 9, 30)) == Due(date(2026, 10, 20), None)
+
+
+def test_an_issue_deadline_reaching_2027_is_provisional() -> None:
+    # Fri 12-25: 12-28 .. 12-31 (4), 1/1 元旦, 1/4 .. 1/8 (9), Mon 1/11.
+    due = issue_deadline(OFFICIAL, date(2026, 12, 25))
+    assert due == Due(date(2027, 1, 11), 2027)
+    assert due.provisional
 
 
 def test_correction_notice_deadline_is_five_working_days_after_receipt() -> None:
     # Fri 02-13: Sat 02-14, 02-24, 02-25, 02-26, Fri 02-27.
-    assert correction_notice_deadline(OFFICIAL, date(2026, 2, 13)) == date(2026, 2, 27)
+    due = correction_notice_deadline(OFFICIAL, date(2026, 2, 13))
+    assert due == Due(date(2026, 2, 27), None)
+    assert not due.provisional
 
 
 @pytest.mark.parametrize(
