@@ -308,6 +308,8 @@ def deadline_message(found: DeadlineAssessment | None) -> ledger_pb2.Deadline:
         days_remaining=found.days_remaining,
         clock_stopped=found.stopped,
         extended_by=found.extended_by,
+        provisional=found.provisional,
+        provisional_year=found.provisional_year or 0,
     )
 
 

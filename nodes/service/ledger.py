@@ -171,6 +171,15 @@ class LedgerService(CaseCommandHandlers):
             except KeyNotHeld:
                 shown = convert.SEALED_ELSEWHERE
             view = convert.case_view(case, shown, self._settings.calendar, self._settings.clock())
+            if view.deadline.provisional:
+                _log.warning(
+                    "provisional deadline: no official holiday arrangement loaded, "
+                    "counted with the statutory holidays by rule",
+                    case_number=view.case_number,
+                    provisional_year=view.deadline.provisional_year,
+                    promised_due=view.deadline.promised_due,
+                    statutory_due=view.deadline.statutory_due,
+                )
             return ledger_pb2.GetCaseResponse(case=view)
         raise AssertionError("unreachable: abort raises")
 

@@ -1421,6 +1421,8 @@ class Deadline(_message.Message):
     DAYS_REMAINING_FIELD_NUMBER: _builtins.int
     CLOCK_STOPPED_FIELD_NUMBER: _builtins.int
     EXTENDED_BY_FIELD_NUMBER: _builtins.int
+    PROVISIONAL_FIELD_NUMBER: _builtins.int
+    PROVISIONAL_YEAR_FIELD_NUMBER: _builtins.int
     status: _types_pb2.DeadlineStatus.ValueType
     working_days_used: _builtins.int
     promised_due: _builtins.str
@@ -1429,6 +1431,14 @@ class Deadline(_message.Message):
     days_remaining: _builtins.int
     clock_stopped: _builtins.bool
     extended_by: _builtins.int
+    provisional: _builtins.bool
+    """True when a day this deadline counted lies in a year whose official
+    holiday arrangement the node has not loaded: such a year is counted with
+    the statutory holidays by rule and no make-up workdays, so the counts and
+    due dates may still move once the arrangement is loaded.
+    """
+    provisional_year: _builtins.int
+    """the first such year; 0 when not provisional"""
     def __init__(
         self,
         *,
@@ -1439,10 +1449,12 @@ class Deadline(_message.Message):
         days_remaining: _builtins.int = ...,
         clock_stopped: _builtins.bool = ...,
         extended_by: _builtins.int = ...,
+        provisional: _builtins.bool = ...,
+        provisional_year: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_stopped", b"clock_stopped", "days_remaining", b"days_remaining", "extended_by", b"extended_by", "promised_due", b"promised_due", "status", b"status", "statutory_due", b"statutory_due", "working_days_used", b"working_days_used"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_stopped", b"clock_stopped", "days_remaining", b"days_remaining", "extended_by", b"extended_by", "promised_due", b"promised_due", "provisional", b"provisional", "provisional_year", b"provisional_year", "status", b"status", "statutory_due", b"statutory_due", "working_days_used", b"working_days_used"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
