@@ -346,7 +346,11 @@ for _command in COMMANDS:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @click.pass_obj
 def show(session: Session, case_ref: str, as_json: bool) -> None:
-    """Show the current state of a case (personal data masked)."""
+    """Show the current state of a case (personal data masked).
+
+    A deadline counted into a year whose official holiday arrangement the
+    node has not loaded is marked provisional: its dates may still move.
+    """
     view = session.ledger.GetCase(pb.GetCaseRequest(case=case_ref), timeout=session.timeout).case
     if as_json:
         emit_json(message_dict(view))
@@ -370,8 +374,8 @@ def case_panel(view: pb.CaseView) -> Panel:
         ("申请人 applicant", view.applicant_name),
         ("办件类型 case type", CASE_TYPES.label(view.case_type)),
         ("时限 deadline", _deadline_text(deadline)),
-        ("承诺 promised due", deadline.promised_due or "-"),
-        ("法定 statutory due", deadline.statutory_due or "-"),
+        ("承诺 promised due", _due_text(deadline, deadline.promised_due)),
+        ("法定 statutory due", _due_text(deadline, deadline.statutory_due)),
         ("结果 result", CONCLUSION_RESULTS.label(view.result) or "-"),
         ("证照 licence", view.licence_id or "-"),
         ("送达 delivery", view.delivery or "-"),
@@ -396,4 +400,15 @@ def _deadline_text(deadline: pb.Deadline) -> str:
         parts.append("clock stopped")
     if deadline.extended_by:
         parts.append(f"extended by {deadline.extended_by}")
+    if deadline.provisional:
+        parts.append(
+            f"暂定 provisional: {deadline.provisional_year} counted with the statutory "
+            "holidays by rule, its official holiday arrangement not loaded"
+        )
     return ", ".join(parts)
+
+
+def _due_text(deadline: pb.Deadline, due: str) -> str:
+    if not due:
+        return "-"
+    return f"{due} (provisional)" if deadline.provisional else due
