@@ -5,7 +5,7 @@
 Both servers are assembled from their jars on Maven Central and run with
 `java` directly (no Docker). Settings come from the options below, then from
 CASELEDGER_* environment variables, then from the defaults; see
-docker/README.md. Exit status: 0 on success, 1 on failure, 2 on a usage
+docs/services.md. Exit status: 0 on success, 1 on failure, 2 on a usage
 error, 3 from `status` when the service is not running.
 """
 

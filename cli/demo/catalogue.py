@@ -8,7 +8,7 @@ e-licence ids). The check characters were computed once with
 literal fails a test, not the demo.
 
 The implementing bodies are illustrative; the divisions are real Shandong
-ones (DOMAIN.md §5).
+ones (docs/domain.md, "The demo network").
 """
 
 from __future__ import annotations

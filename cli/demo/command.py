@@ -1,8 +1,8 @@
 """`caseledger demo`: the Shandong demo network, one working day on it, and its audit.
 
-Starts the six-node network of DOMAIN.md §5 (province, city, two counties,
-two townships, each its own process) in a temporary folder, drives a day of
-cases through it over gRPC (`demo_stories`), waits until every node holds
+Starts the six-node network of docs/domain.md (province, city, two
+counties, two townships, each its own process) in a temporary folder, drives
+a day of cases through it over gRPC (`stories`), waits until every node holds
 the trails of its subtree, prints what each level sees and the audit replay
 of the case that travelled from a township to its county and back, then
 stops the network. Exit status 0 when every trail verified, 3 (as `audit

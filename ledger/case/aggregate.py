@@ -1,8 +1,8 @@
 """The `Case` aggregate (办件): the stage model's commands, gathered.
 
-The commands live in one module per phase (`case_intake`, `case_processing`,
-`case_outcome`, `case_handoff`) on the common ground of `case_base`; this
-module puts them together and re-exports the command inputs.
+The commands live in one module per phase (`intake`, `processing`, `outcome`,
+`handoff`) on the common ground of `base`; this module puts them together and
+re-exports the command inputs.
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ def load_network(path: str | Path) -> Network:
 
 
 def demo_network() -> Network:
-    """The Shandong demo network shipped with the package (DOMAIN §5)."""
+    """The Shandong demo network shipped with the package (docs/domain.md)."""
     resource = resources.files("caseledger.nodes.network").joinpath(DEMO_NETWORK)
     return parse_network(resource.read_text(encoding="utf-8"), str(resource))
 

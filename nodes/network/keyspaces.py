@@ -1,7 +1,7 @@
 """The Cassandra keyspaces of a network, dropped when a throwaway run is over.
 
 The demo and the tests run a network on a Cassandra cluster that outlives
-them; each run gives its keyspaces a prefix of its own (`network_copy`) and
+them; each run gives its keyspaces a prefix of its own (`run_copy`) and
 drops them here afterwards, through the same settings the nodes used
 (so CASELEDGER_CASSANDRA points both at the same cluster).
 `python -m caseledger.nodes network drop-keyspaces FILE --yes` runs it.

@@ -9,7 +9,7 @@ as text, so it says exactly what the nodes will do.
 A run may also move nodes to another store (the demo puts the province on
 Cassandra), point every Cassandra store at one cluster, and give every
 keyspace a prefix of its own, so a throwaway run never meets the keyspaces
-of another and can drop its own afterwards (`network_keyspaces`).
+of another and can drop its own afterwards (`keyspaces`).
 """
 
 from __future__ import annotations

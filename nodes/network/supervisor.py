@@ -14,11 +14,11 @@ others are stopped and the supervisor exits non-zero.
 
 With `--data DIR` everything of the run is kept under DIR: the nodes'
 stores in `stores/`, their logs in `logs/`, and `network.yaml`, the copy of
-the network file (`network_copy`) the nodes actually run from, with
+the network file (`run_copy`) the nodes actually run from, with
 data_dir, and any `--base-port`, `--feed`, `--store`, `--cassandra` or
 `--keyspace-prefix`, rewritten. Without it the logs go next to the root
 node's stores. `network drop-keyspaces FILE --yes` drops the Cassandra
-keyspaces of a network file afterwards (`network_keyspaces`).
+keyspaces of a network file afterwards (`keyspaces`).
 
 Nodes run in their own process group, so a terminal's Ctrl-C reaches the
 supervisor only and the nodes are stopped in one orderly way; they are also

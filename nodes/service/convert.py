@@ -49,7 +49,7 @@ _Table = TypeVar("_Table", bound=CodeTable)
 _Parsed = TypeVar("_Parsed")
 _ADMINISTRATIVE_POWER_WIRE = 100
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_CASE_NUMBER_LENGTH = 50  # DOMAIN.md: no national format, up to 50 characters
+_CASE_NUMBER_LENGTH = 50  # docs/domain.md: no national format, up to 50 characters
 # The ledger names a command's context as `Context` does; on the wire it is `meta`.
 _META_PATHS = {
     "request_id": "meta.request_id",

@@ -1,9 +1,12 @@
 """The LogService: a node's authored log as a resumable stream.
 
-A replica asks for the records after the last position it applied; with
-`follow` the stream then waits for new appends, polling the store at a short
-interval (the SQLite recorder has no change notification) until the client
-cancels or the node stops.
+A replica asks for the records after the last position it applied and gets
+them in pages of at most 500, each with the log's head (for lag). With
+`follow`, once it has caught up the stream sleeps on the ledger's log signal,
+which every local commit raises, and reads again when woken; the wait ends
+after half a second at the latest, so appends the signal cannot see (made by
+another process on the same store) still arrive. It ends when the client
+cancels, the node stops, or `limit` records were sent.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ Action = Callable[[Case, Context], None]
 Step = Command | Action
 
 HANDOFF = frozenset({Command.REQUEST_TRANSFER, Command.ACCEPT_TRANSFER, Command.REJECT_TRANSFER})
-"""Commands between two nodes; `test_case_handoff.py` tests them with both nodes' contexts."""
+"""Commands between two nodes; `test_handoff.py` tests them with both nodes' contexts."""
 
 COMMANDS = tuple(
     command for command in Command if command is not Command.SUBMIT and command not in HANDOFF

@@ -4,8 +4,8 @@ Each scenario names a distinct state (status and the flags that matter:
 channel, correction already used, extension used, case type, result,
 certificate, delivery, rating) and lists the commands that are legal there,
 with the status each one leads to. Everything not listed must be refused.
-The table is the domain's rules read from DOMAIN.md §1, not a copy of
-`stages.ALLOWED`.
+The table is the domain's rules read from docs/domain.md (the stage model),
+not a copy of `stages.ALLOWED`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Decisions the table rests on:
   补正不来 while handling, a second rating) are illegal transitions
   (FAILED_PRECONDITION), not bad fields, and are not in this table.
 - A case reference is a case id (UUID) or a case number of at most 50
-  characters without spaces (DOMAIN.md: no national format); anything else
+  characters without spaces (docs/domain.md: no national format); anything else
   well-formed that names no case is NOT_FOUND.
 - Free text that may be empty (a step's opinion, a resume note, a decision
   number, a conclusion note, the applicant's address) and flags have no bad
