@@ -1,7 +1,8 @@
 """One node's ledger: cases and catalogue on an `eventsourcing` application.
 
 The store is chosen by the environment the node is given (the library's
-`PERSISTENCE_MODULE` and its settings), never by code. Every command is
+`PERSISTENCE_MODULE` and its settings), never by code. Events are stored
+under their stable names (`names`, through the mapper of `mapper`). Every command is
 idempotent per client request id: the request id and a digest of the
 request are recorded in the event, so a retry returns the first result and
 appends nothing, and a reused id with other content is refused.
@@ -18,7 +19,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
 from caseledger.ledger.case.aggregate import Case, Context, ItemRef, Material
 from caseledger.ledger.case.events import CaseEvent, china_date
@@ -35,7 +36,9 @@ from caseledger.ledger.errors import (
     VersionConflict,
 )
 from caseledger.ledger.intake import ApplicantForm, identity_number, seal_applicant
+from caseledger.ledger.mapper import stable_names_mapper
 from caseledger.ledger.personal.sealing import ErasedSubject, Sealed, SubjectKeys
+from caseledger.ledger.request_ids import Claim, MemoryRequestIds, RequestIds, take
 from caseledger.ledger.sqlite.group_commit import GroupCommit
 from caseledger.ledger.sqlite.log_signal import LogSignal
 from caseledger.ledger.trail.received import KnownHashes, ReceivedEvents
@@ -75,8 +78,11 @@ class CaseLedger(Application[UUID]):
         keys: SubjectKeys,
         env: Mapping[str, str] | None = None,
         received: ReceivedEvents | None = None,
+        request_ids: RequestIds | None = None,
     ) -> None:
         super().__init__(env=dict(env or {}))
+        # Every request id this node took, so one is never taken twice (`request_ids`).
+        self.request_ids: RequestIds = request_ids or MemoryRequestIds()
         self.node = node
         self.keys = keys
         self.received = received
@@ -87,6 +93,9 @@ class CaseLedger(Application[UUID]):
         self.log_signal = LogSignal()
         self._group = GroupCommit(self._record_events)
         self._serials = SerialCounter(node, self._number_claimed)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return stable_names_mapper(self)
 
     # -- catalogue -----------------------------------------------------------
 
@@ -134,6 +143,7 @@ class CaseLedger(Application[UUID]):
                 if version is None:
                     raise CaseExists(existing.number)
                 return Outcome(case_id, existing.number, version, replayed=True)
+            self._take_request(ctx, case_id)  # before a key is made for the applicant
             terms = self.item_for_submission(item_code)
             item = ItemRef(
                 basic_code=str(terms.implementation_code.basic_code),
@@ -200,6 +210,7 @@ class CaseLedger(Application[UUID]):
                     run_ctx = dataclasses.replace(ctx, at=case.modified_on)
                 try:
                     action(case, run_ctx)
+                    self._take_request(run_ctx, case_id)
                     self._durably(case)
                 except IntegrityError:
                     self._cases.forget(case_id)
@@ -329,6 +340,32 @@ class CaseLedger(Application[UUID]):
             # them, so the cached state cannot fall behind the stores.
             self._cases.keep(case)
         return case
+
+    def _take_request(self, ctx: Context, case_id: UUID) -> None:
+        """Hold the request id for this case and request, under the case's lock;
+        RequestReused if another case or another request holds it."""
+        take(
+            self.request_ids,
+            ctx.request_id,
+            Claim(case_id, ctx.request_digest),
+            lambda holder: self._records_request(holder, ctx.request_id, case_id),
+        )
+
+    def _records_request(self, holder: UUID, request_id: str, case_id: UUID) -> bool:
+        """Whether case `holder` recorded `request_id`, or a command on it is
+        running (it may be that request's). The caller holds `case_id`'s lock."""
+        lock = self._lock(holder)
+        if lock is self._lock(case_id):
+            found = self._find(holder)
+            return found is not None and request_id in found.requests
+        # A timeout, not a wait: two commands may each look at the other's case.
+        if not lock.acquire(timeout=1.0):
+            return True
+        try:
+            found = self._find(holder)
+            return found is not None and request_id in found.requests
+        finally:
+            lock.release()
 
     def _number_claimed(self, number: str) -> bool:
         return number_index_id(number) in self.repository

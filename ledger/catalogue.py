@@ -9,11 +9,10 @@ it against the catalogue before a case exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.utils import get_topic
 
 from caseledger.ledger.codes.identifiers import ItemImplementationCode
 from caseledger.ledger.codes.vocabulary import CaseType, ExercisingLevel, ItemType
@@ -82,6 +81,10 @@ class ItemTerms:
 class Item(Aggregate):
     """A catalogue item (事项), published once and revised in place."""
 
+    # Not annotated: the library makes an __init__ of an aggregate's annotations.
+    NAME = "caseledger.catalogue.Item"
+    """The stable name its `Published` event is stored with as `originator_topic`."""
+
     def __init__(self) -> None:
         self.publisher = ""
         self.terms_json: dict[str, Any] = {}
@@ -95,6 +98,9 @@ class Item(Aggregate):
     class Published(Aggregate.Created):
         """事项发布."""
 
+        NAME: ClassVar[str] = "caseledger.catalogue.ItemPublished"
+        class_version: ClassVar[int] = 1
+
         publisher: str
         terms: dict[str, Any]
 
@@ -106,6 +112,9 @@ class Item(Aggregate):
     @dataclass(frozen=True)
     class Revised(Aggregate.Event):
         """事项变更."""
+
+        NAME: ClassVar[str] = "caseledger.catalogue.ItemRevised"
+        class_version: ClassVar[int] = 1
 
         terms: dict[str, Any]
 
@@ -131,10 +140,13 @@ class Item(Aggregate):
             self.trigger_event(self.Revised, terms=terms.to_json())
 
 
-REFERENCE_DATA_TOPICS: tuple[str, ...] = (get_topic(Item.Published), get_topic(Item.Revised))
-"""The events of the catalogue (事项目录): reference data, which flows down the
-network to every node below its publisher, while case events flow up."""
+REFERENCE_DATA_TOPICS: tuple[str, ...] = (Item.Published.NAME, Item.Revised.NAME)
+"""The events of the catalogue (事项目录), by stable name: reference data,
+which flows down the network to every node below its publisher, while case
+events flow up."""
 
 
 def is_reference_data(topic: str) -> bool:
+    """Whether `topic`, a stable name, is a catalogue event (an alias is not:
+    turn one into its stable name with `caseledger.ledger.names` first)."""
     return topic in REFERENCE_DATA_TOPICS

@@ -104,3 +104,29 @@ class NotOwner(LedgerError):
         self.owner = owner
         self.node = node
         super().__init__(f"case {case} is owned by node {owner}, not {node}")
+
+
+class UnreadableEvent(LedgerError):
+    """A stored or received event the ledger cannot read: refused, never guessed at.
+
+    Its name is unknown (`UnknownEventName`), or its state is not a shape of
+    its class this node reads (a later class version, missing or unexpected
+    fields, a value of the wrong type).
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"event {name}: {reason} (see docs/events.md)")
+
+
+class UnknownEventName(UnreadableEvent):
+    """The name a stored or received event goes by is not in the registry.
+
+    Names resolve only through `caseledger.ledger.names`: nothing is imported
+    because of a name, so refusing it is all that happens.
+    """
+
+    def __init__(self, name: str, reason: str = "neither a stable name nor a known alias") -> None:
+        super().__init__(repr(name), reason)
+        self.name = name

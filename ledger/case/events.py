@@ -5,13 +5,19 @@ code of the node), when, the client request it answers, and two hashes: that
 of the previous event of the case (`prev_hash`) and its own (`hash`), over the
 canonical encoding of `hashed_object` (see `docs/canonical.md`). The stage
 name recorded in the hash is the event's class name.
+
+Each event class declares the name it is stored and sent under (`NAME`,
+`caseledger.case.` and the class name, so that it never depends on this
+module's path) and the version of its shape (`class_version`); both are
+listed, with every payload, in `docs/events.md`. Changing what an event holds
+means a new class version and an upcaster, never an edit of the old shape.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -88,7 +94,10 @@ class CaseState:
 
 @dataclass(frozen=True)
 class CaseEvent(Aggregate.Event):
-    """Common fields of every case event; the stage is the class name."""
+    """Common fields of every case event; the stage is the class name.
+
+    Not stored itself, so it has no `NAME`: each stored subclass declares its own.
+    """
 
     node: str
     operator_id: str
@@ -138,6 +147,9 @@ class CaseEvent(Aggregate.Event):
 class Submitted(CaseEvent, Aggregate.Created):
     """申报/收件: the applicant's submission was received."""
 
+    NAME: ClassVar[str] = "caseledger.case.Submitted"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         p = self.payload
         case.number = p["number"]
@@ -153,6 +165,9 @@ class Submitted(CaseEvent, Aggregate.Created):
 class PreReviewPassed(CaseEvent):
     """预审通过."""
 
+    NAME: ClassVar[str] = "caseledger.case.PreReviewPassed"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.status = Status.PRE_REVIEWED
 
@@ -161,6 +176,9 @@ class PreReviewPassed(CaseEvent):
 class PreReviewReturned(CaseEvent):
     """预审退回: the online submission goes back to the applicant."""
 
+    NAME: ClassVar[str] = "caseledger.case.PreReviewReturned"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.status = Status.RETURNED
 
@@ -168,6 +186,9 @@ class PreReviewReturned(CaseEvent):
 @dataclass(frozen=True)
 class CorrectionRequested(CaseEvent):
     """补齐补正告知: missing or wrong materials listed, once; clock stops."""
+
+    NAME: ClassVar[str] = "caseledger.case.CorrectionRequested"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.correction_requested = True
@@ -179,6 +200,9 @@ class CorrectionRequested(CaseEvent):
 class MaterialsSupplemented(CaseEvent):
     """补正材料: the applicant supplied what was asked for."""
 
+    NAME: ClassVar[str] = "caseledger.case.MaterialsSupplemented"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.status = case.resume_to
 
@@ -186,6 +210,9 @@ class MaterialsSupplemented(CaseEvent):
 @dataclass(frozen=True)
 class Accepted(CaseEvent):
     """受理: written, dated acceptance; sets case type and time limits."""
+
+    NAME: ClassVar[str] = "caseledger.case.Accepted"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         p = self.payload
@@ -199,6 +226,9 @@ class Accepted(CaseEvent):
 class AcceptanceRefused(CaseEvent):
     """不予受理, with reason and legal basis."""
 
+    NAME: ClassVar[str] = "caseledger.case.AcceptanceRefused"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.status = Status.REFUSED
 
@@ -207,6 +237,9 @@ class AcceptanceRefused(CaseEvent):
 class StepRecorded(CaseEvent):
     """办理环节 (审查/审核/审批/决定 ...)."""
 
+    NAME: ClassVar[str] = "caseledger.case.StepRecorded"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.status = Status.IN_PROCESS
 
@@ -214,6 +247,9 @@ class StepRecorded(CaseEvent):
 @dataclass(frozen=True)
 class SpecialProcedureStarted(CaseEvent):
     """特别程序开始 (听证, 检验检测检疫, 鉴定, 专家评审, 实地核查); not counted."""
+
+    NAME: ClassVar[str] = "caseledger.case.SpecialProcedureStarted"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.resume_to = Status.IN_PROCESS
@@ -226,6 +262,9 @@ class SpecialProcedureStarted(CaseEvent):
 class SpecialProcedureEnded(CaseEvent):
     """特别程序结束."""
 
+    NAME: ClassVar[str] = "caseledger.case.SpecialProcedureEnded"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.status = case.resume_to
         case.marks.append(ClockMark(ClockMarkKind.RESUMED, self.on))
@@ -234,6 +273,9 @@ class SpecialProcedureEnded(CaseEvent):
 @dataclass(frozen=True)
 class Suspended(CaseEvent):
     """挂起: the clock stops."""
+
+    NAME: ClassVar[str] = "caseledger.case.Suspended"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.resume_to = Status.IN_PROCESS
@@ -245,6 +287,9 @@ class Suspended(CaseEvent):
 class Resumed(CaseEvent):
     """恢复."""
 
+    NAME: ClassVar[str] = "caseledger.case.Resumed"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.status = case.resume_to
         case.marks.append(ClockMark(ClockMarkKind.RESUMED, self.on))
@@ -253,6 +298,9 @@ class Resumed(CaseEvent):
 @dataclass(frozen=True)
 class DeadlineExtended(CaseEvent):
     """延期: +10 working days with the agency head's approval, once."""
+
+    NAME: ClassVar[str] = "caseledger.case.DeadlineExtended"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.extended = True
@@ -263,6 +311,9 @@ class DeadlineExtended(CaseEvent):
 @dataclass(frozen=True)
 class Concluded(CaseEvent):
     """办结, with its result."""
+
+    NAME: ClassVar[str] = "caseledger.case.Concluded"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.result = self.payload["result"]
@@ -275,6 +326,9 @@ class Concluded(CaseEvent):
 class CertificateIssued(CaseEvent):
     """出证: e-licence identifier, file hash and validity."""
 
+    NAME: ClassVar[str] = "caseledger.case.CertificateIssued"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.certificate = self.payload["licence_id"]
 
@@ -282,6 +336,9 @@ class CertificateIssued(CaseEvent):
 @dataclass(frozen=True)
 class DispatchedByMail(CaseEvent):
     """邮寄送达: handed to the carrier."""
+
+    NAME: ClassVar[str] = "caseledger.case.DispatchedByMail"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.delivery = "dispatched"
@@ -291,6 +348,9 @@ class DispatchedByMail(CaseEvent):
 class CollectedAtWindow(CaseEvent):
     """窗口领取: collected and signed for at the window."""
 
+    NAME: ClassVar[str] = "caseledger.case.CollectedAtWindow"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.delivery = "delivered"
 
@@ -299,6 +359,9 @@ class CollectedAtWindow(CaseEvent):
 class DeliveryConfirmed(CaseEvent):
     """签收: the mailed result was received."""
 
+    NAME: ClassVar[str] = "caseledger.case.DeliveryConfirmed"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.delivery = "delivered"
 
@@ -306,6 +369,9 @@ class DeliveryConfirmed(CaseEvent):
 @dataclass(frozen=True)
 class Withdrawn(CaseEvent):
     """撤件: withdrawn by the applicant before conclusion."""
+
+    NAME: ClassVar[str] = "caseledger.case.Withdrawn"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.status = Status.WITHDRAWN
@@ -318,6 +384,9 @@ class Withdrawn(CaseEvent):
 class Rated(CaseEvent):
     """好差评: a bad rating opens a rectification."""
 
+    NAME: ClassVar[str] = "caseledger.case.Rated"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.rating = self.payload["satisfaction"]
         case.rectification_open = self.payload["bad"]
@@ -327,6 +396,9 @@ class Rated(CaseEvent):
 class RectificationRecorded(CaseEvent):
     """差评整改: response and fix recorded."""
 
+    NAME: ClassVar[str] = "caseledger.case.RectificationRecorded"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.rectification_open = False
 
@@ -335,6 +407,9 @@ class RectificationRecorded(CaseEvent):
 class TransferRequested(CaseEvent):
     """转报 (up) / 下发 (down) / 跨域 (sideways): the owner stops writing."""
 
+    NAME: ClassVar[str] = "caseledger.case.TransferRequested"
+    class_version: ClassVar[int] = 1
+
     def evolve(self, case: CaseState) -> None:
         case.transfer_to = self.payload["target"]
 
@@ -342,6 +417,9 @@ class TransferRequested(CaseEvent):
 @dataclass(frozen=True)
 class TransferAccepted(CaseEvent):
     """The target took the case: it is the owner from here on."""
+
+    NAME: ClassVar[str] = "caseledger.case.TransferAccepted"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.owner = self.node
@@ -353,6 +431,9 @@ class TransferAccepted(CaseEvent):
 @dataclass(frozen=True)
 class TransferRejected(CaseEvent):
     """The target declined: ownership returns to the node that asked."""
+
+    NAME: ClassVar[str] = "caseledger.case.TransferRejected"
+    class_version: ClassVar[int] = 1
 
     def evolve(self, case: CaseState) -> None:
         case.transfer_to = ""

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -37,11 +37,20 @@ def format_number(node: str, day: date, serial: int) -> str:
 class CaseNumber(Aggregate):
     """The claim of one case number by one case: an index by number."""
 
+    # Not annotated: the library makes an __init__ of an aggregate's annotations.
+    NAME = "caseledger.numbering.CaseNumber"
+    """The stable name its `Claimed` event is stored with as `originator_topic`."""
+
     def __init__(self) -> None:
         self.case_id: UUID | None = None
 
     @dataclass(frozen=True)
     class Claimed(Aggregate.Created):
+        """The number (whose index id is this aggregate's) was given to case `case_id`."""
+
+        NAME: ClassVar[str] = "caseledger.numbering.CaseNumberClaimed"
+        class_version: ClassVar[int] = 1
+
         case_id: UUID
 
         def apply(self, aggregate: Any) -> None:

@@ -6,14 +6,17 @@ is written together with the source's position (`Tracking`) in one
 transaction: after a crash the feed resumes from the recorded position, and a
 redelivered batch changes nothing.
 
-Every case event is checked before it is stored: its hash must match its
-canonical form, and its `prev_hash` must match the event before it when this
-node holds that one. A batch with a broken event is refused whole, and the
-feed from that source stops at the event before it.
+Every event is checked before it is stored: it must be readable (a name in
+the registry of stable names, a shape its class has), and a case event's hash
+must match its canonical form and its `prev_hash` the event before it when
+this node holds that one. A batch with a broken event is refused whole, and
+the feed from that source stops at the event before it. What is stored goes
+by its stable name, whichever alias the source sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -22,10 +25,18 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, StoredEvent, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    ProcessRecorder,
+    StoredEvent,
+    Tracking,
+)
 
+from caseledger.ledger import names
 from caseledger.ledger.case.events import CaseEvent
-from caseledger.ledger.errors import LedgerError
+from caseledger.ledger.errors import LedgerError, UnreadableEvent
+from caseledger.ledger.mapper import stable_names_mapper
 from caseledger.ledger.trail.canonical import GENESIS, digest
 
 
@@ -54,6 +65,9 @@ class ReceivedEvents(Application[UUID]):
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        return stable_names_mapper(self)
+
     @property
     def process_recorder(self) -> ProcessRecorder:
         return cast(ProcessRecorder, self.recorder)
@@ -78,8 +92,8 @@ class ReceivedEvents(Application[UUID]):
         if last <= self.position(source):
             return 0
         fresh = [d for d in deliveries if d.position > self.position(source)]
-        events = [d.event for d in fresh]
-        verified = self._verify(source, events, known)
+        verified = self._verify(source, [d.event for d in fresh], known)
+        events = _renamed([d.event for d in fresh])
         tracking = Tracking(application_name=source, notification_id=last)
         try:
             self.process_recorder.insert_events(events, tracking=tracking)
@@ -102,7 +116,7 @@ class ReceivedEvents(Application[UUID]):
         self._verify(source, events, known)
         missing = [
             e
-            for e in events
+            for e in _renamed(events)
             if known.hash_of(UUID(str(e.originator_id)), e.originator_version) is None
         ]
         if missing:
@@ -129,7 +143,11 @@ class ReceivedEvents(Application[UUID]):
         in_batch: dict[tuple[str, int], str] = {}
         verified: list[tuple[UUID, int, str]] = []
         for stored in events:
-            event = self.decode(stored)
+            try:
+                event = self.decode(stored)
+            except UnreadableEvent as error:
+                case, version = str(stored.originator_id), stored.originator_version
+                raise TrailBroken(source, case, version, str(error)) from error
             if not isinstance(event, CaseEvent):
                 continue
             case = str(event.originator_id)
@@ -154,6 +172,11 @@ class ReceivedEvents(Application[UUID]):
             in_batch[(case, version)] = event.hash
             verified.append((event.originator_id, version, event.hash))
         return verified
+
+
+def _renamed(events: Sequence[StoredEvent]) -> list[StoredEvent]:
+    """The events under their stable names (each was read, so each has one)."""
+    return [dataclasses.replace(e, topic=names.stable_name(e.topic)) for e in events]
 
 
 class KnownHashes:
