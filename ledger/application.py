@@ -21,10 +21,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
-from caseledger.ledger.case.aggregate import Case, Context, ItemRef, Material
+from caseledger.ledger.case.aggregate import Case, Context, ItemRef, Material, Operator
 from caseledger.ledger.case.events import CaseEvent, china_date
 from caseledger.ledger.case_cache import CaseCache
-from caseledger.ledger.catalogue import Item, ItemTerms, item_id
+from caseledger.ledger.catalogue import UNRECORDED, Item, ItemTerms, item_id
 from caseledger.ledger.codes.numbering import CaseNumber, SerialCounter, number_index_id
 from caseledger.ledger.codes.vocabulary import ApplicantType, SubmissionChannel
 from caseledger.ledger.errors import (
@@ -99,14 +99,17 @@ class CaseLedger(Application[UUID]):
 
     # -- catalogue -----------------------------------------------------------
 
-    def publish_item(self, terms: ItemTerms) -> int:
-        """Publish or revise a catalogue item; returns the item's version."""
+    def publish_item(self, terms: ItemTerms, operator: Operator = UNRECORDED) -> int:
+        """Publish or revise a catalogue item; returns the item's version.
+
+        `operator` is who did it, recorded in the event for audit as case
+        events record theirs; left out, it is recorded as unrecorded."""
         try:
             item: Item = self.repository.get(item_id(str(terms.implementation_code)))
         except AggregateNotFoundError:
-            item = Item.publish(self.node, terms)
+            item = Item.publish(self.node, terms, operator)
         else:
-            item.revise(terms)
+            item.revise(terms, operator)
         self.save(item)
         return item.version
 

@@ -4,6 +4,11 @@ An `Item` is its own aggregate, identified by its implementation code
 (实施编码), published by the node that owns the catalogue (the province in a
 real network) and revised there. A submission names an item; the node checks
 it against the catalogue before a case exists.
+
+Its events record who published or revised the item (operator id and role,
+as case events do) since class version 2; an event stored at version 1 is
+read with the operator unrecorded (both empty). `docs/events.md` lists the
+shapes.
 """
 
 from __future__ import annotations
@@ -14,12 +19,17 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from caseledger.ledger.case.base import Operator
 from caseledger.ledger.codes.identifiers import ItemImplementationCode
 from caseledger.ledger.codes.vocabulary import CaseType, ExercisingLevel, ItemType
 from caseledger.ledger.errors import InvalidInput
 from caseledger.ledger.timelimits.deadlines import TimeLimits
 
 _ITEM_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:item")
+
+UNRECORDED = Operator(id="", role="")
+"""The operator of a catalogue event stored before class version 2 (or of one
+whose caller named nobody): not recorded."""
 
 
 def item_id(implementation_code: str) -> UUID:
@@ -78,6 +88,20 @@ class ItemTerms:
         )
 
 
+def _recorded(operator: Operator) -> Operator:
+    if operator != UNRECORDED:
+        for field, value in (("operator.id", operator.id), ("operator.role", operator.role)):
+            if not value.strip():
+                raise InvalidInput.single(field, "must not be empty")
+    return operator
+
+
+def _upcast_operator_v1_v2(state: dict[str, Any]) -> None:
+    """Version 1 did not record who acted: read it as unrecorded."""
+    state["operator_id"] = UNRECORDED.id
+    state["operator_role"] = UNRECORDED.role
+
+
 class Item(Aggregate):
     """A catalogue item (事项), published once and revised in place."""
 
@@ -89,6 +113,7 @@ class Item(Aggregate):
         self.publisher = ""
         self.terms_json: dict[str, Any] = {}
         self.withdrawn = False
+        self.changed_by = UNRECORDED
 
     @property
     def terms(self) -> ItemTerms:
@@ -96,48 +121,67 @@ class Item(Aggregate):
 
     @dataclass(frozen=True)
     class Published(Aggregate.Created):
-        """事项发布."""
+        """事项发布: by node `publisher`, by the operator recorded (version 2 on)."""
 
         NAME: ClassVar[str] = "caseledger.catalogue.ItemPublished"
-        class_version: ClassVar[int] = 1
+        class_version: ClassVar[int] = 2
 
         publisher: str
         terms: dict[str, Any]
+        operator_id: str
+        operator_role: str
+
+        upcast_v1_v2 = staticmethod(_upcast_operator_v1_v2)
 
         def apply(self, aggregate: Any) -> None:
             assert isinstance(aggregate, Item)
             aggregate.publisher = self.publisher
             aggregate.terms_json = self.terms
+            aggregate.changed_by = Operator(self.operator_id, self.operator_role)
 
     @dataclass(frozen=True)
     class Revised(Aggregate.Event):
-        """事项变更."""
+        """事项变更: new terms, by the operator recorded (version 2 on)."""
 
         NAME: ClassVar[str] = "caseledger.catalogue.ItemRevised"
-        class_version: ClassVar[int] = 1
+        class_version: ClassVar[int] = 2
 
         terms: dict[str, Any]
+        operator_id: str
+        operator_role: str
+
+        upcast_v1_v2 = staticmethod(_upcast_operator_v1_v2)
 
         def apply(self, aggregate: Any) -> None:
             assert isinstance(aggregate, Item)
             aggregate.terms_json = self.terms
+            aggregate.changed_by = Operator(self.operator_id, self.operator_role)
 
     @classmethod
-    def publish(cls, publisher: str, terms: ItemTerms) -> Item:
+    def publish(cls, publisher: str, terms: ItemTerms, operator: Operator = UNRECORDED) -> Item:
         terms.validate()
+        _recorded(operator)
         return cls._create(
             cls.Published,
             id=item_id(str(terms.implementation_code)),
             publisher=publisher,
             terms=terms.to_json(),
+            operator_id=operator.id,
+            operator_role=operator.role,
         )
 
-    def revise(self, terms: ItemTerms) -> None:
+    def revise(self, terms: ItemTerms, operator: Operator = UNRECORDED) -> None:
         terms.validate()
+        _recorded(operator)
         if str(terms.implementation_code) != self.terms_json["implementation_code"]:
             raise InvalidInput.single("implementation_code", "a revision keeps the item's code")
         if terms.to_json() != self.terms_json:
-            self.trigger_event(self.Revised, terms=terms.to_json())
+            self.trigger_event(
+                self.Revised,
+                terms=terms.to_json(),
+                operator_id=operator.id,
+                operator_role=operator.role,
+            )
 
 
 REFERENCE_DATA_TOPICS: tuple[str, ...] = (Item.Published.NAME, Item.Revised.NAME)
