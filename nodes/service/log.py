@@ -12,16 +12,22 @@ cancels, the node stops, or `limit` records were sent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import grpc
+from eventsourcing.persistence import Notification
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.errors import InvalidInput
+from caseledger.ledger.limits import MAX_BATCH_BYTES
 from caseledger.nodes.service.status import status_of
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _PAGE = 500
+# A page is also cut before its records' states pass MAX_BATCH_BYTES (one
+# record at least, and none is over MAX_EVENT_BYTES), so a batch stays within
+# the message size a follower takes whatever the events hold; the rest of the
+# page is read again for the next batch.
 _IDLE_SECONDS = 0.5  # bounds the wait when an append was made elsewhere
 
 
@@ -43,6 +49,8 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             page = self._ledger.recorder.select_notifications(
                 start=after + 1, limit=limit, topics=tuple(request.topics)
             )
+            fetched = len(page)
+            page = within_bytes(page, MAX_BATCH_BYTES)
             if page:
                 yield log_pb2.LogBatch(
                     records=[
@@ -61,7 +69,18 @@ class LogService(log_pb2_grpc.LogServiceServicer):
                 left -= len(page) if left > 0 else 0
                 if left == 0:
                     return
-            if len(page) < limit:
+            if fetched < limit and len(page) == fetched:
                 if not request.follow:
                     return
                 self._ledger.log_signal.wait_beyond(seen, _IDLE_SECONDS)
+
+
+def within_bytes(page: Sequence[Notification], budget: int) -> Sequence[Notification]:
+    """The longest head of `page` whose states fit in `budget` bytes; never empty
+    unless `page` is."""
+    used = 0
+    for index, notification in enumerate(page):
+        used += len(notification.state)
+        if used > budget and index > 0:
+            return page[:index]
+    return page

@@ -17,8 +17,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.limits import MAX_REQUEST_BYTES
 from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
+from caseledger.ledger.request_ids import SQLiteRequestIds
 from caseledger.ledger.trail.received import ReceivedEvents
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.handoff.courier import Courier
@@ -29,6 +31,7 @@ from caseledger.nodes.replication.grpc_feed import LogStreamFeed, Source
 from caseledger.nodes.replication.kafka_client import BrokerSettings
 from caseledger.nodes.replication.kafka_feed import KafkaFeed, KafkaPublisher, TopicLayout
 from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
+from caseledger.nodes.service.boundary import Boundary
 from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
 from caseledger.nodes.service.log import LogService
 from caseledger.v1 import (
@@ -56,6 +59,7 @@ class RunningNode:
     feed: Feed
     intake: Intake
     publisher: KafkaPublisher | None = None
+    request_ids: SQLiteRequestIds | None = None
 
     @property
     def address(self) -> str:
@@ -73,6 +77,8 @@ class RunningNode:
             self.publisher.stop()
         self.ledger.close()
         self.keys.close()
+        if self.request_ids is not None:
+            self.request_ids.close()
 
 
 def start(
@@ -86,12 +92,24 @@ def start(
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keys = SQLiteSubjectKeyStore(str(config.key_db))
     received = ReceivedEvents(env=config.persistence_env(config.received_db))
+    # Next to the subject keys, for either event store (`request_ids`).
+    request_ids = SQLiteRequestIds(str(config.data_dir / f"{config.code}.requests.sqlite"))
     ledger = CaseLedger(
-        config.code, SubjectKeys(keys), env=config.persistence_env(), received=received
+        config.code,
+        SubjectKeys(keys),
+        env=config.persistence_env(),
+        received=received,
+        request_ids=request_ids,
     )
     metrics = Metrics()
     stopping = threading.Event()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.workers),
+        # Every request is decoded and bounded once, here (`boundary`); one
+        # larger than the largest a node takes is turned away before it is read.
+        interceptors=[Boundary(metrics)],
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+    )
     settings = LedgerSettings(
         allow_client_time=config.allow_client_time, calendar=config.calendar()
     )
@@ -153,6 +171,7 @@ def start(
         feed,
         intake,
         publisher,
+        request_ids,
     )
 
 

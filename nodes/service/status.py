@@ -127,3 +127,16 @@ def status_of(error: LedgerError) -> grpc.Status:
     return rpc_status.to_status(
         status_pb2.Status(code=code, message=str(error), details=_pack(*details))
     )
+
+
+def undecodable_status(message_type: str, reason: str) -> grpc.Status:
+    """INVALID_ARGUMENT for request bytes that are no `message_type` (nothing was read
+    from them, so no field can be named: ErrorInfo says which message was expected)."""
+    text = (
+        f"the request is not a valid {message_type} in protobuf encoding "
+        f"(every string field must be UTF-8): {reason}"
+    )
+    info = _info("UNDECODABLE_REQUEST", message=message_type)
+    return rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=text, details=_pack(info))
+    )
