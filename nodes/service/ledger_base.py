@@ -7,6 +7,7 @@ in `status.py`, and nowhere else.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,6 +76,14 @@ class LedgerSettings:
     clock: Callable[[], datetime] = utc_now
 
 
+def request_digest(request: Message) -> str:
+    """What identifies a request: its content (`convert.request_digest`) and its
+    type, so the same fields sent to another command (Suspend and Withdraw both
+    carry meta, case and reason) are another request, not a retry."""
+    typed = f"{request.DESCRIPTOR.full_name}\n{convert.request_digest(request)}"
+    return hashlib.sha256(typed.encode()).hexdigest()
+
+
 class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
     """What every RPC handler shares; the handlers live in the subclasses."""
 
@@ -128,7 +137,7 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
             operator=Operator(meta.operator.id, meta.operator.role),
             at=at,
             request_id=meta.request_id,
-            request_digest=convert.request_digest(request),
+            request_digest=request_digest(request),
             node_clock=not meta.HasField("occurred_at"),
         )
 
