@@ -32,7 +32,7 @@ from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.case.events import TransferRequested
 from caseledger.ledger.codes.numbering import number_index_id
-from caseledger.ledger.errors import ItemNotFound
+from caseledger.ledger.errors import InvalidInput, ItemNotFound
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
 
 _log = structlog.get_logger("caseledger.nodes.handoff.handover")
@@ -190,9 +190,16 @@ class Handoffs:
 
     # -- the target's side -----------------------------------------------------
 
-    def answer(self, case_id: UUID, from_node: str, from_address: str, now: datetime) -> Answer:
-        """Take or decline a case offered to this node (idempotent)."""
-        with grpc.insecure_channel(from_address) as channel:
+    def answer(self, case_id: UUID, from_node: str, now: datetime) -> Answer:
+        """Take or decline a case offered to this node (idempotent).
+
+        The trail is pulled from the address the network file gives the
+        offering node, never from one the offer names: a caller cannot make
+        this node dial out. A node not in the network file is refused."""
+        address = self.directory.get(from_node)
+        if address is None:
+            raise InvalidInput.single("from_node", "no node with this code is in the network")
+        with grpc.insecure_channel(address) as channel:
             self.pull(case_id, from_node, channel)
         failpoint("handoff.target.imported", self.armed)
         case = self._ledger.case(case_id)

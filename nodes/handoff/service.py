@@ -47,8 +47,10 @@ class HandoffService(handoff_pb2_grpc.HandoffServiceServicer):
         self, request: handoff_pb2.OfferCaseRequest, context: grpc.ServicerContext
     ) -> handoff_pb2.OfferCaseResponse:
         with self._translated(context):
+            # `from_address` is not dialled: the offering node's address is the
+            # network file's (older owners still send it).
             answer = self._handoffs.answer(
-                _case_id(request.case_id), request.from_node, request.from_address, self._clock()
+                _case_id(request.case_id), request.from_node, self._clock()
             )
             return handoff_pb2.OfferCaseResponse(
                 outcome=answer.outcome,  # type: ignore[arg-type]
