@@ -24,8 +24,8 @@ import grpc
 import structlog
 from eventsourcing.persistence import Tracking
 
+from caseledger.ledger import names
 from caseledger.ledger.application import CaseLedger
-from caseledger.ledger.case.events import CaseEvent
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.nodes.handoff.handover import records_of
@@ -35,7 +35,6 @@ _log = structlog.get_logger("caseledger.nodes.handoff.courier")
 _POSITION = "courier"
 _POLL_SECONDS = 0.1
 _PAGE = 200
-_CASE_TOPICS = f"{CaseEvent.__module__}:"
 
 
 def interested_in(owners: list[str], directory: Mapping[str, str], me: str) -> list[str]:
@@ -95,7 +94,7 @@ class Courier:
 
     def _carry(self, originator: UUID | str, topic: str) -> bool:
         """Deliver a case's trail to the nodes that held it; False if one could not take it."""
-        if not topic.startswith(_CASE_TOPICS):
+        if not names.is_case_event(topic):
             return True
         case_id = UUID(str(originator))
         case = self._ledger.case(case_id)

@@ -26,8 +26,8 @@ from uuid import UUID
 import grpc
 import structlog
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import get_topic
 
+from caseledger.ledger import names
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.case.events import TransferRequested
@@ -48,8 +48,11 @@ def failpoint(name: str, armed: str) -> None:
 
 
 def records_of(events: list[StoredEvent]) -> list[handoff_pb2.TrailRecord]:
+    """Stored events as they travel: each under its stable name, whatever it was stored under."""
     return [
-        handoff_pb2.TrailRecord(version=e.originator_version, topic=e.topic, state=e.state)
+        handoff_pb2.TrailRecord(
+            version=e.originator_version, topic=names.stable_name(e.topic), state=e.state
+        )
         for e in events
     ]
 
@@ -166,11 +169,12 @@ class Handoffs:
 
     def _open_requests(self) -> set[UUID]:
         """Cases whose transfer this node requested and no target has answered, per its stores."""
-        topic = get_topic(TransferRequested)
+        # Stored under its stable name, or an alias before the names existed.
+        topics = names.topics_for([TransferRequested.NAME])
         found: set[UUID] = set()
         start = 1
         while True:
-            page = self._ledger.recorder.select_notifications(start, 500, topics=(topic,))
+            page = self._ledger.recorder.select_notifications(start, 500, topics=topics)
             for notification in page:
                 case = self._ledger.case(UUID(str(notification.originator_id)))
                 if case.transfer_to and case.owner == self._ledger.node:

@@ -51,6 +51,7 @@ import structlog
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
 from eventsourcing.utils import Environment
 
+from caseledger.ledger import names
 from caseledger.ledger.catalogue import is_reference_data
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.sqlite.log_signal import LogSignal
@@ -136,6 +137,13 @@ def log_record_of(record: Record) -> log_pb2.LogRecord:
 def delivery_of(record: Record) -> Delivery:
     """A consumed record as the port's delivery: its position is offset + 1."""
     return delivery_of_log_record(log_record_of(record), position=record.offset + 1)
+
+
+def _is_catalogue_event(topic: str) -> bool:
+    """Whether a received record's topic (a stable name, or an alias from a
+    node that still sends those) is reference data."""
+    name = names.known_name(topic)
+    return name is not None and is_reference_data(name)
 
 
 class KafkaPublisher:
@@ -228,9 +236,10 @@ class KafkaPublisher:
         records: list[tuple[str, bytes, bytes]] = []
         for notification in page:
             key = str(notification.originator_id).encode()
-            value = record_of(notification, head).SerializeToString()
+            record = record_of(notification, head)
+            value = record.SerializeToString()
             records.append((self.topic, key, value))
-            if is_reference_data(notification.topic):
+            if is_reference_data(record.topic):
                 records.append((self.reference_topic, key, value))
         # The ordering: send the page, flush until every in-sync replica
         # holds each record, and only then record the position. A crash in
@@ -315,7 +324,7 @@ class KafkaFeed:
     def _take(self, consumer: TopicConsumer, fetched: Fetched) -> None:
         deliveries = [delivery_of(r) for r in fetched.records]
         if self._layout.is_reference(fetched.partition.topic):
-            deliveries = [d for d in deliveries if is_reference_data(d.event.topic)]
+            deliveries = [d for d in deliveries if _is_catalogue_event(d.event.topic)]
         if not deliveries:
             return
         head = max(fetched.highwater or 0, deliveries[-1].position)

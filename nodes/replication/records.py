@@ -1,9 +1,10 @@
 """The wire form of a node's log (`caseledger.v1.LogRecord`), for every feed.
 
 A log record is the same bytes whichever transport carries it: the LogService
-streams it and the Kafka publisher writes it as a record's value. Turning a
-received record back into a `Delivery` is the port's, so no adapter needs
-another adapter's code.
+streams it and the Kafka publisher writes it as a record's value. Its topic
+is the event's stable name (`docs/events.md`), also for an event stored under
+an alias. Turning a received record back into a `Delivery` is the port's, so
+no adapter needs another adapter's code.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
+from caseledger.ledger import names
 from caseledger.ledger.trail.received import Delivery
 from caseledger.v1 import log_pb2
 
@@ -22,7 +24,7 @@ def record_of(notification: Notification, head: int = 0) -> log_pb2.LogRecord:
         position=notification.id,
         originator_id=str(notification.originator_id),
         originator_version=notification.originator_version,
-        topic=notification.topic,
+        topic=names.stable_name(notification.topic),
         state=notification.state,
         head=head,
     )

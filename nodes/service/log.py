@@ -17,8 +17,9 @@ from collections.abc import Iterator, Sequence
 import grpc
 from eventsourcing.persistence import Notification
 
+from caseledger.ledger import names
 from caseledger.ledger.application import CaseLedger
-from caseledger.ledger.errors import InvalidInput
+from caseledger.ledger.errors import InvalidInput, UnknownEventName
 from caseledger.ledger.limits import MAX_BATCH_BYTES
 from caseledger.nodes.service.status import status_of
 from caseledger.v1 import log_pb2, log_pb2_grpc
@@ -42,12 +43,17 @@ class LogService(log_pb2_grpc.LogServiceServicer):
         if request.after < 0 or request.limit < 0:
             field = "after" if request.after < 0 else "limit"
             context.abort_with_status(status_of(InvalidInput.single(field, "must not be negative")))
+        try:
+            # Stable names (docs/events.md), matched with their aliases in the store.
+            topics = names.topics_for(request.topics)
+        except UnknownEventName as error:
+            context.abort_with_status(status_of(InvalidInput.single("topics", str(error))))
         after, left = request.after, request.limit or -1
         while context.is_active() and not self._stopping.is_set():
             seen = self._ledger.log_signal.appends
             limit = _PAGE if left < 0 else min(_PAGE, left)
             page = self._ledger.recorder.select_notifications(
-                start=after + 1, limit=limit, topics=tuple(request.topics)
+                start=after + 1, limit=limit, topics=topics
             )
             fetched = len(page)
             page = within_bytes(page, MAX_BATCH_BYTES)
@@ -58,7 +64,7 @@ class LogService(log_pb2_grpc.LogServiceServicer):
                             position=n.id,
                             originator_id=str(n.originator_id),
                             originator_version=n.originator_version,
-                            topic=n.topic,
+                            topic=names.stable_name(n.topic),
                             state=n.state,
                         )
                         for n in page
