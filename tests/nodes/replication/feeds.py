@@ -8,18 +8,24 @@ harness talks to the real broker named by `CASELEDGER_KAFKA`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from uuid import UUID
 
 import grpc
 import pytest
 
+from caseledger.ledger.cassandra.streams import TrackingTable
+from caseledger.ledger.trail.canonical import GENESIS, digest
 from caseledger.ledger.trail.received import Delivery
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.replication.grpc_feed import Source
@@ -27,8 +33,10 @@ from caseledger.nodes.replication.kafka_client import (
     BrokerError,
     BrokerSettings,
     Partition,
+    Record,
     TopicAdmin,
     TopicConsumer,
+    TopicProducer,
     TopicSettings,
 )
 from caseledger.nodes.replication.kafka_feed import (
@@ -39,7 +47,9 @@ from caseledger.nodes.replication.kafka_feed import (
 )
 from caseledger.nodes.replication.kafka_feed import delivery_of as delivery_of_record
 from caseledger.nodes.service.server import RunningNode, start
-from caseledger.v1 import ledger_pb2_grpc
+from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, log_pb2, log_pb2_grpc
+from tests import cassandra_fixtures
+from tests.nodes import requests as rq
 from tests.nodes.stores import fresh_nodes, node_config
 
 TOWNSHIP = "370102001000"  # 解放路街道, the source
@@ -126,10 +136,12 @@ class GrpcHarness:
     def stop_source(self) -> None:
         self.source.stop(grace=0)
 
-    def start_receiver(self) -> None:
+    def start_receiver(self, via: str | None = None) -> None:
+        """Start the receiver, pulling the source's log stream at its address
+        or, given `via`, through whatever listens there."""
         folder = self.folder / "county"
         config = node_config(COUNTY, folder, self.store_kind, allow_client_time=True)
-        self.receiver = start(config, [Source(TOWNSHIP, self.source.address)])
+        self.receiver = start(config, [Source(TOWNSHIP, via or self.source.address)])
 
     def stop_receiver(self) -> None:
         self.receiver.stop(grace=0)
@@ -202,10 +214,10 @@ class KafkaTopicReader:
             self._ends.open()
         return self._ends.end_offsets(self.all())
 
-    def deliveries(self) -> dict[str, list[Delivery]]:
-        """Every record of the topic, as the port's deliveries, by tracking name."""
+    def records(self) -> dict[str, list[Record]]:
+        """Every record of the topic, by tracking name."""
         ends = self.end_offsets()
-        found: dict[str, list[Delivery]] = {p.key: [] for p in ends}
+        found: dict[str, list[Record]] = {p.key: [] for p in ends}
         consumer = TopicConsumer(BrokerSettings((self.address,)), lambda p: 0)
         consumer.open()
         try:
@@ -213,13 +225,19 @@ class KafkaTopicReader:
 
             def complete() -> bool:
                 for fetched in consumer.poll(100):
-                    found[fetched.partition.key] += map(delivery_of_record, fetched.records)
+                    found[fetched.partition.key] += fetched.records
                 return all(len(found[p.key]) >= end for p, end in ends.items())
 
             wait_for(complete, f"reading {self.topic} back")
         finally:
             consumer.close()
         return found
+
+    def deliveries(self) -> dict[str, list[Delivery]]:
+        """Every record of the topic, as the port's deliveries, by tracking name."""
+        return {
+            key: [delivery_of_record(r) for r in records] for key, records in self.records().items()
+        }
 
     def close(self) -> None:
         if self._ends is not None:
@@ -279,6 +297,18 @@ class KafkaHarness:
     def delivered(self) -> dict[str, list[Delivery]]:
         return self.reader.deliveries()
 
+    def send_again(self) -> int:
+        """Produce every record of the source's topic once more, with its key,
+        as a publisher that lost its recorded position does: each lands in its
+        partition again, at a new offset. Returns how many were sent."""
+        records = [r for found in self.reader.records().values() for r in found]
+        producer = TopicProducer(BrokerSettings((self.address,)))
+        producer.open()
+        try:
+            return producer.send_all((r.partition.topic, r.key or b"", r.value) for r in records)
+        finally:
+            producer.close()
+
     def start_source(self) -> None:
         folder = self.folder / "township"
         prefix = self.layout.prefix
@@ -304,3 +334,129 @@ class KafkaHarness:
 def ledger_stub(node: RunningNode) -> tuple[grpc.Channel, ledger_pb2_grpc.LedgerServiceStub]:
     channel = grpc.insecure_channel(node.address)
     return channel, ledger_pb2_grpc.LedgerServiceStub(channel)
+
+
+class EarlyResumingLog(log_pb2_grpc.LogServiceServicer):
+    """A LogService in front of a source that resumes every stream earlier than
+    asked (`after` halved), as a source that lost track of its replicas, or a
+    relay that restarted from an older position, would."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.asked: list[int] = []
+
+    def StreamLog(  # noqa: N802
+        self, request: log_pb2.StreamLogRequest, context: grpc.ServicerContext
+    ) -> Iterator[log_pb2.LogBatch]:
+        self.asked.append(request.after)
+        earlier = log_pb2.StreamLogRequest()
+        earlier.CopyFrom(request)
+        earlier.after = request.after // 2
+        with grpc.insecure_channel(self.upstream) as channel:
+            call = log_pb2_grpc.LogServiceStub(channel).StreamLog(earlier)
+            context.add_callback(call.cancel)
+            try:
+                yield from call
+            except grpc.RpcError as error:
+                if context.is_active():
+                    context.abort(error.code(), str(error.details()))
+
+
+@dataclass
+class Relay:
+    """A gRPC server on port 0 that serves `log` only."""
+
+    log: EarlyResumingLog
+    server: grpc.Server = field(init=False)
+    address: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        log_pb2_grpc.add_LogServiceServicer_to_server(self.log, self.server)
+        port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+        self.address = f"127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.stop(0).wait()
+
+
+# -- what the suites drive and check ---------------------------------------------
+
+
+def drive_cases(node: RunningNode, count: int, publish: bool = True) -> list[str]:
+    """Acknowledged appends at `node`: `count` cases, each submitted and accepted."""
+    channel, stub = ledger_stub(node)
+    with channel:
+        if publish:
+            stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+        numbers = []
+        for _ in range(count):
+            number = stub.Submit(rq.submit()).result.case_number
+            stub.Accept(ledger_pb2.AcceptRequest(meta=rq.meta(), case=number, notice_no="受1号"))
+            numbers.append(number)
+    return numbers
+
+
+def received_rows(node: RunningNode) -> int:
+    """How many events `node` holds in its received store."""
+    recorder = node.ledger.received
+    assert recorder is not None
+    return len(recorder.recorder.select_notifications(start=1, limit=1_000_000))
+
+
+def positions(harness: FeedHarness) -> dict[str, int]:
+    return {key: harness.receiver.intake.position(key) for key in harness.source_keys()}
+
+
+def counted(harness: FeedHarness) -> float:
+    """Events the receiver counted as received and stored since it started."""
+    registry = harness.receiver.metrics.registry
+    found = (
+        registry.get_sample_value("caseledger_events_received_total", {"source": key})
+        for key in harness.source_keys()
+    )
+    return sum(value for value in found if value is not None)
+
+
+def assert_arrived_in_order(node: RunningNode) -> None:
+    """Each aggregate's events were stored at `node` in version order, with no gaps."""
+    received = node.ledger.received
+    assert received is not None
+    last: dict[UUID | str, int] = {}
+    for stored in received.recorder.select_notifications(start=1, limit=1_000_000):
+        case = stored.originator_id
+        assert stored.originator_version == last.get(case, 0) + 1, f"out of order: {case}"
+        last[case] = stored.originator_version
+
+
+def assert_trail_whole(node: RunningNode, number: str, versions: int) -> None:
+    trail = node.ledger.trail(number)
+    assert [e.originator_version for e in trail] == list(range(1, versions + 1))
+    previous = GENESIS
+    for event in trail:
+        assert event.prev_hash == previous
+        assert digest(event.hashed_form()) == event.hash
+        previous = event.hash
+
+
+def rewind_tracking(node: NodeConfig, source: str, to: int) -> None:
+    """Set the position a stopped node recorded for `source` back to `to`,
+    leaving the events it received in place: its feed then resumes early and
+    is handed again, above the recorded position, events the node holds."""
+    if node.store == "cassandra":
+        env = node.persistence_env(node.received_db)
+        tracking = TrackingTable(cassandra_fixtures.session(), cassandra_fixtures.settings(env))
+        assert tracking.position(source) is not None, f"{node.code} tracks no {source}"
+        cassandra_fixtures.session().write(*tracking.write(source, to))
+        assert tracking.position(source) == to
+        return
+    with contextlib.closing(sqlite3.connect(node.received_db)) as db:
+        with db:
+            db.execute(
+                "UPDATE tracking SET notification_id = ? WHERE application_name = ?", (to, source)
+            )
+        (recorded,) = db.execute(
+            "SELECT notification_id FROM tracking WHERE application_name = ?", (source,)
+        ).fetchone()
+    assert recorded == to, f"{node.code} tracks {source} at {recorded}"

@@ -1,48 +1,27 @@
 """What every replication adapter must guarantee, run against each adapter.
 
 Nothing acknowledged is lost, nothing is applied twice (what the transport
-delivered is delivered again), per-case order is kept (in what is stored and
-in the order it arrived), a receiver restarted mid-stream catches up exactly,
-a source restarted mid-stream is resumed, and lag is exported. The Kafka
-adapter runs against the real broker named by CASELEDGER_KAFKA; without one
-its tests fail. Each adapter runs with both nodes on SQLite and with both on
-Cassandra (`store_kind`; the province, which receives every case of the
-province, is the node that outgrows a disk).
+delivered is handed to the intake again at its own positions), per-case order
+is kept (in what is stored and in the order it arrived), a receiver restarted
+mid-stream catches up exactly, a source restarted mid-stream is resumed, and
+lag is exported. The duplicates the transports themselves make (a stream
+resumed early, records sent again at new offsets, a batch delivered again
+above the tracked position) are in test_duplicates.py; node processes
+killed with SIGKILL mid-stream in test_crashes.py. The Kafka adapter runs
+against the real broker named by CASELEDGER_KAFKA; without one its tests
+fail. Each adapter runs with both nodes on SQLite and with both on Cassandra
+(`store_kind`; the province, which receives every case of the province, is
+the node that outgrows a disk). The harnesses are in conftest.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from uuid import UUID
-
-import pytest
 from prometheus_client import CollectorRegistry
 
-from caseledger.ledger.trail.canonical import GENESIS, digest
 from caseledger.v1 import ledger_pb2
 from tests.nodes import requests as rq
 from tests.nodes.replication import feeds
-from tests.nodes.replication.feeds import (
-    FeedHarness,
-    GrpcHarness,
-    KafkaHarness,
-    ledger_stub,
-    wait_for,
-)
-
-
-@pytest.fixture(params=["grpc", pytest.param("kafka", marks=pytest.mark.kafka)])
-def harness(
-    request: pytest.FixtureRequest, tmp_path: Path, store_kind: str
-) -> Iterator[FeedHarness]:
-    built: FeedHarness
-    if request.param == "kafka":
-        built = KafkaHarness(tmp_path, feeds.kafka_address(), store_kind)
-    else:
-        built = GrpcHarness(tmp_path, store_kind)
-    yield built
-    built.close()
+from tests.nodes.replication.feeds import FeedHarness, ledger_stub, positions, wait_for
 
 
 def source_head(harness: FeedHarness) -> int:
@@ -54,48 +33,19 @@ def caught_up(harness: FeedHarness) -> bool:
 
 
 def drive_cases(harness: FeedHarness, count: int, publish: bool = True) -> list[str]:
-    """Acknowledged appends at the source: `count` cases, each submitted and accepted."""
-    channel, stub = ledger_stub(harness.source)
-    with channel:
-        if publish:
-            stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
-        numbers = []
-        for _ in range(count):
-            number = stub.Submit(rq.submit()).result.case_number
-            stub.Accept(ledger_pb2.AcceptRequest(meta=rq.meta(), case=number, notice_no="受1号"))
-            numbers.append(number)
-    return numbers
+    return feeds.drive_cases(harness.source, count, publish)
 
 
 def received_rows(harness: FeedHarness) -> int:
-    recorder = harness.receiver.ledger.received
-    assert recorder is not None
-    return len(recorder.recorder.select_notifications(start=1, limit=1_000_000))
-
-
-def positions(harness: FeedHarness) -> dict[str, int]:
-    return {key: harness.receiver.intake.position(key) for key in harness.source_keys()}
+    return feeds.received_rows(harness.receiver)
 
 
 def assert_arrived_in_order(harness: FeedHarness) -> None:
-    """Each aggregate's events were stored in version order, with no gaps."""
-    received = harness.receiver.ledger.received
-    assert received is not None
-    last: dict[UUID | str, int] = {}
-    for stored in received.recorder.select_notifications(start=1, limit=1_000_000):
-        case = stored.originator_id
-        assert stored.originator_version == last.get(case, 0) + 1, f"out of order: {case}"
-        last[case] = stored.originator_version
+    feeds.assert_arrived_in_order(harness.receiver)
 
 
 def assert_trail_whole(harness: FeedHarness, number: str, versions: int) -> None:
-    trail = harness.receiver.ledger.trail(number)
-    assert [e.originator_version for e in trail] == list(range(1, versions + 1))
-    previous = GENESIS
-    for event in trail:
-        assert event.prev_hash == previous
-        assert digest(event.hashed_form()) == event.hash
-        previous = event.hash
+    feeds.assert_trail_whole(harness.receiver, number, versions)
 
 
 def test_every_acknowledged_event_arrives(harness: FeedHarness) -> None:
@@ -106,7 +56,9 @@ def test_every_acknowledged_event_arrives(harness: FeedHarness) -> None:
         assert_trail_whole(harness, number, versions=2)
 
 
-def test_a_duplicate_delivery_changes_nothing(harness: FeedHarness) -> None:
+def test_a_batch_handed_again_at_its_own_positions_changes_nothing(
+    harness: FeedHarness,
+) -> None:
     drive_cases(harness, 3)
     wait_for(lambda: caught_up(harness), "the receiver to catch up")
     rows, before = received_rows(harness), positions(harness)
