@@ -18,7 +18,7 @@ def _rewrite_state(database: Path, version: int, old: bytes, new: bytes) -> None
     with sqlite3.connect(database) as conn:
         rows = conn.execute(
             "SELECT originator_id, state FROM stored_events WHERE originator_version = ? "
-            "AND topic LIKE '%case_events:%'",
+            "AND topic LIKE 'caseledger.case.%'",  # a case event's stable name
             (version,),
         ).fetchall()
         assert len(rows) == 1
