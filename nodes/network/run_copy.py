@@ -95,7 +95,7 @@ def write_network_copy(network: Network, overrides: Overrides, path: Path) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (
         f"# The network {network.name} from {network.source}, rewritten for this run.\n"
-        "# Format: see caseledger/nodes/network_file.py.\n"
+        "# Format: see caseledger/nodes/network/file.py.\n"
     )
     body = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
     path.write_text(header + body, encoding="utf-8")

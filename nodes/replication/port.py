@@ -2,8 +2,8 @@
 
 A feed delivers, per source, that source's authored events in the source's
 order, starting after the last position this node recorded for the source.
-Two adapters implement it: `feed_grpc.LogStreamFeed` (pulls each source
-node's log stream; the embedded default) and `feed_kafka.KafkaFeed` (reads
+Two adapters implement it: `grpc_feed.LogStreamFeed` (pulls each source
+node's log stream; the embedded default) and `kafka_feed.KafkaFeed` (reads
 each source's topic from a broker). Both hand what they receive to the same
 `Intake`, which verifies it and writes it with its position in one
 transaction, so the guarantees are the same whichever adapter runs:

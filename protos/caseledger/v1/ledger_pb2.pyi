@@ -1594,7 +1594,7 @@ class CaseEvent(_message.Message):
     prev_hash: _builtins.str
     hash: _builtins.str
     hashed_form: _builtins.bytes
-    """The exact canonical bytes whose SHA-256 is `hash` (see CANONICAL.md)."""
+    """The exact canonical bytes whose SHA-256 is `hash` (see docs/canonical.md)."""
     working_days_used: _builtins.int
     """Working days counted on the case's clock as of this event."""
     @_builtins.property
