@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,16 +25,28 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def write_network(folder: Path, nodes: dict[str, tuple[str, int]]) -> Path:
-    """A network file listing `nodes` (code -> (name, port)) with their stores under `folder`."""
-    document = {
+def write_network(
+    folder: Path,
+    nodes: dict[str, tuple[str, int]],
+    *,
+    feed: str = "grpc",
+    kafka: Mapping[str, object] | None = None,
+    stores: Mapping[str, Mapping[str, object]] | None = None,
+) -> Path:
+    """A network file listing `nodes` (code -> (name, port)) with their stores under `folder`:
+    SQLite, or the `store` entry `stores` gives a node; each node's `feed`, and
+    the `kafka` section a Kafka feed needs."""
+    document: dict[str, object] = {
         "network": "crash-test",
-        "defaults": {"data_dir": str(folder / "data"), "store": "sqlite", "feed": "grpc"},
+        "defaults": {"data_dir": str(folder / "data"), "store": "sqlite", "feed": feed},
         "nodes": [
             {"code": code, "name": name, "address": f"127.0.0.1:{port}"}
+            | ({"store": dict(stores[code])} if stores and code in stores else {})
             for code, (name, port) in nodes.items()
         ],
     }
+    if kafka is not None:
+        document["kafka"] = dict(kafka)
     path = folder / "network.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return path
@@ -69,6 +82,17 @@ class NodeProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
+
+    def freeze(self) -> None:
+        """SIGSTOP: the process holds its connections and does nothing, as a
+        stalled disk or a long pause would leave it, until `thaw`."""
+        assert self.process is not None
+        assert self.process.poll() is None, f"node {self.code} is not running"
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
