@@ -4,14 +4,21 @@
 whether it succeeds depends only on the stage model. A path is a list of
 steps, each a `Command` (run with its valid arguments) or an `Action` for a
 variant such as an immediate acceptance or a bad rating.
+
+`chain_faults` checks a trail's hashes the way an outside verifier does: the
+hashed object is built here from docs/canonical.md and encoded by the command
+line's verifier (`caseledger.cli.trail`), not by the ledger's own code.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Any
 from uuid import uuid4
 
+from caseledger.cli.trail import canonical_json as verifier_canonical_json
 from caseledger.ledger.case.aggregate import Case, Context, ItemRef, Material
 from caseledger.ledger.case.events import CHINA_TIME, CaseEvent, china_date
 from caseledger.ledger.case.stages import Command, Status
@@ -28,7 +35,7 @@ from caseledger.ledger.intake import seal_applicant
 from caseledger.ledger.personal.keystore import MemorySubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
 from caseledger.ledger.timelimits.deadlines import TimeLimits
-from caseledger.ledger.trail.canonical import GENESIS, digest
+from caseledger.ledger.trail.canonical import digest
 from tests.samples import LIXIA, Clock, applicant, food_licence_terms, material
 
 KEYS = SubjectKeys(MemorySubjectKeyStore())
@@ -43,7 +50,10 @@ Action = Callable[[Case, Context], None]
 Step = Command | Action
 
 HANDOFF = frozenset({Command.REQUEST_TRANSFER, Command.ACCEPT_TRANSFER, Command.REJECT_TRANSFER})
-"""Commands between two nodes; `test_handoff.py` tests them with both nodes' contexts."""
+"""Commands between two nodes: the owner asks, the target answers (with its own context)."""
+
+TRANSFER_TARGET = "370100000000"
+"""济南市, the city above Lixia: where `VALID` transfers a case to (转报)."""
 
 COMMANDS = tuple(
     command for command in Command if command is not Command.SUBMIT and command not in HANDOFF
@@ -127,6 +137,9 @@ VALID: dict[Command, Action] = {
     Command.RECORD_RECTIFICATION: lambda c, x: c.record_rectification(
         x, "已电话回访申请人并致歉", "窗口增设材料预审提示"
     ),
+    Command.REQUEST_TRANSFER: lambda c, x: c.request_transfer(x, TRANSFER_TARGET, "转报市级审批"),
+    Command.ACCEPT_TRANSFER: lambda c, x: c.accept_transfer(x),
+    Command.REJECT_TRANSFER: lambda c, x: c.reject_transfer(x, "本级未实施该事项"),
 }
 
 
@@ -177,14 +190,32 @@ def trail(case: Case) -> list[CaseEvent]:
     return [event for event in events if isinstance(event, CaseEvent)]
 
 
+def documented_hash(event: CaseEvent) -> str:
+    """The event's hash as docs/canonical.md defines it, computed apart from the ledger."""
+    hashed: dict[str, Any] = {
+        "case": str(event.originator_id),
+        "version": event.originator_version,
+        "type": event.stage,
+        "occurred_at": event.timestamp.astimezone(UTC).isoformat(timespec="microseconds"),
+        "node": event.node,
+        "operator": {"id": event.operator_id, "role": event.operator_role},
+        "request": {"id": event.request_id, "digest": event.request_digest},
+        "payload": event.payload,
+        "prev": event.prev_hash,
+    }
+    return hashlib.sha256(verifier_canonical_json(hashed)).hexdigest()
+
+
 def chain_faults(events: Sequence[CaseEvent]) -> list[str]:
     """Where a case's trail breaks its hash chain; empty when it verifies."""
     faults = []
-    previous = GENESIS
+    previous = "0" * 64  # docs/canonical.md: the first event's prev
     for index, event in enumerate(events):
+        if event.originator_version != index + 1:
+            faults.append(f"event {index} ({event.stage}): version {event.originator_version}")
         if event.prev_hash != previous:
             faults.append(f"event {index} ({event.stage}): prev_hash is not the previous hash")
-        if digest(event.hashed_form()) != event.hash:
+        if documented_hash(event) != event.hash:
             faults.append(f"event {index} ({event.stage}): hash does not match its content")
         previous = event.hash
     return faults

@@ -6,11 +6,18 @@ certificate, delivery, rating) and lists the commands that are legal there,
 with the status each one leads to. Everything not listed must be refused.
 The table is the domain's rules read from docs/domain.md (the stage model),
 not a copy of `stages.ALLOWED`.
+
+Every command is in it. The handoff between nodes (转报 / 下发 / 跨域) is
+legal wherever a case may move; the target's answer wherever a transfer is
+pending, which is no status, so it has a test of its own. Submission opens a
+case and is legal in no state of one; it runs on a node's ledger, so it too
+has a test of its own.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from caseledger.ledger.case.aggregate import Case
+from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.case.aggregate import Case, Context
 from caseledger.ledger.case.stages import Command, Status
 from caseledger.ledger.codes.vocabulary import (
     CaseType,
@@ -26,12 +34,15 @@ from caseledger.ledger.codes.vocabulary import (
     SpecialProcedureKind,
     SubmissionChannel,
 )
-from caseledger.ledger.errors import IllegalTransition, NotOwner
+from caseledger.ledger.errors import IllegalTransition, NotOwner, RequestReused
+from caseledger.ledger.personal.keystore import MemorySubjectKeyStore
+from caseledger.ledger.personal.sealing import SubjectKeys
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
 from caseledger.ledger.timelimits.deadlines import ClockMark, ClockMarkKind, DeadlineStatus, assess
 from tests.ledger.case.case_paths import (
     COMMANDS,
     PROMISED_LIMITS,
+    TRANSFER_TARGET,
     VALID,
     Step,
     accept_immediate,
@@ -42,7 +53,7 @@ from tests.ledger.case.case_paths import (
     return_step,
     trail,
 )
-from tests.samples import PROVINCE, Clock
+from tests.samples import LIXIA, PROVINCE, Clock, applicant, food_licence_terms, material
 
 WINDOW = SubmissionChannel.WINDOW
 ONLINE = SubmissionChannel.ONLINE
@@ -68,8 +79,21 @@ EVENT_OF: Mapping[Command, str] = {
     Command.WITHDRAW: "Withdrawn",
     Command.RATE: "Rated",
     Command.RECORD_RECTIFICATION: "RectificationRecorded",
+    Command.REQUEST_TRANSFER: "TransferRequested",
+    Command.ACCEPT_TRANSFER: "TransferAccepted",
+    Command.REJECT_TRANSFER: "TransferRejected",
 }
 """The one event each command appends."""
+
+ANSWERS = (Command.ACCEPT_TRANSFER, Command.REJECT_TRANSFER)
+"""The target's answers to a transfer: run with the target's context."""
+
+TABLE = (*COMMANDS, Command.REQUEST_TRANSFER, *ANSWERS)
+"""Every command that runs on an existing case."""
+
+OVER = frozenset({Status.WITHDRAWN, Status.RETURNED, Status.REFUSED})
+"""A case that is over stays where it is; any other may move to another node,
+for processing (转报 up, 跨域 sideways) or for delivery (下发 down)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +115,18 @@ class Scenario:
         assert case.status is self.status, f"{self.name} reached {case.status}"
         trail(case)
         return case
+
+    @property
+    def movable(self) -> bool:
+        return self.status not in OVER
+
+    @property
+    def legal_now(self) -> Mapping[Command, Status]:
+        """What may run with no transfer pending: the listed commands and, where
+        the case may move, a transfer request (the case keeps its status)."""
+        if not self.movable:
+            return self.legal
+        return {**self.legal, Command.REQUEST_TRANSFER: self.status}
 
 
 # -- the states, and what may happen in each -----------------------------
@@ -288,12 +324,22 @@ CASES = [
         ),
     )
     for scenario in SCENARIOS
-    for command in COMMANDS
+    for command in TABLE
 ]
 
 
 def snapshot(case: Case) -> dict[str, Any]:
     return copy.deepcopy({k: v for k, v in vars(case).items() if k != "_pending_events"})
+
+
+def context_for(command: Command, clock: Clock) -> Context:
+    """The owner runs every command but the answers, which the target gives."""
+    return clock.ctx(node=TRANSFER_TARGET) if command in ANSWERS else clock.ctx()
+
+
+def test_the_table_holds_every_command_but_submission() -> None:
+    assert set(TABLE) == set(Command) - {Command.SUBMIT}
+    assert set(EVENT_OF) == set(TABLE)
 
 
 def test_scenario_names_are_unique() -> None:
@@ -306,8 +352,8 @@ def test_the_scenarios_reach_every_status() -> None:
 
 
 def test_every_command_is_legal_somewhere_and_illegal_somewhere() -> None:
-    for command in COMMANDS:
-        legal_in = [s.name for s in SCENARIOS if command in s.legal]
+    for command in (*COMMANDS, Command.REQUEST_TRANSFER):
+        legal_in = [s.name for s in SCENARIOS if command in s.legal_now]
         assert legal_in, command
         assert len(legal_in) < len(SCENARIOS), command
 
@@ -318,21 +364,68 @@ def test_command_in_scenario(scenario: Scenario, command: Command) -> None:
     case = scenario.build(clock)
     before = snapshot(case)
     action = VALID[command]
-    if command in scenario.legal:
-        action(case, clock.ctx())
+    if command in scenario.legal_now:
+        action(case, context_for(command, clock))
         appended = trail(case)
         assert [event.stage for event in appended] == [EVENT_OF[command]]
         assert appended[0].prev_hash == before["last_hash"]
         assert case.version == before["_version"] + 1
-        assert case.status is scenario.legal[command]
+        assert case.status is scenario.legal_now[command]
     else:
         with pytest.raises(IllegalTransition) as refused:
-            action(case, clock.ctx())
+            action(case, context_for(command, clock))
         assert refused.value.command == command.value
         assert refused.value.status == scenario.status.value
         assert refused.value.reason.strip()
         assert trail(case) == []
         assert snapshot(case) == before
+
+
+MOVABLE = [s for s in SCENARIOS if s.movable]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "command"),
+    [pytest.param(s, c, id=f"{s.name}-{c.value}") for s in MOVABLE for c in ANSWERS],
+)
+def test_a_pending_transfer_is_answered_by_its_target_in_scenario(
+    scenario: Scenario, command: Command
+) -> None:
+    clock = Clock()
+    case = scenario.build(clock)
+    VALID[Command.REQUEST_TRANSFER](case, clock.ctx())
+    asked = trail(case)
+    VALID[command](case, clock.ctx(node=TRANSFER_TARGET))
+    answered = trail(case)
+    assert [event.stage for event in answered] == [EVENT_OF[command]]
+    assert answered[0].prev_hash == asked[-1].hash
+    owner = TRANSFER_TARGET if command is Command.ACCEPT_TRANSFER else LIXIA
+    assert (case.owner, case.transfer_to, case.status) == (owner, "", scenario.status)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_a_case_takes_no_second_submission_in_scenario(scenario: Scenario) -> None:
+    """申报 opens a case. A case's id follows from its node and the id of the
+    request that submitted it, so another submission reaches an existing case
+    only under that request id: it is refused, whatever the case went through."""
+    clock = Clock()
+    ledger = CaseLedger(LIXIA, SubjectKeys(MemorySubjectKeyStore()))
+    terms = dataclasses.replace(
+        food_licence_terms(), issues_certificate=scenario.issues_certificate
+    )
+    ledger.publish_item(terms)
+    code = str(terms.implementation_code)
+    opening = clock.ctx()
+    materials = [material(), material("营业执照复印件")]
+    case_id = ledger.submit(opening, code, scenario.channel, applicant(), materials).case_id
+    for step in scenario.steps:
+        ledger.execute(case_id, clock.ctx(), VALID[step] if isinstance(step, Command) else step)
+    assert ledger.case(case_id).status is scenario.status
+    before = ledger.trail(case_id)
+    another = dataclasses.replace(opening, at=clock.ctx().at, request_digest="another-submission")
+    with pytest.raises(RequestReused):
+        ledger.submit(another, code, scenario.channel, applicant(), [material()])
+    assert ledger.trail(case_id) == before
 
 
 FOREIGN_CHECKED = ("window_submitted", "in_process", "suspended", "certified", "rated_bad")
@@ -344,7 +437,7 @@ FOREIGN_CHECKED = ("window_submitted", "in_process", "suspended", "certified", "
         pytest.param(s, c, id=f"{s.name}-{c.value}")
         for s in SCENARIOS
         if s.name in FOREIGN_CHECKED
-        for c in COMMANDS
+        for c in (*COMMANDS, Command.REQUEST_TRANSFER)
     ],
 )
 def test_a_foreign_node_may_not_run_any_command(scenario: Scenario, command: Command) -> None:
