@@ -15,8 +15,7 @@ import pytest
 from caseledger.ledger.case.aggregate import Case
 from caseledger.ledger.case.stages import Command, Status
 from caseledger.ledger.errors import IllegalTransition, InvalidInput, NotOwner
-from caseledger.ledger.trail.canonical import GENESIS, digest
-from tests.ledger.case.case_paths import VALID, follow, on, trail
+from tests.ledger.case.case_paths import VALID, chain_faults, follow, on, trail
 from tests.samples import LIXIA, Clock
 
 JIEFANGLU = "370102001000"  # 解放路街道, below Lixia
@@ -115,11 +114,17 @@ def test_a_bad_target_is_invalid_input(target: str, field: str) -> None:
 def test_a_case_that_is_over_stays_where_it_is(steps: tuple[Command, ...], legal: bool) -> None:
     clock = Clock()
     case = follow(clock, steps)
+    status = case.status
+    trail(case)
     if legal:
         case.request_transfer(clock.ctx(), JINAN, "x")
+        assert [event.stage for event in trail(case)] == ["TransferRequested"]
+        assert (case.owner, case.transfer_to, case.status) == (LIXIA, JINAN, status)
     else:
         with pytest.raises(IllegalTransition):
             case.request_transfer(clock.ctx(), JINAN, "x")
+        assert trail(case) == []
+        assert case.transfer_to == ""
 
 
 def test_the_chain_runs_unbroken_across_owners_and_replays() -> None:
@@ -131,11 +136,7 @@ def test_the_chain_runs_unbroken_across_owners_and_replays() -> None:
     case.request_transfer(clock.ctx(node=JINAN), LIXIA, "下发送达")
     case.accept_transfer(clock.ctx(node=LIXIA))
     events = trail(case)
-    previous = GENESIS
-    for event in events:
-        assert event.prev_hash == previous
-        assert digest(event.hashed_form()) == event.hash
-        previous = event.hash
+    assert chain_faults(events) == []
     replayed = None
     for event in events:
         replayed = event.mutate(replayed)
