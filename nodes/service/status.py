@@ -24,8 +24,10 @@ from caseledger.ledger.errors import (
     NotOwner,
     RequestReused,
     SubjectNotFound,
+    UnreadableEvent,
     VersionConflict,
 )
+from caseledger.ledger.trail.received import TrailBroken
 
 DOMAIN = "caseledger.v1"
 
@@ -108,6 +110,20 @@ def _conflict(error: VersionConflict) -> tuple[int, list[object]]:
     return code_pb2.ABORTED, [info]
 
 
+def _unreadable(error: UnreadableEvent) -> tuple[int, list[object]]:
+    return code_pb2.DATA_LOSS, [_info("UNREADABLE_EVENT", name=error.name)]
+
+
+def _broken(error: TrailBroken) -> tuple[int, list[object]]:
+    info = _info("TRAIL_BROKEN", case=error.case, version=str(error.version))
+    return code_pb2.DATA_LOSS, [info]
+
+
+def _unclassified(error: LedgerError) -> tuple[int, list[object]]:
+    # A ledger error with no entry of its own is a gap in this table, not the caller's fault.
+    return code_pb2.INTERNAL, [_info("UNCLASSIFIED", error=type(error).__name__)]
+
+
 _TABLE: dict[type[LedgerError], Callable[..., tuple[int, list[object]]]] = {
     InvalidInput: _invalid,
     IllegalTransition: _transition,
@@ -118,12 +134,16 @@ _TABLE: dict[type[LedgerError], Callable[..., tuple[int, list[object]]]] = {
     RequestReused: _reused,
     CaseExists: _exists,
     VersionConflict: _conflict,
+    UnreadableEvent: _unreadable,
+    TrailBroken: _broken,
+    LedgerError: _unclassified,
 }
 
 
 def status_of(error: LedgerError) -> grpc.Status:
-    """The rich gRPC status for a ledger error."""
-    code, details = _TABLE[type(error)](error)
+    """The rich gRPC status for a ledger error (a subclass's: its nearest class's)."""
+    translate = next(_TABLE[cls] for cls in type(error).__mro__ if cls in _TABLE)
+    code, details = translate(error)
     return rpc_status.to_status(
         status_pb2.Status(code=code, message=str(error), details=_pack(*details))
     )
