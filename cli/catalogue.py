@@ -123,7 +123,7 @@ def publish(session: Session, file: Path, as_json: bool) -> None:
     except ItemFileError as error:
         raise click.BadParameter(str(error), param_hint=f"FILE {file}") from None
     response = session.ledger.PublishItem(
-        ledger_pb2.PublishItemRequest(terms=terms), timeout=session.timeout
+        ledger_pb2.PublishItemRequest(terms=terms, meta=session.meta()), timeout=session.timeout
     )
     if as_json:
         emit_json({"implementation_code": terms.implementation_code, "version": response.version})

@@ -192,7 +192,13 @@ def licence_file(licence_id: str) -> str:
 def publish_catalogue(day: Day, nodes: list[str]) -> None:
     """The province publishes the catalogue; it flows down to every node."""
     for terms in c.CATALOGUE:
-        day.call(c.PROVINCE, "PublishItem", ledger_pb2.PublishItemRequest(terms=terms), "catalogue")
+        # The province's catalogue officer (事项管理员) publishes; the event names them.
+        meta = t.CommandMeta(
+            request_id=str(uuid.uuid4()),
+            operator=t.Operator(id="sd-catalogue-01", role="catalogue_admin"),
+        )
+        request = ledger_pb2.PublishItemRequest(terms=terms, meta=meta)
+        day.call(c.PROVINCE, "PublishItem", request, "catalogue")
 
     def everywhere() -> bool:
         for node in nodes:

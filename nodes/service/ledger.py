@@ -13,7 +13,7 @@ import grpc
 import structlog
 
 from caseledger.ledger.case.aggregate import Case, Context
-from caseledger.ledger.catalogue import ItemTerms
+from caseledger.ledger.catalogue import UNRECORDED, ItemTerms
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.codes.vocabulary import (
     ApplicantType,
@@ -49,7 +49,14 @@ class LedgerService(CaseCommandHandlers):
     ) -> ledger_pb2.PublishItemResponse:
         with self._translated("PublishItem", context):
             terms: ItemTerms = convert.item_terms(request.terms)
-            return ledger_pb2.PublishItemResponse(version=self._ledger.publish_item(terms))
+            operator = (
+                self._context(request.meta, request).operator
+                if request.HasField("meta")
+                else UNRECORDED
+            )
+            return ledger_pb2.PublishItemResponse(
+                version=self._ledger.publish_item(terms, operator)
+            )
         raise AssertionError("unreachable: abort raises")
 
     def GetItem(

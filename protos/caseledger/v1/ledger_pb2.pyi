@@ -113,16 +113,24 @@ class PublishItemRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TERMS_FIELD_NUMBER: _builtins.int
+    META_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def terms(self) -> Global___ItemTerms: ...
+    @_builtins.property
+    def meta(self) -> _types_pb2.CommandMeta:
+        """Who publishes or revises the item: recorded in the catalogue event for
+        audit. Without it the event records the operator as not recorded.
+        """
+
     def __init__(
         self,
         *,
         terms: Global___ItemTerms | None = ...,
+        meta: _types_pb2.CommandMeta | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["terms", b"terms"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "terms", b"terms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["terms", b"terms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["meta", b"meta", "terms", b"terms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
