@@ -143,7 +143,7 @@ class Boundary(grpc.ServerInterceptor):  # type: ignore[type-arg]
 
     def __init__(self, metrics: Metrics | None = None) -> None:
         self._metrics = metrics
-        self._handlers: dict[str, grpc.RpcMethodHandler | None] = {}  # type: ignore[type-arg]
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}  # type: ignore[type-arg]
 
     def intercept_service(
         self,
@@ -151,10 +151,14 @@ class Boundary(grpc.ServerInterceptor):  # type: ignore[type-arg]
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:  # type: ignore[type-arg]
         method = handler_call_details.method
-        if method not in self._handlers:
-            # Handlers are registered once and never change: wrap each once.
-            self._handlers[method] = self._wrapped(method, continuation(handler_call_details))
-        return self._handlers[method]
+        wrapped = self._handlers.get(method)
+        if wrapped is None:
+            # Handlers are registered once and never change: wrap each once. An
+            # unknown method is not remembered, so callers cannot grow the map.
+            wrapped = self._wrapped(method, continuation(handler_call_details))
+            if wrapped is not None:
+                self._handlers[method] = wrapped
+        return wrapped
 
     def _wrapped(
         self,

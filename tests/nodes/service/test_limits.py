@@ -419,3 +419,11 @@ def test_a_request_over_the_largest_request_is_turned_away(served: Served) -> No
         served.stub.Ping(request, timeout=30)
     assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert served.serving()
+
+
+def test_an_unknown_method_is_unimplemented(served: Served) -> None:
+    for name in ("/caseledger.v1.LedgerService/Nope", "/no.such.Service/Call"):
+        with pytest.raises(grpc.RpcError) as caught:
+            raw_call(served.channel, name, b"")
+        assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert served.serving()
