@@ -1,0 +1,2 @@
+"""The node's verifiable log: a Merkle tree over the events it authored, and
+signed checkpoints of it (docs/audit.md)."""
