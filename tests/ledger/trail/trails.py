@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import cast
 
 from eventsourcing.persistence import StoredEvent
@@ -17,9 +18,10 @@ from tests.samples import Clock
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
 
-def stored_trail(steps: int = 3) -> list[StoredEvent]:
-    """A case's events as its node stores them: submitted, accepted, then `steps` steps."""
-    clock = Clock()
+def stored_trail(steps: int = 3, start: datetime | None = None) -> list[StoredEvent]:
+    """A case's events as its node stores them: submitted, accepted, then `steps`
+    steps, a minute apart from `start` (by default a day in 2026)."""
+    clock = Clock() if start is None else Clock(start)
     case = follow(clock, (Command.ACCEPT,))
     for _ in range(steps):
         case.record_step(clock.ctx(), "审查", "李四", "同意", "pass")
