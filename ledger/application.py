@@ -19,8 +19,9 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, StoredEvent
 
+from caseledger.ledger.audit.recorders import authored_log_recorder
 from caseledger.ledger.case.aggregate import Case, Context, ItemRef, Material, Operator
 from caseledger.ledger.case.events import CaseEvent, china_date
 from caseledger.ledger.case_cache import CaseCache
@@ -96,6 +97,10 @@ class CaseLedger(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return stable_names_mapper(self)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        # The node's own log keeps its Merkle log with it (docs/audit.md).
+        return authored_log_recorder(self.factory)
 
     # -- catalogue -----------------------------------------------------------
 
