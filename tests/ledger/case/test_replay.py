@@ -1,8 +1,10 @@
 """A case's trail: its hash chain, and replaying it from scratch.
 
-The property tests drive a case with random commands and arguments; refused
-commands are skipped, and what was accepted must replay to the same state
-and verify as a chain.
+The property tests drive a case with random plans (a lawful path through a
+case's life with random commands and arguments thrown in); refused commands
+are skipped, and what was accepted must replay to the same state and verify
+as a chain, with hashes recomputed from docs/canonical.md apart from the
+ledger's code. `--hypothesis-show-statistics` reports the event types reached.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,16 +39,16 @@ from caseledger.ledger.timelimits.deadlines import TimeLimits, assess
 from caseledger.ledger.trail.canonical import GENESIS, NotCanonical, canonical_json, digest
 from tests.ledger.case.case_paths import (
     ADDRESS,
-    COMMANDS,
     LICENCE_FILE,
     SIGNER,
     chain_faults,
+    documented_hash,
     follow,
     rate_bad,
     submit,
     trail,
 )
-from tests.samples import LIXIA, PROVINCE, Clock, material
+from tests.samples import JIEFANGLU, LIXIA, PROVINCE, Clock, material
 
 LIFECYCLE = (
     Command.REQUEST_CORRECTION,
@@ -86,10 +89,10 @@ def lifecycle() -> list[CaseEvent]:
 # -- the hash chain ----------------------------------------------------------
 
 
-def test_each_hash_is_the_digest_of_the_event_s_hashed_form(lifecycle: list[CaseEvent]) -> None:
+def test_each_hash_is_the_one_docs_canonical_md_defines(lifecycle: list[CaseEvent]) -> None:
     assert len(lifecycle) == len(LIFECYCLE) + 1
     for event in lifecycle:
-        assert event.hash == digest(event.hashed_form())
+        assert event.hash == documented_hash(event)
 
 
 def test_each_event_points_to_the_one_before_and_the_first_to_genesis(
@@ -202,18 +205,26 @@ def test_replaying_a_whole_lifecycle_reproduces_the_case() -> None:
 
 # -- random command sequences ------------------------------------------------
 
+OWNER, TARGET = "owner", "target"
+"""Who runs a move, resolved when it runs: the case's owner of the moment, or
+the target of its pending transfer (the owner when none is pending)."""
+
 
 @dataclass(frozen=True)
 class Move:
-    """One command with its arguments, `days` after the previous move, from `node`."""
+    """One command with its arguments, `days` after the previous move, by `actor`
+    (`OWNER`, `TARGET` or a division code)."""
 
     command: Command
     args: tuple[Any, ...]
     days: int
-    node: str
+    actor: str
 
     def run(self, case: Case, clock: Clock) -> None:
-        getattr(case, self.command.value)(clock.ctx(node=self.node, days=self.days), *self.args)
+        node = {OWNER: case.owner, TARGET: case.transfer_to or case.owner}.get(
+            self.actor, self.actor
+        )
+        getattr(case, self.command.value)(clock.ctx(node=node, days=self.days), *self.args)
 
 
 # Mostly well-formed, so that random plans get past the field checks and deep
@@ -225,6 +236,11 @@ limits = st.tuples(st.integers(0, 30), st.integers(0, 30)).map(
     lambda pair: TimeLimits(max(pair), min(pair))
 )
 materials = st.lists(st.builds(Material, texts, sha256s), max_size=2) | st.just([material()])
+JINAN, PINGYIN = "370100000000", "370124000000"  # 济南市 above Lixia, 平阴县 beside it
+# Up, down (解放路街道), sideways and back home: where a case may be sent from
+# whichever of them owns it.
+targets = st.sampled_from([JINAN, JIEFANGLU, PINGYIN, LIXIA])
+results = st.sampled_from([ConclusionResult.APPROVED] * 8 + list(ConclusionResult))
 
 ARGUMENTS: dict[Command, st.SearchStrategy[tuple[Any, ...]]] = {
     Command.PASS_PRE_REVIEW: st.tuples(texts),
@@ -239,7 +255,7 @@ ARGUMENTS: dict[Command, st.SearchStrategy[tuple[Any, ...]]] = {
     Command.SUSPEND: st.tuples(texts),
     Command.RESUME: st.tuples(texts),
     Command.EXTEND_DEADLINE: st.tuples(texts, texts),
-    Command.CONCLUDE: st.tuples(st.sampled_from(ConclusionResult), texts, texts),
+    Command.CONCLUDE: st.tuples(results, texts, texts),
     Command.ISSUE_CERTIFICATE: st.tuples(texts, sha256s, days, st.none() | days),
     Command.DISPATCH_BY_MAIL: st.tuples(texts, texts, st.just(ADDRESS)),
     Command.COLLECT_AT_WINDOW: st.tuples(st.just(SIGNER)),
@@ -252,27 +268,146 @@ ARGUMENTS: dict[Command, st.SearchStrategy[tuple[Any, ...]]] = {
         st.lists(st.sampled_from(["办理慢", "态度差"]), max_size=2),
     ),
     Command.RECORD_RECTIFICATION: st.tuples(texts, texts),
+    Command.REQUEST_TRANSFER: st.tuples(targets, texts),
+    Command.ACCEPT_TRANSFER: st.tuples(),
+    Command.REJECT_TRANSFER: st.tuples(texts),
 }
 
+ANSWERS = frozenset({Command.ACCEPT_TRANSFER, Command.REJECT_TRANSFER})
 
-# Commands that end a case early are drawn less often, so plans go deep.
-ENDINGS = (Command.WITHDRAW, Command.REFUSE_ACCEPTANCE, Command.RETURN_PRE_REVIEW)
-WEIGHTED_COMMANDS = [c for c in COMMANDS for _ in range(1 if c in ENDINGS else 6)]
+# Arguments that pass every field check, for the steps of a spine; random
+# where the choice leads somewhere (the result, the rating, the target).
+LAWFUL: dict[Command, st.SearchStrategy[tuple[Any, ...]]] = {
+    Command.PASS_PRE_REVIEW: st.just(("材料齐全，预审通过",)),
+    Command.RETURN_PRE_REVIEW: st.just(("非本级受理事项",)),
+    Command.REQUEST_CORRECTION: st.just(([("营业执照复印件", "未加盖公章")],)),
+    Command.SUPPLEMENT_MATERIALS: st.just(([material("营业执照复印件（盖章）")],)),
+    Command.ACCEPT: st.tuples(st.just("历受〔2026〕101号"), st.just(CaseType.PROMISED), limits),
+    Command.REFUSE_ACCEPTANCE: st.just(("历不受〔2026〕7号", "不属于本机关职权范围", "第三十二条")),
+    Command.RECORD_STEP: st.tuples(
+        st.just("审查"), st.just("李四"), st.just("符合条件"), st.sampled_from(["pass", "return"])
+    ),
+    Command.START_SPECIAL_PROCEDURE: st.tuples(
+        st.sampled_from(SpecialProcedureKind), st.just("核查")
+    ),
+    Command.END_SPECIAL_PROCEDURE: st.just(("核查符合要求",)),
+    Command.SUSPEND: st.just(("申请人申请暂停办理",)),
+    Command.RESUME: st.just(("",)),
+    Command.EXTEND_DEADLINE: st.just(("王局长", "需补充技术审查")),
+    Command.CONCLUDE: st.tuples(results, st.just("历审批〔2026〕18号"), st.just("")),
+    Command.ISSUE_CERTIFICATE: st.just(
+        ("JY23701020000001", LICENCE_FILE, date(2026, 3, 20), date(2031, 3, 19))
+    ),
+    Command.DISPATCH_BY_MAIL: st.just(("中国邮政EMS", "1100123456789", ADDRESS)),
+    Command.COLLECT_AT_WINDOW: st.just((SIGNER,)),
+    Command.CONFIRM_DELIVERY: st.just((SIGNER, date(2026, 3, 25))),
+    Command.WITHDRAW: st.just(("申请人主动撤回",)),
+    Command.RATE: st.tuples(
+        st.sampled_from([Satisfaction.DISSATISFIED] * 3 + list(Satisfaction)),
+        st.sampled_from(RatingChannel),
+        st.just("窗口办理时间过长"),
+        st.just(["办理慢"]),
+    ),
+    Command.RECORD_RECTIFICATION: st.just(("已电话回访申请人并致歉", "窗口增设材料预审提示")),
+    Command.REQUEST_TRANSFER: st.tuples(st.sampled_from([JINAN, JIEFANGLU, PINGYIN]), texts),
+    Command.ACCEPT_TRANSFER: st.just(()),
+    Command.REJECT_TRANSFER: st.just(("本级未实施该事项",)),
+}
+
+# A plan follows a spine, a lawful path through a case's life, with random
+# moves thrown in between its steps. Most spines are a whole life (intake,
+# handling with a transfer or two, conclusion, certificate, delivery, rating,
+# rectification); the others end early, as a case returned at pre-review,
+# refused or withdrawn does. So cases go deep, and the random moves try
+# every command in every stage.
+# Pre-review is only for the channels that need it; elsewhere it is refused.
+CORRECTION = [Command.REQUEST_CORRECTION, Command.SUPPLEMENT_MATERIALS]
+INTAKES: tuple[list[Command], ...] = (
+    [Command.PASS_PRE_REVIEW],
+    [*CORRECTION, Command.PASS_PRE_REVIEW],
+    [Command.PASS_PRE_REVIEW, *CORRECTION],
+)
+HANDLING: tuple[list[Command], ...] = (
+    [Command.RECORD_STEP],
+    [Command.SUSPEND, Command.RESUME],
+    [Command.START_SPECIAL_PROCEDURE, Command.END_SPECIAL_PROCEDURE],
+    [Command.EXTEND_DEADLINE],
+    [Command.REQUEST_TRANSFER, Command.ACCEPT_TRANSFER],
+    [Command.REQUEST_TRANSFER, Command.REJECT_TRANSFER],
+)
+DELIVERIES: tuple[list[Command], ...] = (
+    [Command.DISPATCH_BY_MAIL, Command.CONFIRM_DELIVERY],
+    [Command.COLLECT_AT_WINDOW],
+)
+AFTERMATH = [Command.RATE, Command.RECORD_RECTIFICATION]
+# Random moves that end a case early or hold it (for a correction, a
+# suspension, a special procedure, a handoff) are drawn less often, so that
+# they do not cut most plans short.
+SELDOM = (
+    Command.WITHDRAW, Command.REFUSE_ACCEPTANCE, Command.RETURN_PRE_REVIEW,
+    Command.REQUEST_CORRECTION, Command.SUSPEND, Command.START_SPECIAL_PROCEDURE,
+    Command.REQUEST_TRANSFER,
+)  # fmt: skip
+WEIGHTED_COMMANDS = [c for c in ARGUMENTS for _ in range(1 if c in SELDOM else 4)]
+
+
+LIVES = ("whole", "returned", "refused", "withdrawn")
 
 
 @st.composite
-def moves(draw: st.DrawFn) -> Move:
+def spines(draw: st.DrawFn, life: str | None = None) -> list[Command]:
+    """A spine of `life` (by default, a whole life five times in eight)."""
+    if life is None:
+        life = draw(st.sampled_from(["whole"] * 5 + list(LIVES[1:])))
+    if life == "returned":
+        return [Command.RETURN_PRE_REVIEW, *AFTERMATH]
+    steps = list(draw(st.sampled_from(INTAKES)))
+    if life == "refused":
+        return [*steps, Command.REFUSE_ACCEPTANCE, *draw(st.sampled_from(DELIVERIES)), *AFTERMATH]
+    steps.append(Command.ACCEPT)
+    for _ in range(draw(st.integers(0, 4))):
+        steps += draw(st.sampled_from(HANDLING))
+    if life == "withdrawn":
+        return [*steps, Command.WITHDRAW]
+    steps += [Command.CONCLUDE, Command.ISSUE_CERTIFICATE]
+    if draw(st.booleans()):  # sent elsewhere for delivery (下发)
+        steps += [Command.REQUEST_TRANSFER, Command.ACCEPT_TRANSFER]
+    return [*steps, *draw(st.sampled_from(DELIVERIES)), *AFTERMATH]
+
+
+def _actor(draw: st.DrawFn, command: Command) -> str:
+    """Mostly whoever may run `command` now; now and then a node that may not."""
+    rightful = TARGET if command in ANSWERS else OWNER
+    return draw(st.sampled_from([rightful] * 19 + [PROVINCE]))
+
+
+@st.composite
+def random_moves(draw: st.DrawFn) -> Move:
     command = draw(st.sampled_from(WEIGHTED_COMMANDS))
-    return Move(
-        command,
-        draw(ARGUMENTS[command]),
-        draw(st.integers(0, 3)),
-        draw(st.sampled_from([LIXIA] * 19 + [PROVINCE])),
-    )
+    args = draw(ARGUMENTS[command])
+    return Move(command, args, draw(st.integers(0, 3)), _actor(draw, command))
 
 
-def test_every_command_has_generated_arguments() -> None:
-    assert set(ARGUMENTS) == set(COMMANDS)
+@st.composite
+def spine_moves(draw: st.DrawFn, command: Command) -> Move:
+    """A step of a spine; one in ten with random arguments, which may be refused."""
+    arguments = draw(st.sampled_from([LAWFUL] * 9 + [ARGUMENTS]))
+    args = draw(arguments[command])
+    return Move(command, args, draw(st.integers(0, 3)), _actor(draw, command))
+
+
+@st.composite
+def plans(draw: st.DrawFn, life: str | None = None) -> list[Move]:
+    plan: list[Move] = []
+    for step in draw(spines(life)):
+        if draw(st.sampled_from([False, False, True])):
+            plan.append(draw(random_moves()))
+        plan.append(draw(spine_moves(step)))
+    return plan
+
+
+def test_every_command_on_a_case_has_generated_arguments() -> None:
+    assert set(ARGUMENTS) == set(Command) - {Command.SUBMIT}
 
 
 def _driven(
@@ -293,24 +428,46 @@ def _driven(
     return case, accepted
 
 
-plans = st.lists(moves(), min_size=20, max_size=60)
 submissions = st.sampled_from(SubmissionChannel)
 
 
 @settings(max_examples=80, deadline=None)
-@given(channel=submissions, issues_certificate=st.booleans(), plan=plans)
+@given(channel=submissions, issues_certificate=st.booleans(), plan=plans())
 def test_replaying_the_trail_reproduces_the_case(
     channel: SubmissionChannel, issues_certificate: bool, plan: list[Move]
 ) -> None:
     case, accepted = _driven(channel, issues_certificate, plan)
     events = trail(case)
+    for stage in sorted({event.stage for event in events}):
+        hypothesis.event(f"reached {stage}")  # shown by --hypothesis-show-statistics
     assert len(events) == accepted + 1 == case.version
     assert state(replayed(events)) == state(case)
     assert chain_faults(events) == []
 
 
+def _event_types(kind: type[CaseEvent] = CaseEvent) -> list[str]:
+    found = []
+    for sub in kind.__subclasses__():
+        found += [sub.__name__, *_event_types(sub)]
+    return sorted(set(found))
+
+
+def test_random_plans_reach_every_event_type() -> None:
+    reached: set[str] = set()
+    for life in LIVES:
+        # A fixed seed: a survey of what plans of each life reach, not a property.
+        @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+        @given(channel=submissions, issues_certificate=st.booleans(), plan=plans(life))
+        def drive(channel: SubmissionChannel, issues_certificate: bool, plan: list[Move]) -> None:
+            case, _ = _driven(channel, issues_certificate, plan)
+            reached.update(event.stage for event in trail(case))
+
+        drive()
+    assert sorted(set(_event_types()) - reached) == []
+
+
 @settings(max_examples=40, deadline=None)
-@given(channel=submissions, plan=plans)
+@given(channel=submissions, plan=plans())
 def test_the_clock_marks_of_any_case_form_a_valid_timeline(
     channel: SubmissionChannel, plan: list[Move]
 ) -> None:
