@@ -10,12 +10,12 @@ from eventsourcing.popo import POPOFactory
 from eventsourcing.sqlite import SQLiteFactory
 
 from caseledger.ledger.audit.memory import MerklePOPOApplicationRecorder
-from caseledger.ledger.sqlite.merkle_log import MerkleSQLiteApplicationRecorder
+from caseledger.ledger.sqlite.merkle_log import SQLiteApplicationRecorder
 
 
 def authored_log_recorder(factory: InfrastructureFactory[Any]) -> ApplicationRecorder:
     if isinstance(factory, SQLiteFactory):
-        recorder = MerkleSQLiteApplicationRecorder(factory.datastore)
+        recorder = SQLiteApplicationRecorder(factory.datastore)
         if factory.env_create_table():
             recorder.create_table()
         return recorder

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+from eventsourcing import sqlite as library
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 from caseledger.ledger.audit import merkle
 from caseledger.ledger.audit.leaves import event_leaf
@@ -61,7 +62,10 @@ class _CursorTree:
                 self.known[level, index] = value
 
 
-class MerkleSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+class SQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
+    """The library's SQLite application recorder, keeping the Merkle log too;
+    named as the library's, since the node's store is still the same store."""
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._cache_lock = threading.Lock()

@@ -17,6 +17,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.audit.identity import load_or_create
+from caseledger.ledger.audit.log import MerkleLog
 from caseledger.ledger.limits import MAX_REQUEST_BYTES
 from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
@@ -31,10 +33,14 @@ from caseledger.nodes.replication.grpc_feed import LogStreamFeed, Source
 from caseledger.nodes.replication.kafka_client import BrokerSettings
 from caseledger.nodes.replication.kafka_feed import KafkaFeed, KafkaPublisher, TopicLayout
 from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
+from caseledger.nodes.service.audit import AuditService
 from caseledger.nodes.service.boundary import Boundary
+from caseledger.nodes.service.checkpoints import Checkpoints
 from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
 from caseledger.nodes.service.log import LogService
 from caseledger.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     handoff_pb2,
     handoff_pb2_grpc,
     ledger_pb2,
@@ -60,6 +66,7 @@ class RunningNode:
     intake: Intake
     publisher: KafkaPublisher | None = None
     request_ids: SQLiteRequestIds | None = None
+    checkpoints: Checkpoints | None = None
 
     @property
     def address(self) -> str:
@@ -75,6 +82,8 @@ class RunningNode:
         self.server.stop(grace).wait()
         if self.publisher is not None:
             self.publisher.stop()
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         self.ledger.close()
         self.keys.close()
         if self.request_ids is not None:
@@ -128,12 +137,18 @@ def start(
         HandoffService(ledger, handoffs, settings.clock), server
     )
     log_pb2_grpc.add_LogServiceServicer_to_server(LogService(ledger, stopping), server)
+    # The node's signed checkpoints, where its store keeps a Merkle log (docs/audit.md).
+    checkpoints = None
+    if isinstance(ledger.recorder, MerkleLog):
+        checkpoints = Checkpoints(ledger.recorder, load_or_create(config.data_dir, config.code))
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(ledger, checkpoints), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     services = (
         ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
         log_pb2.DESCRIPTOR.services_by_name["LogService"].full_name,
         handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"].full_name,
+        audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
         health.SERVICE_NAME,
         reflection.SERVICE_NAME,
     )
@@ -146,7 +161,7 @@ def start(
     handoffs.start()
     courier = Courier(ledger, handoffs.directory)
     courier.start()
-    for name in ("", *services[:3]):
+    for name in ("", *services[:4]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
     feed: Feed
@@ -157,6 +172,8 @@ def start(
     else:
         feed = LogStreamFeed(list(sources), intake)
     feed.start()
+    if checkpoints is not None:
+        checkpoints.start()
     return RunningNode(
         config,
         server,
@@ -172,6 +189,7 @@ def start(
         intake,
         publisher,
         request_ids,
+        checkpoints,
     )
 
 
