@@ -7,19 +7,27 @@ transaction: after a crash the feed resumes from the recorded position, and a
 redelivered batch changes nothing.
 
 Every event is checked before it is stored: it must be readable (a name in
-the registry of stable names, a shape its class has), and a case event's hash
-must match its canonical form and its `prev_hash` the event before it when
-this node holds that one. A batch with a broken event is refused whole, and
-the feed from that source stops at the event before it. What is stored goes
+the registry of stable names, a shape its class has, content with a
+canonical form), and a case event's hash must match its canonical form, its
+`prev_hash` the event before it when this node holds that one, and any copy
+of the same version this node holds already (a second copy with another
+hash is a conflict, never kept or dropped in silence). What is stored goes
 by its stable name, whichever alias the source sent.
+
+What happens to an event that fails depends on the store's quarantine:
+
+- with one (every node has one): the event's case is quarantined with the
+  evidence (`quarantine.Quarantine`), that event and every later one of the
+  case are held there instead of applied, and the rest of the batch is
+  stored with the batch's position, so the source's other cases go on;
+- without one: the batch is refused whole (`TrailBroken`), as a handed-over
+  trail always is.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -32,23 +40,17 @@ from eventsourcing.persistence import (
     StoredEvent,
     Tracking,
 )
+from eventsourcing.utils import EnvType
 
 from caseledger.ledger import names
 from caseledger.ledger.case.events import CaseEvent
-from caseledger.ledger.errors import LedgerError, UnreadableEvent
+from caseledger.ledger.errors import UnreadableEvent
 from caseledger.ledger.mapper import stable_names_mapper
-from caseledger.ledger.trail.canonical import GENESIS, digest
+from caseledger.ledger.trail.checks import COPY_HELD, TrailBroken, TrailChecks, as_uuid
+from caseledger.ledger.trail.known import KnownHashes
+from caseledger.ledger.trail.quarantine import Quarantine, Reason
 
-
-class TrailBroken(LedgerError):
-    """A received event does not verify: someone altered or dropped history."""
-
-    def __init__(self, source: str, case: str, version: int, reason: str) -> None:
-        self.source = source
-        self.case = case
-        self.version = version
-        self.reason = reason
-        super().__init__(f"event {version} of case {case} from {source}: {reason}")
+__all__ = ["Delivery", "KnownHashes", "ReceivedEvents", "TrailBroken"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,11 @@ class Delivery:
 
 
 class ReceivedEvents(Application[UUID]):
-    """The received-events store of one node (a process recorder)."""
+    """The received-events store of one node (a process recorder), and its quarantine."""
+
+    def __init__(self, env: EnvType | None = None, quarantine: Quarantine | None = None) -> None:
+        super().__init__(env=env)
+        self.quarantine = quarantine
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
@@ -85,143 +91,220 @@ class ReceivedEvents(Application[UUID]):
     def receive(self, source: str, deliveries: Sequence[Delivery], known: KnownHashes) -> int:
         """Store a batch from `source` with its last position; returns how many
         events were new. A batch at or below the recorded position is a
-        redelivery and changes nothing."""
+        redelivery and changes nothing. With a quarantine, a case that breaks
+        is quarantined and the rest stored; without, TrailBroken refuses all."""
         if not deliveries:
             return 0
         last = deliveries[-1].position
-        if last <= self.position(source):
+        tracked = self.position(source)
+        if last <= tracked:
             return 0
-        fresh = [d for d in deliveries if d.position > self.position(source)]
-        verified = self._verify(source, [d.event for d in fresh], known)
-        events = _renamed([d.event for d in fresh])
+        fresh = [d for d in deliveries if d.position > tracked]
+        batch = TrailChecks(source, known, self.mapper, self._elsewhere(fresh, known))
+        if self.quarantine is None:
+            for delivery in fresh:
+                batch.check(delivery.event)
+            taken = fresh
+        else:
+            taken = self._sort_out(batch, fresh, self.quarantine)
         tracking = Tracking(application_name=source, notification_id=last)
+        events = _renamed([d.event for d in taken])
         try:
             self.process_recorder.insert_events(events, tracking=tracking)
-            stored = len(events)
         except IntegrityError:
             # Some events are already here (a handoff imported them, or
-            # another path delivered them): store only the rest.
+            # another path delivered them): store only the rest, and compare
+            # each copy held with the one that came.
             if self.position(source) >= last:
                 return 0
-            missing = [e for e in events if not self._holds(e)]
-            self.process_recorder.insert_events(missing, tracking=tracking)
-            stored = len(missing)
-        for case_id, version, hash_ in verified:
-            known.remember(case_id, version, hash_)
-        return stored
+            taken = self._not_held(source, taken)
+            events = _renamed([d.event for d in taken])
+            self.process_recorder.insert_events(events, tracking=tracking)
+        batch.stored(events)
+        return len(events)
 
     def accept_trail(self, source: str, events: Sequence[StoredEvent], known: KnownHashes) -> int:
         """Store the events of a case handed over or pushed by `source` that this
-        node lacks, after verifying all of them; returns how many were new."""
-        self._verify(source, events, known)
-        missing = [
-            e
-            for e in _renamed(events)
-            if known.hash_of(UUID(str(e.originator_id)), e.originator_version) is None
-        ]
+        node lacks, after verifying all of them; returns how many were new.
+
+        A trail that does not verify is refused whole (TrailBroken). One that
+        contradicts what this node holds (another copy of a version held, or
+        an event that does not follow the copy held before it) is also
+        recorded in the quarantine, with both hashes; a trail of a case in
+        quarantine is held there, not applied."""
+        batch = TrailChecks(source, known, self.mapper, {})
+        missing: list[StoredEvent] = []
+        try:
+            for stored in events:
+                checked = batch.check(stored)
+                if checked is None:
+                    missing.append(stored)
+                    continue
+                try:
+                    held = known.hash_of(checked.case_id, checked.version)
+                except UnreadableEvent:
+                    held = ""  # this node's copy is damaged: the two cannot be the same
+                if held is None:
+                    missing.append(stored)
+                elif held != checked.hash:
+                    raise TrailBroken(
+                        source,
+                        str(checked.case_id),
+                        checked.version,
+                        COPY_HELD if held else "the copy of this version held here does not decode",
+                        kind=Reason.CONFLICT,
+                        held_hash=held,
+                        received_hash=checked.hash,
+                    )
+        except TrailBroken as broken:
+            if self.quarantine is not None and (broken.held_hash or broken.kind is Reason.CONFLICT):
+                self._quarantine(broken, [Delivery(0, e) for e in events], self.quarantine)
+            raise
+        quarantine = self.quarantine
+        if missing and quarantine is not None and quarantine.holds(str(missing[0].originator_id)):
+            case = str(missing[0].originator_id)
+            for stored in missing:
+                _hold(quarantine, source, Delivery(0, stored))
+            raise TrailBroken(
+                source,
+                case,
+                missing[0].originator_version,
+                "the case is quarantined here: its events are held, not applied",
+            )
+        missing = _renamed(missing)
         if missing:
             try:
                 self.process_recorder.insert_events(missing)
             except IntegrityError:
                 # A feed stored some of them meanwhile: store what is still missing.
-                missing = [e for e in missing if not self._holds(e)]
+                missing = [e for e in missing if self._held_copy(e) is None]
                 self.process_recorder.insert_events(missing)
+        batch.stored(missing)
         return len(missing)
 
-    def _holds(self, stored: StoredEvent) -> bool:
+    def _elsewhere(
+        self, deliveries: Sequence[Delivery], known: KnownHashes
+    ) -> dict[tuple[UUID, int], str]:
+        """The hashes of the copies the node's other stores hold of the batch's
+        case events (one look-up per case): a node that took a case over
+        authored some of its versions, and a copy from elsewhere must match."""
+        spans: dict[UUID, tuple[int, int]] = {}
+        for delivery in deliveries:
+            stored = delivery.event
+            if not names.is_case_event(stored.topic):
+                continue
+            case_id = as_uuid(stored.originator_id)
+            low, high = spans.get(case_id, (stored.originator_version, stored.originator_version))
+            spans[case_id] = (
+                min(low, stored.originator_version),
+                max(high, stored.originator_version),
+            )
+        found: dict[tuple[UUID, int], str] = {}
+        for case_id, (low, high) in spans.items():
+            for version, hash_ in known.held_elsewhere(case_id, low, high, self).items():
+                found[(case_id, version)] = hash_
+        return found
+
+    def _sort_out(
+        self, batch: TrailChecks, deliveries: Sequence[Delivery], quarantine: Quarantine
+    ) -> list[Delivery]:
+        """The deliveries to store: each verified, and of no case in quarantine.
+        A case that breaks is quarantined with its evidence and held from there on."""
+        taken: list[Delivery] = []
+        for index, delivery in enumerate(deliveries):
+            case = str(delivery.event.originator_id)
+            if quarantine.holds(case):
+                _hold(quarantine, batch.source, delivery)
+                continue
+            try:
+                batch.check(delivery.event)
+            except TrailBroken as broken:
+                self._quarantine(broken, deliveries[index:], quarantine)
+                continue
+            taken.append(delivery)
+        return taken
+
+    def _quarantine(
+        self, broken: TrailBroken, deliveries: Sequence[Delivery], quarantine: Quarantine
+    ) -> None:
+        """Record the break, then hold the event that broke (the first of
+        `deliveries` of its case at its version or later)."""
+        quarantine.record(broken.entry())
+        for delivery in deliveries:
+            stored = delivery.event
+            if (str(stored.originator_id), stored.originator_version) == (
+                broken.case,
+                broken.version,
+            ):
+                _hold(quarantine, broken.source, delivery)
+                return
+
+    def _not_held(self, source: str, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """The deliveries whose versions this store does not hold yet. A case
+        event held here with another hash is a conflict: refused (TrailBroken)
+        without a quarantine, quarantined with both hashes with one, and the
+        case's later events in the batch are held with it."""
+        taken: list[Delivery] = []
+        for index, delivery in enumerate(deliveries):
+            case = str(delivery.event.originator_id)
+            if self.quarantine is not None and self.quarantine.holds(case):
+                _hold(self.quarantine, source, delivery)
+                continue
+            held = self._held_copy(delivery.event)
+            if held is None:
+                taken.append(delivery)
+                continue
+            conflict = self._conflict(source, held, delivery.event)
+            if conflict is None:
+                continue  # the same event, held already
+            if self.quarantine is None:
+                raise conflict
+            self._quarantine(conflict, deliveries[index:], self.quarantine)
+        return taken
+
+    def _conflict(self, source: str, held: StoredEvent, came: StoredEvent) -> TrailBroken | None:
+        """A conflict if two copies of one case event differ; None if they are
+        the same event, or no case event (catalogue items of one code are
+        published at several nodes, and the first copy stays)."""
+        if not names.is_case_event(came.topic):
+            return None
+        case, version = str(came.originator_id), came.originator_version
+        try:
+            held_hash = cast(CaseEvent, self.decode(held)).hash
+        except UnreadableEvent:
+            held_hash = ""
+        came_hash = cast(CaseEvent, self.decode(came)).hash  # verified, so readable
+        if held_hash == came_hash:
+            return None
+        reason = COPY_HELD if held_hash else "the copy of this version held here does not decode"
+        return TrailBroken(
+            source,
+            case,
+            version,
+            reason,
+            kind=Reason.CONFLICT,
+            held_hash=held_hash,
+            received_hash=came_hash,
+        )
+
+    def _held_copy(self, stored: StoredEvent) -> StoredEvent | None:
         found = self.recorder.select_events(
             stored.originator_id,
             gt=stored.originator_version - 1,
             lte=stored.originator_version,
         )
-        return bool(found)
+        return found[0] if found else None
 
-    def _verify(
-        self, source: str, events: Iterable[StoredEvent], known: KnownHashes
-    ) -> list[tuple[UUID, int, str]]:
-        """Check every case event; return (case, version, hash) of each."""
-        in_batch: dict[tuple[str, int], str] = {}
-        verified: list[tuple[UUID, int, str]] = []
-        for stored in events:
-            try:
-                event = self.decode(stored)
-            except UnreadableEvent as error:
-                case, version = str(stored.originator_id), stored.originator_version
-                raise TrailBroken(source, case, version, str(error)) from error
-            if not isinstance(event, CaseEvent):
-                continue
-            case = str(event.originator_id)
-            if digest(event.hashed_form()) != event.hash:
-                raise TrailBroken(source, case, event.originator_version, "hash does not match")
-            version = event.originator_version
-            expected = (
-                GENESIS
-                if version == 1
-                else in_batch.get((case, version - 1))
-                or known.hash_of(event.originator_id, version - 1)
-            )
-            if expected is not None and expected != event.prev_hash:
-                raise TrailBroken(source, case, version, "does not follow the event before it")
-            if expected is None:
-                # Its predecessor comes by another path (a case that changed
-                # owners is in two logs): check the link when it arrives.
-                known.await_link(event.originator_id, version - 1, event.prev_hash)
-            awaited = known.awaited(event.originator_id, version)
-            if awaited is not None and awaited != event.hash:
-                raise TrailBroken(source, case, version, "does not match the event after it")
-            in_batch[(case, version)] = event.hash
-            verified.append((event.originator_id, version, event.hash))
-        return verified
+    def close(self) -> None:
+        super().close()
+        if self.quarantine is not None:
+            self.quarantine.close()
+
+
+def _hold(quarantine: Quarantine, source: str, delivery: Delivery) -> None:
+    quarantine.hold(source, delivery.position, delivery.event)
 
 
 def _renamed(events: Sequence[StoredEvent]) -> list[StoredEvent]:
     """The events under their stable names (each was read, so each has one)."""
     return [dataclasses.replace(e, topic=names.stable_name(e.topic)) for e in events]
-
-
-class KnownHashes:
-    """Looks up the hash of a case event this node already holds, in either store.
-
-    The hashes of recently stored events are kept in memory: a follower
-    checks each received event against the one before it, which it has
-    usually just stored. So are the links still to check: the `prev_hash`
-    of events that arrived before their predecessor (bounded, and in memory:
-    after a restart such a link is checked by the audit replay instead).
-    """
-
-    def __init__(self, stores: Sequence[Application[UUID]], remembered: int = 100_000) -> None:
-        self._stores = stores
-        self._recent: OrderedDict[tuple[UUID, int], str] = OrderedDict()
-        self._links: OrderedDict[tuple[UUID, int], str] = OrderedDict()
-        self._capacity = remembered
-        self._lock = threading.Lock()
-
-    def await_link(self, case_id: UUID, version: int, hash_: str) -> None:
-        """An event arrived before the one it follows: that one must hash to `hash_`."""
-        with self._lock:
-            self._links[(case_id, version)] = hash_
-            if len(self._links) > self._capacity:
-                self._links.popitem(last=False)
-
-    def awaited(self, case_id: UUID, version: int) -> str | None:
-        with self._lock:
-            return self._links.get((case_id, version))
-
-    def remember(self, case_id: UUID, version: int, hash_: str) -> None:
-        with self._lock:
-            self._recent[(case_id, version)] = hash_
-            if len(self._recent) > self._capacity:
-                self._recent.popitem(last=False)
-
-    def hash_of(self, case_id: UUID, version: int) -> str | None:
-        with self._lock:
-            recent = self._recent.get((case_id, version))
-        if recent is not None:
-            return recent
-        for store in self._stores:
-            found = store.recorder.select_events(case_id, gt=version - 1, lte=version)
-            if found:
-                event = store.mapper.to_domain_event(found[0])
-                if isinstance(event, CaseEvent):
-                    return event.hash
-        return None
