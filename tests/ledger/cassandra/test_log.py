@@ -11,7 +11,7 @@ from itertools import islice
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import DataError, Notification, StoredEvent
+from eventsourcing.persistence import DataError, Notification, ProgrammingError, StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -175,7 +175,7 @@ def test_the_bucket_size_of_a_written_log_wins_over_the_setting(
 def test_a_read_only_store_refuses_writes(recorder: CassandraApplicationRecorder) -> None:
     with opened(env(CASSANDRA_READ_ONLY="yes")) as factory:
         reader = application(factory)
-        with pytest.raises(Exception, match="read-only"):
+        with pytest.raises(ProgrammingError, match="read-only"):
             reader.insert_events(events(1))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import OperationalError, StoredEvent, Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent, Tracking
 
 from caseledger.ledger.cassandra.lease import LeaseHeld, WriterFenced
 from caseledger.ledger.cassandra.session import CqlSession, OutcomeUnknown, Statement
@@ -191,7 +191,7 @@ def test_a_stored_version_is_refused_after_a_restart() -> None:
         application(first).insert_events([stored])
     with opened(env()) as second:
         recorder = application(second)
-        with pytest.raises(Exception, match="already stored"):
+        with pytest.raises(IntegrityError, match="already stored"):
             recorder.insert_events([stored, event()])
         assert recorder.max_notification_id() == 1
 
