@@ -19,6 +19,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import EventSourcingError
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, StoredEvent
 
 from caseledger.ledger.audit.recorders import authored_log_recorder
@@ -34,6 +35,8 @@ from caseledger.ledger.errors import (
     InvalidInput,
     ItemNotFound,
     SubjectNotFound,
+    TrailDamaged,
+    UnreadableEvent,
     VersionConflict,
 )
 from caseledger.ledger.intake import ApplicantForm, identity_number, seal_applicant
@@ -48,6 +51,15 @@ _CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
 _LOCK_STRIPES = 64
 _MAX_ATTEMPTS = 8
 _CACHED_CASES = 20_000
+# What applying an event that verified but does not fit its aggregate raises.
+_DOES_NOT_APPLY = (
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    AssertionError,
+    EventSourcingError,
+)
 
 
 def case_id_for(node: str, request_id: str) -> UUID:
@@ -284,19 +296,68 @@ class CaseLedger(Application[UUID]):
 
     def _merged(self, aggregate_id: UUID) -> list[Any]:
         """The aggregate's events from both stores, decoded, in version order,
-        as far as they run without a gap from version 1."""
+        from version 1 on. TrailDamaged where a version is missing before the
+        last one held, an event does not decode, or the two stores hold case
+        events of one version with different hashes."""
+        authored = {e.originator_version: e for e in self.recorder.select_events(aggregate_id)}
+        received = (
+            {e.originator_version: e for e in self.received.recorder.select_events(aggregate_id)}
+            if self.received is not None
+            else {}
+        )
         merged = []
-        for expected, stored in enumerate(self.stored_trail(aggregate_id), start=1):
-            if stored.originator_version != expected:
-                break
-            # Both stores encode with the same transcoder settings.
-            merged.append(self.mapper.to_domain_event(stored))
+        case = str(aggregate_id)
+        for expected, version in enumerate(sorted(authored.keys() | received.keys()), start=1):
+            if version != expected:
+                raise TrailDamaged(
+                    case,
+                    expected,
+                    TrailDamaged.MISSING,
+                    f"version {expected} is missing (the node holds version {version} after it)",
+                )
+            event = self._decoded(case, authored.get(version) or received[version])
+            if version in authored and version in received and isinstance(event, CaseEvent):
+                self._same_copy(case, event, received[version])
+            merged.append(event)
         return merged
+
+    def _decoded(self, case: str, stored: StoredEvent) -> Any:
+        # Both stores encode with the same transcoder settings.
+        try:
+            return self.mapper.to_domain_event(stored)
+        except UnreadableEvent as error:
+            raise TrailDamaged(
+                case, stored.originator_version, TrailDamaged.UNREADABLE, str(error)
+            ) from error
+
+    def _same_copy(self, case: str, authored: CaseEvent, received: StoredEvent) -> None:
+        """Two copies of one case event must be the same event (only case events
+        are chained: catalogue items of one code are published at several nodes)."""
+        copy = self._decoded(case, received)
+        if isinstance(copy, CaseEvent) and copy.hash != authored.hash:
+            raise TrailDamaged(
+                case,
+                authored.originator_version,
+                TrailDamaged.CONFLICT,
+                "the node's authored and received stores hold different copies",
+                held_hash=authored.hash,
+                other_hash=copy.hash,
+            )
 
     def _load(self, aggregate_id: UUID) -> Any | None:
         aggregate = None
         for event in self._merged(aggregate_id):
-            aggregate = event.mutate(aggregate)
+            try:
+                aggregate = event.mutate(aggregate)
+            except _DOES_NOT_APPLY as error:
+                # It verified where it came from, but is not an event this
+                # aggregate can take at this point: the trail held is damaged.
+                raise TrailDamaged(
+                    str(aggregate_id),
+                    event.originator_version,
+                    TrailDamaged.UNREADABLE,
+                    f"{type(event).__name__} does not apply to the case: {error!r}",
+                ) from error
         return aggregate
 
     def erase_subject(self, applicant_type: ApplicantType, id_number: str) -> str:

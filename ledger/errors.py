@@ -130,3 +130,40 @@ class UnknownEventName(UnreadableEvent):
     def __init__(self, name: str, reason: str = "neither a stable name nor a known alias") -> None:
         super().__init__(repr(name), reason)
         self.name = name
+
+
+class TrailDamaged(LedgerError):
+    """What this node holds of a case cannot be read as one whole trail.
+
+    `damage` says how: a version is missing between 1 and the last one held
+    (`missing`), an event held does not decode or does not apply to the case
+    (`unreadable`), or the node's two stores hold different copies of one
+    version (`conflict`, with both hashes). A gap is damage, never a shorter
+    trail: the node refuses to serve less than it should. The events after a
+    gap may also be ones still on their way from another node (a case that
+    changed owners arrives by two paths); the read succeeds once they are in.
+    """
+
+    MISSING = "missing"
+    UNREADABLE = "unreadable"
+    CONFLICT = "conflict"
+
+    def __init__(
+        self,
+        case: str,
+        version: int,
+        damage: str,
+        reason: str,
+        *,
+        held_hash: str = "",
+        other_hash: str = "",
+    ) -> None:
+        self.case = case
+        self.version = version
+        self.damage = damage
+        self.reason = reason
+        self.held_hash = held_hash
+        self.other_hash = other_hash
+        super().__init__(
+            f"the trail of case {case} held here is damaged at version {version}: {reason}"
+        )

@@ -24,6 +24,7 @@ from caseledger.ledger.errors import (
     NotOwner,
     RequestReused,
     SubjectNotFound,
+    TrailDamaged,
     UnreadableEvent,
     VersionConflict,
 )
@@ -115,8 +116,41 @@ def _unreadable(error: UnreadableEvent) -> tuple[int, list[object]]:
 
 
 def _broken(error: TrailBroken) -> tuple[int, list[object]]:
-    info = _info("TRAIL_BROKEN", case=error.case, version=str(error.version))
+    info = _info(
+        "TRAIL_BROKEN",
+        case=error.case,
+        version=str(error.version),
+        kind=str(error.kind),
+        source=error.source,
+        **_hashes(error.held_hash, error.received_hash),
+    )
     return code_pb2.DATA_LOSS, [info]
+
+
+_DAMAGE_REASONS = {
+    TrailDamaged.MISSING: "VERSION_MISSING",
+    TrailDamaged.UNREADABLE: "EVENT_UNREADABLE",
+    TrailDamaged.CONFLICT: "COPIES_DIFFER",
+}
+
+
+def _damaged(error: TrailDamaged) -> tuple[int, list[object]]:
+    info = _info(
+        _DAMAGE_REASONS.get(error.damage, "TRAIL_DAMAGED"),
+        case=error.case,
+        version=str(error.version),
+        damage=error.damage,
+        **_hashes(error.held_hash, error.other_hash),
+    )
+    resource = error_details_pb2.ResourceInfo(
+        resource_type="case", resource_name=error.case, description=error.reason
+    )
+    return code_pb2.DATA_LOSS, [info, resource]
+
+
+def _hashes(held: str, other: str) -> dict[str, str]:
+    """Both hashes where two copies met, named as the node sees them."""
+    return {k: v for k, v in (("held_hash", held), ("other_hash", other)) if v}
 
 
 def _unclassified(error: LedgerError) -> tuple[int, list[object]]:
@@ -136,6 +170,7 @@ _TABLE: dict[type[LedgerError], Callable[..., tuple[int, list[object]]]] = {
     VersionConflict: _conflict,
     UnreadableEvent: _unreadable,
     TrailBroken: _broken,
+    TrailDamaged: _damaged,
     LedgerError: _unclassified,
 }
 

@@ -30,6 +30,7 @@ def test_every_ledger_error_has_a_status_of_its_own() -> None:
         errors.UnreadableEvent: errors.UnreadableEvent("n", "why"),
         errors.UnknownEventName: errors.UnknownEventName("n"),
         TrailBroken: TrailBroken("source", "case", 3, "why"),
+        errors.TrailDamaged: errors.TrailDamaged("case", 3, errors.TrailDamaged.MISSING, "gone"),
     }
     assert _all_subclasses(errors.LedgerError) <= set(samples)
     for error in samples.values():
