@@ -6,6 +6,13 @@ source sends (a page while catching up; what one commit appended once caught
 up) through the `Intake`, in one transaction. A
 broken connection is retried with backoff from the recorded position, so a
 restart of either side loses and repeats nothing.
+
+An unfiltered stream is the source's whole log in order, so a position it
+skips is a hole in that log: each batch goes to `Intake.note_gaps` before it
+is stored. A batch over this node's receive limit is asked for again one
+record at a time; a single record still over it cannot be carried, and is
+recorded as such (`Intake.skip`) and stepped over, so the source's later
+events still come. Nothing stops a source's thread but the node stopping.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 import grpc
 import structlog
 
+from caseledger.ledger.limits import MAX_REQUEST_BYTES
 from caseledger.ledger.trail.received import TrailBroken
 from caseledger.nodes.replication.port import Intake
 from caseledger.nodes.replication.records import delivery_of
@@ -24,6 +32,9 @@ from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
+# What a node takes in one message (a log batch is cut far below it, at
+# MAX_BATCH_BYTES plus at most one event).
+_RECEIVE_LIMIT = MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)
@@ -68,30 +79,70 @@ class LogStreamFeed:
 
     def _follow(self, source: Source) -> None:
         backoff = _BACKOFF_FIRST
+        one_by_one = False  # after a batch over the receive limit
         while not self._stopping.is_set():
             try:
-                self._pull(source)
+                self._pull(source, one_by_one)
                 backoff = _BACKOFF_FIRST
+                one_by_one = False
             except TrailBroken as error:
+                # Only without a quarantine (with one, a broken case is held
+                # apart and the intake goes on).
                 self.broken[source.key] = error
-                return  # history from this source does not verify: stop here, loudly
+                return
             except grpc.RpcError as error:
                 if self._stopping.is_set():
                     return
+                if error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    if one_by_one:
+                        self._cannot_carry(source, error)
+                    one_by_one = True
+                    continue
                 _log.info("source unreachable", source=source.code, code=str(error.code()))
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
+            except Exception as error:
+                # A bug, or a store that failed: reported, and tried again.
+                _log.exception("following the source failed", source=source.key, error=str(error))
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX)
 
-    def _pull(self, source: Source) -> None:
+    def _cannot_carry(self, source: Source, error: grpc.RpcError) -> None:
+        """The next record alone is over the receive limit."""
         after = self._intake.position(source.key)
-        with grpc.insecure_channel(source.address) as channel:
+        if source.topics:
+            # A filtered stream does not say where its next record is: report
+            # and try again, never step over what may be carried later.
+            _log.error(
+                "a record of the source is over the receive limit",
+                source=source.key,
+                after=after,
+                limit=_RECEIVE_LIMIT,
+            )
+            self._stopping.wait(_BACKOFF_MAX)
+            return
+        detail = f"the record is over this node's receive limit of {_RECEIVE_LIMIT} bytes"
+        self._intake.skip(source.key, after + 1, detail)
+
+    def _pull(self, source: Source, one_by_one: bool) -> None:
+        after = self._intake.position(source.key)
+        options = [("grpc.max_receive_message_length", _RECEIVE_LIMIT)]
+        with grpc.insecure_channel(source.address, options=options) as channel:
             stub = log_pb2_grpc.LogServiceStub(channel)
             call: Any = stub.StreamLog(
-                log_pb2.StreamLogRequest(after=after, follow=True, topics=list(source.topics))
+                log_pb2.StreamLogRequest(
+                    after=after,
+                    follow=not one_by_one,
+                    limit=1 if one_by_one else 0,
+                    topics=list(source.topics),
+                )
             )
             with self._lock:
                 self._calls[source.key] = call
             if self._stopping.is_set():
                 call.cancel()
             for batch in call:
-                self._intake.take(source.key, [delivery_of(r) for r in batch.records], batch.head)
+                deliveries = [delivery_of(r) for r in batch.records]
+                if not source.topics:
+                    self._intake.note_gaps(source.key, deliveries)
+                self._intake.take(source.key, deliveries, batch.head)

@@ -22,8 +22,15 @@ it is created: adding partitions would move a case's later events to another
 partition, where they could overtake the earlier ones.
 
 Publisher ordering, once: read a page of the authored log after the
-published position -> send it -> flush and confirm every record (acks=all,
-idempotent producer) -> record the page's last log position. A crash
+published position -> cut it where its records pass the producer's request
+size (one record at least) -> send it -> flush and confirm every record
+(acks=all, idempotent producer) -> record the page's last log position. A
+record over the message limit (`max_record_bytes`, kafka-python's and the
+broker's default of 1 MiB) can never be carried: it is left out of its
+topic, logged at error level and counted by case and version
+(`caseledger_events_not_published`), and the publisher goes on; the
+consumers then hold the case with a version missing, which every read of it
+reports. A crash
 between the flush and the record makes the next run send that page again:
 the topic is at-least-once. Consumers apply exactly once all the same: a
 re-sent event arrives at a new offset (so it is not taken for a
@@ -36,8 +43,9 @@ offset + 1, written in the same transaction as the events (`Intake.take`).
 Every partition starts at the offset its tracking record gives, when the
 consumer starts and whenever the pattern picks up a new topic; the consumer
 has no group and commits nothing, so the broker's memory of offsets plays no
-part. A partition whose tracked offset the broker no longer holds, or whose
-events do not verify, is paused and reported in `KafkaFeed.broken`.
+part. A partition whose tracked offset the broker no longer holds is paused
+and reported in `KafkaFeed.broken`. A case whose events do not verify is
+quarantined by the intake, and the partition goes on with its other cases.
 """
 
 from __future__ import annotations
@@ -48,8 +56,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
-from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Tracking
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    Notification,
+    Tracking,
+)
 from eventsourcing.utils import Environment
+from prometheus_client import CollectorRegistry, Counter
 
 from caseledger.ledger import names
 from caseledger.ledger.catalogue import is_reference_data
@@ -81,6 +95,10 @@ _POLL_SECONDS = 0.05
 _POLL_MS = 100
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
 _CODE_LENGTH = 12
+MAX_RECORD_BYTES = 1024 * 1024
+"""kafka-python's `max_request_size` and, give or take, the broker's
+`message.max.bytes`: the largest record a topic takes by default."""
+_RECORD_OVERHEAD = 128  # record and batch headers, counted generously
 
 
 @dataclass(frozen=True)
@@ -160,8 +178,17 @@ class KafkaPublisher:
         topics: TopicSettings | None = None,
         producer: ProducerSettings | None = None,
         signal: LogSignal | None = None,
+        registry: CollectorRegistry | None = None,
+        max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self.topic = layout.authored(code)
+        self._max_record = max_record_bytes
+        self.not_published = Counter(
+            "caseledger_events_not_published",
+            "Events of the authored log over the topic's message limit, left out of it",
+            ["topic", "case", "version"],
+            registry=registry or CollectorRegistry(),
+        )
         # Woken by local appends, so an event is sent as soon as it is
         # committed; the poll interval only bounds appends made elsewhere.
         self._signal = signal
@@ -234,20 +261,45 @@ class KafkaPublisher:
             return 0
         head = self._log.max_notification_id() or page[-1].id
         records: list[tuple[str, bytes, bytes]] = []
+        size = 0
+        published = page[0].id - 1
         for notification in page:
             key = str(notification.originator_id).encode()
             record = record_of(notification, head)
             value = record.SerializeToString()
-            records.append((self.topic, key, value))
+            topics = [self.topic]
             if is_reference_data(record.topic):
-                records.append((self.reference_topic, key, value))
+                topics.append(self.reference_topic)
+            weight = (len(key) + len(value) + _RECORD_OVERHEAD) * len(topics)
+            if records and size + weight > self._max_record:
+                break  # the rest is the next page's
+            if len(key) + len(value) + _RECORD_OVERHEAD > self._max_record:
+                self._not_published(notification, len(value))
+            else:
+                records.extend((topic, key, value) for topic in topics)
+                size += weight
+            published = notification.id
         # The ordering: send the page, flush until every in-sync replica
         # holds each record, and only then record the position. A crash in
         # between re-sends the page (at-least-once to the topic); consumers
         # store each event once (see the module docstring).
-        producer.send_all(records)
-        self._positions.insert_tracking(Tracking(self.topic, page[-1].id))
-        return len(page)
+        if records:
+            producer.send_all(records)
+        self._positions.insert_tracking(Tracking(self.topic, published))
+        return published - page[0].id + 1
+
+    def _not_published(self, notification: Notification, size: int) -> None:
+        case, version = str(notification.originator_id), notification.originator_version
+        self.not_published.labels(topic=self.topic, case=case, version=str(version)).inc()
+        _log.error(
+            "event over the message limit: not published",
+            topic=self.topic,
+            case=case,
+            version=version,
+            position=notification.id,
+            bytes=size,
+            limit=self._max_record,
+        )
 
 
 class KafkaFeed:
@@ -331,6 +383,7 @@ class KafkaFeed:
         try:
             self._intake.take(fetched.partition.key, deliveries, head)
         except TrailBroken as error:
-            # History from this partition does not verify: stop reading it, loudly.
+            # Only without a quarantine: history from this partition does not
+            # verify, so stop reading it, loudly.
             self.broken[fetched.partition.key] = error
             consumer.pause(fetched.partition)

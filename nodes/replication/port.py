@@ -13,7 +13,22 @@ transaction, so the guarantees are the same whichever adapter runs:
 - nothing is applied twice (position and event identity are both checked);
 - per-case order is kept (a source's log is in append order, and within a
   case only one node appends at a time);
-- lag is measured and exported per source.
+- lag is measured and exported per source;
+- one case's broken trail stops only that case: the intake quarantines it
+  with its evidence (`ledger.trail.quarantine`), holds its later events, and
+  stores the rest of the batch with the batch's position, so the source's
+  other cases go on. Every quarantined case is counted
+  (`caseledger_quarantined_cases`, by source and reason) and logged at error
+  level with the evidence, whichever path met it (a feed, a handoff, the
+  courier's deliveries);
+- a gap in a source's log is reported where it is checkable: a feed that
+  reads a source's whole log in order (the gRPC stream without a topic
+  filter) hands each batch to `note_gaps` first, and positions that never
+  came are recorded as a `log_gap`. A filtered stream skips positions by
+  design, and a Kafka partition holds only some of a source's log (keyed by
+  case) with re-sent records at new offsets, so neither can tell a hole from
+  a skip; there a missing event shows as a version gap of its case, which
+  every read of the case reports (`TrailDamaged`).
 """
 
 from __future__ import annotations
@@ -23,8 +38,11 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
+from eventsourcing.persistence import Tracking
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from caseledger.ledger.errors import UnreadableEvent
+from caseledger.ledger.trail.quarantine import Entry, Reason
 from caseledger.ledger.trail.received import Delivery, KnownHashes, ReceivedEvents, TrailBroken
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
@@ -65,6 +83,12 @@ class FeedMetrics:
             ["source"],
             registry=registry,
         )
+        self.quarantined = Gauge(
+            "caseledger_quarantined_cases",
+            "Cases (and gaps in a source's log) held in quarantine, by source and reason",
+            ["source", "reason"],
+            registry=registry,
+        )
 
 
 class Intake:
@@ -77,12 +101,18 @@ class Intake:
         # Called after each stored batch with its deliveries and the time it was
         # stored; the replication benchmark measures lag per event with it.
         self.observer: Callable[[Sequence[Delivery], float], None] | None = None
+        quarantine = received.quarantine
+        if quarantine is not None:
+            for entry in quarantine.entries():
+                self._count(entry)
+            quarantine.observe(self._quarantined)
 
     def position(self, source: str) -> int:
         return self.received.position(source)
 
     def take(self, source: str, deliveries: Sequence[Delivery], head: int) -> int:
-        """Store a batch; raise TrailBroken (and store nothing) if it does not verify."""
+        """Store a batch; a case that does not verify is quarantined and the rest
+        stored. Without a quarantine, raise TrailBroken (and store nothing)."""
         try:
             stored = self.received.receive(source, deliveries, self._known)
         except TrailBroken as error:
@@ -91,13 +121,74 @@ class Intake:
             raise
         if stored:
             self._metrics.received.labels(source=source).inc(stored)
-            # One sample per batch: decoding every event again would cost more
-            # than storing it.
-            newest = self.received.decode(deliveries[-1].event)
-            delay = time.time() - newest.timestamp.timestamp()
-            self._metrics.delay.labels(source=source).observe(max(0.0, delay))
+            self._observe_delay(source, deliveries)
         if deliveries:
             self._metrics.lag.labels(source=source).set(max(0, head - deliveries[-1].position))
         if self.observer is not None and stored:
             self.observer(deliveries, time.time())
         return stored
+
+    def note_gaps(self, source: str, deliveries: Sequence[Delivery]) -> None:
+        """For a feed that delivers a source's whole log in order: record the
+        positions after the tracked one that the deliveries skip (a hole in
+        the source's log). Call before `take`: a gap found again is recorded once."""
+        expected = self.position(source) + 1
+        for delivery in deliveries:
+            if delivery.position > expected:
+                last = delivery.position - 1
+                self._record(
+                    Entry(
+                        case="",
+                        source=source,
+                        version=expected,
+                        reason=Reason.LOG_GAP,
+                        detail=f"positions {expected}..{last} of the source's log never came",
+                    )
+                )
+            expected = max(expected, delivery.position + 1)
+
+    def skip(self, source: str, position: int, detail: str) -> None:
+        """Record that the event at `position` of `source` cannot be carried,
+        and move the source's position past it, so the feed goes on."""
+        self._record(
+            Entry(case="", source=source, version=position, reason=Reason.UNCARRIED, detail=detail)
+        )
+        if position > self.position(source):
+            self.received.process_recorder.insert_tracking(Tracking(source, position))
+
+    def _record(self, entry: Entry) -> None:
+        quarantine = self.received.quarantine
+        if quarantine is None:
+            self._quarantined(entry)  # no store to keep it in: reported all the same
+        else:
+            quarantine.record(entry)
+
+    def _observe_delay(self, source: str, deliveries: Sequence[Delivery]) -> None:
+        # One sample per batch: decoding every event again would cost more
+        # than storing it. A newest event that was held instead gives none.
+        try:
+            newest = self.received.decode(deliveries[-1].event)
+        except UnreadableEvent:
+            return
+        delay = time.time() - newest.timestamp.timestamp()
+        self._metrics.delay.labels(source=source).observe(max(0.0, delay))
+
+    def _count(self, entry: Entry) -> None:
+        self._metrics.quarantined.labels(source=entry.source, reason=str(entry.reason)).inc()
+
+    def _quarantined(self, entry: Entry) -> None:
+        """Each new quarantine record, whichever path met it: counted, and logged
+        with its evidence."""
+        self._count(entry)
+        if entry.reason is not Reason.LOG_GAP and entry.reason is not Reason.UNCARRIED:
+            self._metrics.broken.labels(source=entry.source).inc()
+        _log.error(
+            "case quarantined" if entry.case else "source log damaged",
+            case=entry.case or None,
+            source=entry.source,
+            version=entry.version,
+            reason=str(entry.reason),
+            detail=entry.detail,
+            held_hash=entry.held_hash or None,
+            received_hash=entry.received_hash or None,
+        )

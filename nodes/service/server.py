@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.identity import load_or_create
@@ -23,6 +24,7 @@ from caseledger.ledger.limits import MAX_REQUEST_BYTES
 from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
 from caseledger.ledger.request_ids import SQLiteRequestIds
+from caseledger.ledger.trail.quarantine import Quarantine
 from caseledger.ledger.trail.received import ReceivedEvents
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.handoff.courier import Courier
@@ -48,6 +50,9 @@ from caseledger.v1 import (
     log_pb2,
     log_pb2_grpc,
 )
+
+QUARANTINE_HEALTH = "caseledger.quarantine"
+"""The health service that is NOT_SERVING while the node holds a case in quarantine."""
 
 
 @dataclass
@@ -100,7 +105,11 @@ def start(
     `directory` maps the division codes of the network's nodes to their addresses."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     keys = SQLiteSubjectKeyStore(str(config.key_db))
-    received = ReceivedEvents(env=config.persistence_env(config.received_db))
+    received = ReceivedEvents(
+        env=config.persistence_env(config.received_db),
+        # Always SQLite, next to the subject keys, for either event store.
+        quarantine=Quarantine(str(config.data_dir / f"{config.code}.quarantine.sqlite")),
+    )
     # Next to the subject keys, for either event store (`request_ids`).
     request_ids = SQLiteRequestIds(str(config.data_dir / f"{config.code}.requests.sqlite"))
     ledger = CaseLedger(
@@ -163,11 +172,12 @@ def start(
     courier.start()
     for name in ("", *services[:4]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    _report_quarantine(health_servicer, received)
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
     feed: Feed
     publisher = None
     if config.feed == "kafka":
-        publisher, feed = _kafka_replication(config, ledger, intake)
+        publisher, feed = _kafka_replication(config, ledger, intake, metrics.registry)
         publisher.start()
     else:
         feed = LogStreamFeed(list(sources), intake)
@@ -193,8 +203,25 @@ def start(
     )
 
 
+def _report_quarantine(health_servicer: health.HealthServicer, received: ReceivedEvents) -> None:
+    """`QUARANTINE_HEALTH` is NOT_SERVING while any case is held in quarantine,
+    so `grpc_health_probe -service caseledger.quarantine` flags the node; the
+    node itself keeps serving. `caseledger audit quarantined` says why."""
+    quarantine = received.quarantine
+    assert quarantine is not None
+
+    def held(_: object = None) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING
+        if quarantine.entries():
+            status = health_pb2.HealthCheckResponse.NOT_SERVING
+        health_servicer.set(QUARANTINE_HEALTH, status)
+
+    held()
+    quarantine.observe(held)
+
+
 def _kafka_replication(
-    config: NodeConfig, ledger: CaseLedger, intake: Intake
+    config: NodeConfig, ledger: CaseLedger, intake: Intake, registry: CollectorRegistry
 ) -> tuple[KafkaPublisher, KafkaFeed]:
     if not config.kafka_bootstrap:
         raise ValueError(f"node {config.code}: the kafka feed needs a broker (kafka_bootstrap)")
@@ -202,6 +229,12 @@ def _kafka_replication(
     layout = TopicLayout(config.kafka_topic_prefix)
     positions_env = config.persistence_env(config.published_db)
     publisher = KafkaPublisher(
-        config.code, ledger.recorder, broker, layout, positions_env, signal=ledger.log_signal
+        config.code,
+        ledger.recorder,
+        broker,
+        layout,
+        positions_env,
+        signal=ledger.log_signal,
+        registry=registry,
     )
     return publisher, KafkaFeed(config.code, intake, broker, layout)
