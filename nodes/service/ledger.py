@@ -23,6 +23,7 @@ from caseledger.ledger.errors import InvalidInput
 from caseledger.ledger.intake import identity_number, seal_applicant
 from caseledger.ledger.personal.keystore import MemorySubjectKeyStore
 from caseledger.ledger.personal.sealing import KeyNotHeld, SubjectKeys, mask
+from caseledger.ledger.trail.quarantine import Entry, Reason
 from caseledger.nodes.handoff.handover import failpoint
 from caseledger.nodes.service import convert
 from caseledger.nodes.service.ledger_base import LedgerServiceBase, LedgerSettings
@@ -200,3 +201,42 @@ class LedgerService(CaseCommandHandlers):
                 case_number=trail[0].payload["number"],
             )
         raise AssertionError("unreachable: abort raises")
+
+    def ListQuarantined(
+        self, request: ledger_pb2.ListQuarantinedRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.ListQuarantinedResponse:
+        with self._translated("ListQuarantined", context):
+            received = self._ledger.received
+            entries = (
+                []
+                if received is None or received.quarantine is None
+                else (received.quarantine.entries())
+            )
+            return ledger_pb2.ListQuarantinedResponse(cases=[_quarantined(e) for e in entries])
+        raise AssertionError("unreachable: abort raises")
+
+
+_REASONS = {
+    Reason.UNREADABLE: ledger_pb2.QUARANTINE_REASON_UNREADABLE,
+    Reason.HASH_MISMATCH: ledger_pb2.QUARANTINE_REASON_HASH_MISMATCH,
+    Reason.BROKEN_LINK: ledger_pb2.QUARANTINE_REASON_BROKEN_LINK,
+    Reason.CONFLICT: ledger_pb2.QUARANTINE_REASON_CONFLICT,
+    Reason.LOG_GAP: ledger_pb2.QUARANTINE_REASON_LOG_GAP,
+    Reason.UNCARRIED: ledger_pb2.QUARANTINE_REASON_UNCARRIED,
+}
+
+
+def _quarantined(entry: Entry) -> ledger_pb2.QuarantinedCase:
+    message = ledger_pb2.QuarantinedCase(
+        case_id=entry.case,
+        source=entry.source,
+        version=entry.version,
+        reason=_REASONS[entry.reason],
+        detail=entry.detail,
+        held_hash=entry.held_hash,
+        received_hash=entry.received_hash,
+        held_events=entry.held_events,
+    )
+    if entry.first_seen is not None:
+        message.first_seen.FromDatetime(entry.first_seen)
+    return message

@@ -9,6 +9,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +20,57 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _QuarantineReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _QuarantineReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_QuarantineReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    QUARANTINE_REASON_UNSPECIFIED: _QuarantineReason.ValueType  # 0
+    QUARANTINE_REASON_UNREADABLE: _QuarantineReason.ValueType  # 1
+    """An event that does not decode, or whose content has no canonical form."""
+    QUARANTINE_REASON_HASH_MISMATCH: _QuarantineReason.ValueType  # 2
+    """An event whose hash is not the SHA-256 of its canonical form."""
+    QUARANTINE_REASON_BROKEN_LINK: _QuarantineReason.ValueType  # 3
+    """An event that does not follow this node's copy of the event before it
+    (`held_hash` is that copy's hash, `received_hash` the hash it follows),
+    or is not the event that a later one held here follows.
+    """
+    QUARANTINE_REASON_CONFLICT: _QuarantineReason.ValueType  # 4
+    """A second copy of a version this node holds, with another hash."""
+    QUARANTINE_REASON_LOG_GAP: _QuarantineReason.ValueType  # 5
+    """Positions of a source's log that never came (no case; `version` is the
+    first missing position).
+    """
+    QUARANTINE_REASON_UNCARRIED: _QuarantineReason.ValueType  # 6
+    """An event the transport could not carry (over its size limit; no case
+    when the event could not be read; `version` is its position).
+    """
+
+class QuarantineReason(_QuarantineReason, metaclass=_QuarantineReasonEnumTypeWrapper): ...
+
+QUARANTINE_REASON_UNSPECIFIED: QuarantineReason.ValueType  # 0
+QUARANTINE_REASON_UNREADABLE: QuarantineReason.ValueType  # 1
+"""An event that does not decode, or whose content has no canonical form."""
+QUARANTINE_REASON_HASH_MISMATCH: QuarantineReason.ValueType  # 2
+"""An event whose hash is not the SHA-256 of its canonical form."""
+QUARANTINE_REASON_BROKEN_LINK: QuarantineReason.ValueType  # 3
+"""An event that does not follow this node's copy of the event before it
+(`held_hash` is that copy's hash, `received_hash` the hash it follows),
+or is not the event that a later one held here follows.
+"""
+QUARANTINE_REASON_CONFLICT: QuarantineReason.ValueType  # 4
+"""A second copy of a version this node holds, with another hash."""
+QUARANTINE_REASON_LOG_GAP: QuarantineReason.ValueType  # 5
+"""Positions of a source's log that never came (no case; `version` is the
+first missing position).
+"""
+QUARANTINE_REASON_UNCARRIED: QuarantineReason.ValueType  # 6
+"""An event the transport could not carry (over its size limit; no case
+when the event could not be read; `version` is its position).
+"""
+Global___QuarantineReason: _TypeAlias = QuarantineReason  # noqa: Y015
 
 @_typing.final
 class PingRequest(_message.Message):
@@ -1673,3 +1725,88 @@ class ListCaseEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListCaseEventsResponse: _TypeAlias = ListCaseEventsResponse  # noqa: Y015
+
+@_typing.final
+class ListQuarantinedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListQuarantinedRequest: _TypeAlias = ListQuarantinedRequest  # noqa: Y015
+
+@_typing.final
+class QuarantinedCase(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    HELD_HASH_FIELD_NUMBER: _builtins.int
+    RECEIVED_HASH_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    HELD_EVENTS_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    """The case id; empty for a gap in a source's log."""
+    source: _builtins.str
+    """The node (or tracking name: a Kafka partition) the evidence came from."""
+    version: _builtins.int
+    """The version that broke (a position, for a log gap or an uncarried event)."""
+    reason: Global___QuarantineReason.ValueType
+    detail: _builtins.str
+    held_hash: _builtins.str
+    """Where two copies met: the hash of the copy this node holds."""
+    received_hash: _builtins.str
+    """The hash of the copy that came (for a broken link: the hash it follows)."""
+    held_events: _builtins.int
+    """Received events of the case held here instead of applied."""
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        source: _builtins.str = ...,
+        version: _builtins.int = ...,
+        reason: Global___QuarantineReason.ValueType = ...,
+        detail: _builtins.str = ...,
+        held_hash: _builtins.str = ...,
+        received_hash: _builtins.str = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        held_events: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_seen", b"first_seen"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "detail", b"detail", "first_seen", b"first_seen", "held_events", b"held_events", "held_hash", b"held_hash", "reason", b"reason", "received_hash", b"received_hash", "source", b"source", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuarantinedCase: _TypeAlias = QuarantinedCase  # noqa: Y015
+
+@_typing.final
+class ListQuarantinedResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___QuarantinedCase]: ...
+    def __init__(
+        self,
+        *,
+        cases: _abc.Iterable[Global___QuarantinedCase] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cases", b"cases"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListQuarantinedResponse: _TypeAlias = ListQuarantinedResponse  # noqa: Y015

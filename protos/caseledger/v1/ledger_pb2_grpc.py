@@ -188,6 +188,11 @@ class LedgerServiceStub:
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.ListCaseEventsRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_ledger__pb2.ListCaseEventsResponse.FromString,
                 _registered_method=True)
+        self.ListQuarantined = channel.unary_unary(
+                '/caseledger.v1.LedgerService/ListQuarantined',
+                request_serializer=caseledger_dot_v1_dot_ledger__pb2.ListQuarantinedRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_ledger__pb2.ListQuarantinedResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -411,7 +416,20 @@ class LedgerServiceServicer:
 
     def ListCaseEvents(self, request, context):
         """A case's trail with every hash and the exact bytes each is over.
-        Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference).
+        Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference), DATA_LOSS (what
+        this node holds of the case is damaged: ErrorInfo reason
+        `VERSION_MISSING`, `EVENT_UNREADABLE` or `COPIES_DIFFER`, metadata `case`
+        and `version`, and for differing copies `held_hash` and `other_hash`).
+        GetCase and every command on the case answer the same for a damaged case.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQuarantined(self, request, context):
+        """What this node holds apart instead of applying: cases whose received
+        trail broke or met a different copy, and gaps in a source's log, each
+        with its evidence. Errors: none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -559,6 +577,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListCaseEvents,
                     request_deserializer=caseledger_dot_v1_dot_ledger__pb2.ListCaseEventsRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_ledger__pb2.ListCaseEventsResponse.SerializeToString,
+            ),
+            'ListQuarantined': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuarantined,
+                    request_deserializer=caseledger_dot_v1_dot_ledger__pb2.ListQuarantinedRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_ledger__pb2.ListQuarantinedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1331,6 +1354,33 @@ class LedgerService:
             '/caseledger.v1.LedgerService/ListCaseEvents',
             caseledger_dot_v1_dot_ledger__pb2.ListCaseEventsRequest.SerializeToString,
             caseledger_dot_v1_dot_ledger__pb2.ListCaseEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuarantined(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.LedgerService/ListQuarantined',
+            caseledger_dot_v1_dot_ledger__pb2.ListQuarantinedRequest.SerializeToString,
+            caseledger_dot_v1_dot_ledger__pb2.ListQuarantinedResponse.FromString,
             options,
             channel_credentials,
             insecure,

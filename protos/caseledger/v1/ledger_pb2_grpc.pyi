@@ -121,7 +121,16 @@ class LedgerServiceStub:
     """
     ListCaseEvents: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ListCaseEventsRequest, _ledger_pb2.ListCaseEventsResponse]
     """A case's trail with every hash and the exact bytes each is over.
-    Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference).
+    Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference), DATA_LOSS (what
+    this node holds of the case is damaged: ErrorInfo reason
+    `VERSION_MISSING`, `EVENT_UNREADABLE` or `COPIES_DIFFER`, metadata `case`
+    and `version`, and for differing copies `held_hash` and `other_hash`).
+    GetCase and every command on the case answer the same for a damaged case.
+    """
+    ListQuarantined: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ListQuarantinedRequest, _ledger_pb2.ListQuarantinedResponse]
+    """What this node holds apart instead of applying: cases whose received
+    trail broke or met a different copy, and gaps in a source's log, each
+    with its evidence. Errors: none.
     """
 
 @_typing.type_check_only
@@ -217,7 +226,16 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """
     ListCaseEvents: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ListCaseEventsRequest, _ledger_pb2.ListCaseEventsResponse]  # type: ignore[assignment]
     """A case's trail with every hash and the exact bytes each is over.
-    Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference).
+    Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference), DATA_LOSS (what
+    this node holds of the case is damaged: ErrorInfo reason
+    `VERSION_MISSING`, `EVENT_UNREADABLE` or `COPIES_DIFFER`, metadata `case`
+    and `version`, and for differing copies `held_hash` and `other_hash`).
+    GetCase and every command on the case answer the same for a damaged case.
+    """
+    ListQuarantined: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ListQuarantinedRequest, _ledger_pb2.ListQuarantinedResponse]  # type: ignore[assignment]
+    """What this node holds apart instead of applying: cases whose received
+    trail broke or met a different copy, and gaps in a source's log, each
+    with its evidence. Errors: none.
     """
 
 class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -478,7 +496,22 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.ListCaseEventsResponse, _abc.Awaitable[_ledger_pb2.ListCaseEventsResponse]]:
         """A case's trail with every hash and the exact bytes each is over.
-        Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference).
+        Errors: NOT_FOUND, INVALID_ARGUMENT (empty reference), DATA_LOSS (what
+        this node holds of the case is damaged: ErrorInfo reason
+        `VERSION_MISSING`, `EVENT_UNREADABLE` or `COPIES_DIFFER`, metadata `case`
+        and `version`, and for differing copies `held_hash` and `other_hash`).
+        GetCase and every command on the case answer the same for a damaged case.
+        """
+
+    @_abc_1.abstractmethod
+    def ListQuarantined(
+        self,
+        request: _ledger_pb2.ListQuarantinedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.ListQuarantinedResponse, _abc.Awaitable[_ledger_pb2.ListQuarantinedResponse]]:
+        """What this node holds apart instead of applying: cases whose received
+        trail broke or met a different copy, and gaps in a source's log, each
+        with its evidence. Errors: none.
         """
 
 def add_LedgerServiceServicer_to_server(servicer: LedgerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

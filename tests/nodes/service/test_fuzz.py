@@ -95,6 +95,7 @@ WELL_FORMED: dict[str, tuple[Callable[[str], Message], Stage]] = {
     "Transfer": (rq.transfer, Stage.ACCEPTED),
     "GetCase": (rq.get_case, Stage.SUBMITTED),
     "ListCaseEvents": (rq.list_case_events, Stage.SUBMITTED),
+    "ListQuarantined": (lambda _: ledger_pb2.ListQuarantinedRequest(), Stage.NO_CASE),
 }
 
 
