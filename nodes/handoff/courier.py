@@ -12,6 +12,12 @@ Its position in the log is recorded after the deliveries of a page of events
 succeeded, in the node's received-events store, so a restart repeats at most
 a page's deliveries (harmless: they store nothing new). A node that is
 down holds the courier back until it returns: deliveries are in log order.
+
+A node that refuses a trail (DATA_LOSS: it holds another copy of a version,
+or the trail does not verify there) does not hold the courier back: the
+refusal, with the evidence the node sent, is logged at error level and the
+courier goes on (the receiver records a conflict in its quarantine). Nor
+does a case whose trail is damaged here: it is logged and passed over.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from caseledger.ledger import names
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.codes.numbering import number_index_id
+from caseledger.ledger.errors import LedgerError
 from caseledger.nodes.handoff.handover import records_of
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc
 
@@ -97,7 +104,15 @@ class Courier:
         if not names.is_case_event(topic):
             return True
         case_id = UUID(str(originator))
-        case = self._ledger.case(case_id)
+        try:
+            case = self._ledger.case(case_id)
+        except LedgerError as error:
+            _log.error(
+                "trail not carried: the case cannot be read here",
+                case=str(case_id),
+                error=str(error),
+            )
+            return True  # retrying reads the same damage: the other cases go on
         if len(case.owners) < 2:
             return True  # never handed over: replication alone reaches everyone
         # The case's trail, and the claim of its number so that it resolves there too.
@@ -116,6 +131,14 @@ class Courier:
                     for request in requests:
                         deliver(request, timeout=10)
             except grpc.RpcError as error:
+                if error.code() is grpc.StatusCode.DATA_LOSS:
+                    _log.error(
+                        "trail refused: the node holds another history of the case",
+                        case=case.number,
+                        to=code,
+                        evidence=error.details(),
+                    )
+                    continue
                 _log.info("trail not delivered", case=case.number, to=code, code=str(error.code()))
                 return False
         return True

@@ -32,7 +32,7 @@ from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.case.events import TransferRequested
 from caseledger.ledger.codes.numbering import number_index_id
-from caseledger.ledger.errors import InvalidInput, ItemNotFound
+from caseledger.ledger.errors import InvalidInput, ItemNotFound, LedgerError
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
 
 _log = structlog.get_logger("caseledger.nodes.handoff.handover")
@@ -133,12 +133,23 @@ class Handoffs:
                 failpoint("handoff.owner.answered", self.armed)
                 self.pull(case_id, target, channel)
         except grpc.RpcError as error:
-            _log.info(
-                "transfer offer not answered",
-                case=case.number,
-                target=target,
-                code=str(error.code()),
-            )
+            if error.code() is grpc.StatusCode.DATA_LOSS:
+                # The target holds another history of the case (it records
+                # the conflict); asked again, it answers the same until an
+                # operator settles it.
+                _log.error(
+                    "transfer refused: the target holds another history of the case",
+                    case=case.number,
+                    target=target,
+                    evidence=error.details(),
+                )
+            else:
+                _log.info(
+                    "transfer offer not answered",
+                    case=case.number,
+                    target=target,
+                    code=str(error.code()),
+                )
             with self._lock:
                 self._pending.add(case_id)
             return Answer(types_pb2.TRANSFER_OUTCOME_PENDING, case.version, case.owner)
@@ -158,7 +169,13 @@ class Handoffs:
         return stored
 
     def _pull_aggregate(self, aggregate_id: UUID, source: str, channel: grpc.Channel) -> int:
-        held = len(self._ledger.stored_trail(aggregate_id))
+        # From the first version missing: a later part may be here already
+        # (it came by another path), and must match the source's copy.
+        held = 0
+        for stored in self._ledger.stored_trail(aggregate_id):
+            if stored.originator_version != held + 1:
+                break
+            held += 1
         reply = handoff_pb2_grpc.HandoffServiceStub(channel).ExportTrail(
             handoff_pb2.ExportTrailRequest(case_id=str(aggregate_id), after_version=held)
         )
@@ -176,7 +193,12 @@ class Handoffs:
         while True:
             page = self._ledger.recorder.select_notifications(start, 500, topics=topics)
             for notification in page:
-                case = self._ledger.case(UUID(str(notification.originator_id)))
+                try:
+                    case = self._ledger.case(UUID(str(notification.originator_id)))
+                except LedgerError as error:
+                    # A damaged trail must not keep the node from starting.
+                    _log.error("handoff not resumed: the case cannot be read", error=str(error))
+                    continue
                 if case.transfer_to and case.owner == self._ledger.node:
                     found.add(case.id)
             if len(page) < 500:
@@ -190,7 +212,12 @@ class Handoffs:
             for case_id in pending:
                 if self._stopping.is_set():
                     return
-                self.offer(case_id)
+                try:
+                    self.offer(case_id)
+                except LedgerError as error:
+                    # Damage here, or another copy at the target pulled back:
+                    # reported each round, and the other handoffs go on.
+                    _log.error("handoff not offered", case=str(case_id), error=str(error))
 
     # -- the target's side -----------------------------------------------------
 
