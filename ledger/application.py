@@ -45,6 +45,7 @@ from caseledger.ledger.personal.sealing import ErasedSubject, Sealed, SubjectKey
 from caseledger.ledger.request_ids import Claim, MemoryRequestIds, RequestIds, take
 from caseledger.ledger.sqlite.group_commit import GroupCommit
 from caseledger.ledger.sqlite.log_signal import LogSignal
+from caseledger.ledger.trail.canonical import NotCanonical, canonical_json
 from caseledger.ledger.trail.received import KnownHashes, ReceivedEvents
 
 _CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
@@ -276,11 +277,22 @@ class CaseLedger(Application[UUID]):
         return found
 
     def trail(self, case_ref: str | UUID) -> list[CaseEvent]:
-        """Every event of a case this node holds from version 1 on, in order."""
+        """Every event of a case this node holds from version 1 on, in order,
+        each with a canonical form to send (TrailDamaged if one has none)."""
         case_id = self.resolve(case_ref)
         events = [e for e in self._merged(case_id) if isinstance(e, CaseEvent)]
         if not events:
             raise CaseNotFound(str(case_ref))
+        for event in events:
+            try:
+                canonical_json(event.hashed_form())
+            except NotCanonical as error:
+                raise TrailDamaged(
+                    str(case_id),
+                    event.originator_version,
+                    TrailDamaged.UNREADABLE,
+                    f"its content has no canonical form: {error}",
+                ) from error
         return events
 
     def stored_trail(self, case_id: UUID, after_version: int = 0) -> list[StoredEvent]:
