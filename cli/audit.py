@@ -2,24 +2,36 @@
 
 `audit replay` exits 0 only when every hash and link of the trail checks out
 (`trail.verify_trail`), and `CHAIN_BROKEN` otherwise, naming the first
-broken event and why.
+broken event and why. A node that reports its own copy damaged (DATA_LOSS:
+a version missing or unreadable, two copies of one version) is a broken
+trail too, named by its version (`damage`). With `--compare`, the trail is
+fetched at more nodes as well and the copies are compared with each other
+(`copies`): a node holding less than another, or another history, breaks it.
+`audit quarantined` lists what a node holds apart (`quarantine`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import click
+import grpc
 from rich.markup import escape
 from rich.table import Table
 
+from caseledger.cli.copies import Difference, compare_copies
+from caseledger.cli.damage import Damage, damage_of
 from caseledger.cli.output import beijing_time, console, emit_json
+from caseledger.cli.quarantine import quarantined
 from caseledger.cli.session import Session
 from caseledger.cli.trail import EventCheck, TrailReport, verify_trail
-from caseledger.v1 import ledger_pb2
+from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 CHAIN_BROKEN = 3
 """Exit code of `audit replay` when the trail does not verify."""
+UNREACHABLE = 9
+"""The command line's exit code for a node that did not answer (`main.EXIT_CODES`)."""
 
 _SHORT_HASH = 12
 
@@ -29,25 +41,172 @@ def audit() -> None:
     """Verify what nodes recorded (审计)."""
 
 
+@dataclass(frozen=True)
+class Copy:
+    """What one node answered for the case: a trail (checked here), its word
+    that its copy is damaged, or that it holds nothing of the case."""
+
+    node: str
+    report: TrailReport | None = None
+    damage: Damage | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.report is not None and self.report.verified
+
+    @property
+    def versions(self) -> list[tuple[int, str]]:
+        if self.report is None:
+            return []
+        return [(check.event.version, check.event.hash) for check in self.report.checks]
+
+
 @audit.command()
 @click.argument("case_ref", metavar="CASE")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report with per-event results.")
+@click.option(
+    "--compare",
+    "others",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="Fetch the trail at this node too (repeatable) and flag any node whose copy "
+    "is shorter than another's or differs at a version.",
+)
 @click.pass_obj
-def replay(session: Session, case_ref: str, as_json: bool) -> None:
+def replay(session: Session, case_ref: str, as_json: bool, others: tuple[str, ...]) -> None:
     """Fetch every event of CASE and check its hash chain independently of the node.
 
-    Exits 0 when the whole chain verifies, 3 at the first break.
+    Exits 0 when the whole chain verifies (and, with --compare, every node
+    holds the same copy), 3 at the first break, a damaged copy or a difference.
     """
-    response = session.ledger.ListCaseEvents(
-        ledger_pb2.ListCaseEventsRequest(case=case_ref), timeout=session.timeout
-    )
-    report = verify_trail(response, case_ref)
+    first = _fetch(session.address, session.ledger, case_ref, session.timeout, required=True)
+    copies = [first]
+    for address in others:
+        with grpc.insecure_channel(address) as channel:
+            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+            copies.append(_fetch(address, stub, case_ref, session.timeout, required=False))
+    differences = _differences(copies) if others else []
     if as_json:
-        emit_json(report_document(report))
+        emit_json(_document(first, copies if others else [], differences))
     else:
-        show_report(report)
-    if not report.verified:
+        _show(first, copies if others else [], differences)
+    if not all(c.verified for c in copies if c.report or c.damage) or differences:
         raise click.exceptions.Exit(CHAIN_BROKEN)
+
+
+def _fetch(
+    node: str,
+    stub: ledger_pb2_grpc.LedgerServiceStub,
+    case_ref: str,
+    timeout: float,
+    required: bool,
+) -> Copy:
+    """The case as `node` holds it. A node that does not hold it is an error
+    when it is the one asked (`required`), and an empty copy when compared."""
+    try:
+        response = stub.ListCaseEvents(
+            ledger_pb2.ListCaseEventsRequest(case=case_ref), timeout=timeout
+        )
+    except grpc.RpcError as error:
+        damage = damage_of(error)
+        if damage is not None:
+            return Copy(node, damage=damage)
+        if required:
+            raise  # the command line's one translation says what went wrong
+        if isinstance(error, grpc.Call) and error.code() is grpc.StatusCode.NOT_FOUND:
+            return Copy(node)
+        failure = click.ClickException(f"node at {node} did not answer: {_code(error)}")
+        failure.exit_code = UNREACHABLE
+        raise failure from None
+    return Copy(node, report=verify_trail(response, case_ref))
+
+
+def _code(error: grpc.RpcError) -> str:
+    return error.code().name if isinstance(error, grpc.Call) else "no status"
+
+
+def _differences(copies: list[Copy]) -> list[Difference]:
+    found = [
+        Difference(c.node, c.damage.version, f"{c.node}: {c.damage.describe()}")
+        for c in copies
+        if c.damage is not None
+    ]
+    comparable = {c.node: c.versions for c in copies if c.damage is None}
+    return found + compare_copies(comparable)
+
+
+def _show(first: Copy, copies: list[Copy], differences: list[Difference]) -> None:
+    out = console()
+    if first.report is not None:
+        show_report(first.report)
+    elif first.damage is not None:
+        out.print(escape(damaged_summary(first.node, first.damage)))
+    if not copies:
+        return
+    for copy in copies:
+        out.print(escape(_copy_line(copy)))
+    for difference in differences:
+        out.print(escape(f"✗ {difference.reason}"))
+    if not differences:
+        out.print(escape(f"✓ {len(copies)} nodes hold the same copy"))
+
+
+def damaged_summary(node: str, damage: Damage) -> str:
+    return f"✗ the copy at node {node} is damaged: {damage.describe()}"
+
+
+def _copy_line(copy: Copy) -> str:
+    if copy.damage is not None:
+        return f"  {copy.node}: damaged at version {copy.damage.version} ({copy.damage.kind})"
+    if copy.report is None:
+        return f"  {copy.node}: holds no event of the case"
+    verdict = "verified" if copy.report.verified else "does not verify"
+    return (
+        f"  {copy.node}: {len(copy.report.checks)} events, {verdict}, "
+        f"last hash {copy.report.last_hash[:_SHORT_HASH]}"
+    )
+
+
+def _document(first: Copy, copies: list[Copy], differences: list[Difference]) -> dict[str, Any]:
+    if first.report is not None:
+        document = report_document(first.report)
+    else:
+        assert first.damage is not None
+        document = damage_document(first.damage)
+    if copies:
+        document["verified"] = document["verified"] and not differences
+        document["copies"] = [_copy_document(c) for c in copies]
+        document["differences"] = [
+            {"node": d.node, "version": d.version, "reason": d.reason} for d in differences
+        ]
+    return document
+
+
+def damage_document(damage: Damage) -> dict[str, Any]:
+    """The report of a node that says its copy is damaged: not verified, and where."""
+    return {
+        "case_id": damage.case,
+        "verified": False,
+        "damaged": {
+            "version": damage.version,
+            "damage": damage.kind,
+            "reason": damage.describe(),
+            "held_hash": damage.held_hash,
+            "other_hash": damage.other_hash,
+        },
+        "first_break": {"version": damage.version, "reason": damage.describe()},
+        "events": [],
+    }
+
+
+def _copy_document(copy: Copy) -> dict[str, Any]:
+    return {
+        "node": copy.node,
+        "events": len(copy.versions),
+        "verified": copy.verified,
+        "last_hash": copy.report.last_hash if copy.report else "",
+        "damaged": None if copy.damage is None else copy.damage.describe(),
+    }
 
 
 def summary(report: TrailReport) -> str:
@@ -127,3 +286,6 @@ def _event_document(check: EventCheck) -> dict[str, Any]:
         "ok": check.ok,
         "problems": list(check.problems),
     }
+
+
+audit.add_command(quarantined)

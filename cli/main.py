@@ -34,7 +34,9 @@ Exit codes:
   0  success (audit replay: the whole chain verified)
   1  any other failure reported by the node
   2  usage error (bad option or argument, unreadable file)
-  3  audit replay: the hash chain is broken
+  3  the trail does not verify: audit replay found a break or copies
+     that differ, or the node reports its copy of the case damaged
+     (a version missing or unreadable, two copies of one version)
   4  invalid input (the node names each bad field)
   5  not allowed in the case's current state, or not owned by this node
   6  no such case or item
@@ -105,12 +107,33 @@ def _unreachable(status: Any, text: str, address: str) -> str:
     return f"node at {address} is not reachable"
 
 
+def _damaged(status: Any, text: str, address: str) -> str:
+    info = next(iter(_details(status, error_details_pb2.ErrorInfo)), None)
+    metadata = dict(info.metadata) if info is not None else {}
+    where = f"version {metadata['version']} of case {metadata['case']}" if metadata else ""
+    what = _DAMAGE.get(info.reason if info is not None else "", "the trail is damaged")
+    line = f"trail damaged at node {address}: {what}"
+    if where:
+        line += f" ({where})"
+    return f"{line}\n  {text}" if text else line
+
+
+_DAMAGE = {
+    "VERSION_MISSING": "a version is missing",
+    "EVENT_UNREADABLE": "an event cannot be read",
+    "UNREADABLE_EVENT": "an event cannot be read",
+    "COPIES_DIFFER": "two copies of a version differ",
+    "TRAIL_BROKEN": "a trail it was handed does not verify",
+}
+
+
 NODE_FAILURES: dict[grpc.StatusCode, Translation] = {
     grpc.StatusCode.INVALID_ARGUMENT: Translation(4, _invalid_input),
     grpc.StatusCode.FAILED_PRECONDITION: Translation(5, _not_allowed),
     grpc.StatusCode.NOT_FOUND: Translation(6, _prefixed("not found")),
     grpc.StatusCode.ALREADY_EXISTS: Translation(7, _prefixed("already exists")),
     grpc.StatusCode.ABORTED: Translation(8, _conflict),
+    grpc.StatusCode.DATA_LOSS: Translation(3, _damaged),
     grpc.StatusCode.UNAVAILABLE: Translation(9, _unreachable),
     grpc.StatusCode.DEADLINE_EXCEEDED: Translation(9, _unreachable),
 }
