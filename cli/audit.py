@@ -7,12 +7,16 @@ a version missing or unreadable, two copies of one version) is a broken
 trail too, named by its version (`damage`). With `--compare`, the trail is
 fetched at more nodes as well and the copies are compared with each other
 (`copies`): a node holding less than another, or another history, breaks it.
-`audit quarantined` lists what a node holds apart (`quarantine`).
+`audit quarantined` lists what a node holds apart (`quarantine`). With
+`--proofs`, each event is also proven included in the signed checkpoint of
+the node that authored it (`inclusion`); `audit verify` checks a node's
+whole log against its checkpoint (`verify`, docs/audit.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,10 +26,17 @@ from rich.table import Table
 
 from caseledger.cli.copies import Difference, compare_copies
 from caseledger.cli.damage import Damage, damage_of
+from caseledger.cli.inclusion import (
+    add_inclusion,
+    inclusion_of,
+    inclusion_options,
+    show_inclusion,
+)
 from caseledger.cli.output import beijing_time, console, emit_json
 from caseledger.cli.quarantine import quarantined
 from caseledger.cli.session import Session
 from caseledger.cli.trail import EventCheck, TrailReport, verify_trail
+from caseledger.cli.verify import verify
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 CHAIN_BROKEN = 3
@@ -39,6 +50,9 @@ _SHORT_HASH = 12
 @click.group()
 def audit() -> None:
     """Verify what nodes recorded (审计)."""
+
+
+audit.add_command(verify)
 
 
 @dataclass(frozen=True)
@@ -72,8 +86,18 @@ class Copy:
     help="Fetch the trail at this node too (repeatable) and flag any node whose copy "
     "is shorter than another's or differs at a version.",
 )
+@inclusion_options
 @click.pass_obj
-def replay(session: Session, case_ref: str, as_json: bool, others: tuple[str, ...]) -> None:
+def replay(
+    session: Session,
+    *,
+    case_ref: str,
+    as_json: bool,
+    others: tuple[str, ...],
+    proofs: bool,
+    key_files: tuple[Path, ...],
+    authors: tuple[str, ...],
+) -> None:
     """Fetch every event of CASE and check its hash chain independently of the node.
 
     Exits 0 when the whole chain verifies (and, with --compare, every node
@@ -86,11 +110,28 @@ def replay(session: Session, case_ref: str, as_json: bool, others: tuple[str, ..
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             copies.append(_fetch(address, stub, case_ref, session.timeout, required=False))
     differences = _differences(copies) if others else []
+    inclusion = None
+    if (proofs or key_files or authors) and first.report is not None:
+        inclusion = inclusion_of(
+            session.address,
+            [check.event for check in first.report.checks],
+            first.report.case_id,
+            key_files=key_files,
+            authors=authors,
+            timeout=session.timeout,
+        )
     if as_json:
-        emit_json(_document(first, copies if others else [], differences))
+        document = _document(first, copies if others else [], differences)
+        if inclusion is not None:
+            add_inclusion(document, inclusion)
+        emit_json(document)
     else:
         _show(first, copies if others else [], differences)
+        if inclusion is not None:
+            show_inclusion(inclusion)
     if not all(c.verified for c in copies if c.report or c.damage) or differences:
+        raise click.exceptions.Exit(CHAIN_BROKEN)
+    if inclusion is not None and not inclusion.verified:
         raise click.exceptions.Exit(CHAIN_BROKEN)
 
 
