@@ -65,6 +65,8 @@ class Finding:
     position: int
     problem: str
     record: log_pb2.LogRecord | None = None
+    last: int = 0
+    """Where a run of positions is meant, its last one."""
 
     def document(self) -> dict[str, Any]:
         event = None
@@ -74,10 +76,17 @@ class Finding:
                 "originator_id": self.record.originator_id,
                 "version": self.record.originator_version,
             }
-        return {"position": self.position, "event": event, "problem": self.problem}
+        return {
+            "position": self.position,
+            "last_position": self.last or self.position,
+            "event": event,
+            "problem": self.problem,
+        }
 
     def line(self) -> str:
         where = f"position {self.position}"
+        if self.last > self.position:
+            where = f"positions {self.position}–{self.last}"
         if self.record is not None:
             name = self.record.topic.rsplit(".", 1)[-1]
             where += f" ({name} v{self.record.originator_version} of {self.record.originator_id})"
@@ -200,10 +209,13 @@ def _missing(held: dict[int, log_pb2.LogRecord], size: int) -> list[Finding]:
         end = position
         while end + 1 <= size and end + 1 not in held:
             end += 1
-        span = f"positions {position}–{end} are" if end > position else f"position {position} is"
         tail = " (the log ends early: its tail was cut)" if end == size else ""
         findings.append(
-            Finding(position, f"{span} missing from the log, which the checkpoint covers{tail}")
+            Finding(
+                position,
+                f"missing from the log, which the checkpoint covers{tail}",
+                last=end,
+            )
         )
         position = end + 1
     return findings

@@ -127,7 +127,7 @@ def test_a_deleted_middle_event_is_named_by_its_position(log: Log) -> None:
 
     result = log.verify()
     assert result.exit_code == 3, result.output
-    assert f"position {gone} is missing from the log" in result.stdout
+    assert f"position {gone}: missing from the log" in result.stdout
     assert problems(log.report()).keys() == {gone}
     assert log.replay(log.first).exit_code == 3
 
@@ -138,7 +138,7 @@ def test_a_cut_tail_is_named_and_breaks_the_replay_of_a_case_that_still_links(lo
 
     result = log.verify()
     assert result.exit_code == 3, result.output
-    assert f"positions {size - 1}–{size} are missing" in result.stdout
+    assert f"positions {size - 1}–{size}: missing" in result.stdout
     assert "tail was cut" in result.stdout
     # The second case's trail still links (Submitted and its number claim
     # remain), but its node's log no longer reaches its signed checkpoint.
