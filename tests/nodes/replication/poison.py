@@ -87,7 +87,7 @@ def replace_event_three(harness: FeedHarness) -> Replaced:
     drive_cases(harness.source, 1, publish=False)
     wait_for(harness.caught_up, "the receiver to catch up")
     case_id = harness.source.ledger.resolve(number)
-    (old,) = [e for e in tamper.stored(harness.source.config.event_db, case_id)][2:3]
+    old = tamper.stored(harness.source.config.event_db, case_id)[2]
     harness.stop_source()
     tamper.delete_event(harness.source.config.event_db, case_id, 3)
     harness.start_source()

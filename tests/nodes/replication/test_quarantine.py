@@ -18,7 +18,8 @@ the issue "No input can break a node, a trail or replication"), on both feeds:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import pytest
 import structlog
@@ -54,14 +55,14 @@ def store_kind() -> str:
 
 
 @pytest.fixture
-def logs() -> Iterator[list[dict[str, object]]]:
+def logs() -> Iterator[list[MutableMapping[str, Any]]]:
     """What the nodes log meanwhile (and nothing of it on the CLI's stdout)."""
     with structlog.testing.capture_logs() as captured:
         yield captured
 
 
 def test_a_rewritten_history_then_a_new_event_quarantines_the_case_and_replication_goes_on(
-    harness: FeedHarness, logs: list[dict[str, object]]
+    harness: FeedHarness, logs: list[MutableMapping[str, Any]]
 ) -> None:
     number, _ = drive_cases(harness.source, 2)
     steps(harness.source, number, 2)  # versions 1..4
@@ -102,7 +103,7 @@ def test_a_rewritten_history_then_a_new_event_quarantines_the_case_and_replicati
 
 
 def test_an_event_deleted_and_appended_again_differently_is_a_conflict_with_both_hashes(
-    harness: FeedHarness, logs: list[dict[str, object]]
+    harness: FeedHarness, logs: list[MutableMapping[str, Any]]
 ) -> None:
     replaced = replace_event_three(harness)
 
@@ -123,7 +124,7 @@ def test_an_event_deleted_and_appended_again_differently_is_a_conflict_with_both
 
 
 def test_a_quarantined_case_is_listed_counted_and_flagged_by_health(
-    harness: FeedHarness, logs: list[dict[str, object]]
+    harness: FeedHarness, logs: list[MutableMapping[str, Any]]
 ) -> None:
     assert health(harness.receiver) == SERVING
     replaced = replace_event_three(harness)
@@ -150,7 +151,7 @@ def test_a_quarantined_case_is_listed_counted_and_flagged_by_health(
 
 
 def test_later_events_of_a_quarantined_case_are_held_not_applied(
-    harness: FeedHarness, logs: list[dict[str, object]]
+    harness: FeedHarness, logs: list[MutableMapping[str, Any]]
 ) -> None:
     replaced = replace_event_three(harness)
     steps(harness.source, replaced.number, 2)  # versions 4 and 5, after the new event 3
