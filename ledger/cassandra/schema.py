@@ -20,6 +20,7 @@ LOG = "notification_log"
 WRITER = "log_writer"
 PROGRESS = "log_progress"
 TRACKING = "tracking"
+MERKLE = "merkle_tree"
 
 
 def keyspace_cql(settings: CassandraSettings) -> str:
@@ -57,6 +58,12 @@ def log_tables_cql(settings: CassandraSettings) -> list[str]:
         # Hints that only ever lag the truth: where the tail is, what is applied.
         f"CREATE TABLE IF NOT EXISTS {settings.table(PROGRESS)} ("
         "log text PRIMARY KEY, bucket_size bigint, tail_bucket bigint, applied bigint)",
+        # The log's Merkle tree (docs/audit.md), derived from the log: complete
+        # subtrees (`s/<level>/<index>`: hash), each event's log position
+        # (`p/<originator id>/<version>`: position) and the size it covers
+        # (`size`: position). One row per key, written by plain writes only.
+        f"CREATE TABLE IF NOT EXISTS {settings.table(MERKLE)} ("
+        "key text PRIMARY KEY, hash blob, position bigint)",
     ]
 
 
@@ -82,4 +89,4 @@ def truncate_cql(settings: CassandraSettings, tables: list[str]) -> list[str]:
     return [f"TRUNCATE {settings.table(table)}" for table in tables]
 
 
-ALL_TABLES = [STREAMS, LOG, WRITER, PROGRESS, TRACKING]
+ALL_TABLES = [STREAMS, LOG, WRITER, PROGRESS, TRACKING, MERKLE]

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.identity import load_or_create
-from caseledger.ledger.audit.log import MerkleLog
+from caseledger.ledger.audit.merkle_logs import merkle_log_of
 from caseledger.ledger.limits import MAX_REQUEST_BYTES
 from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
@@ -148,8 +148,9 @@ def start(
     log_pb2_grpc.add_LogServiceServicer_to_server(LogService(ledger, stopping), server)
     # The node's signed checkpoints, where its store keeps a Merkle log (docs/audit.md).
     checkpoints = None
-    if isinstance(ledger.recorder, MerkleLog):
-        checkpoints = Checkpoints(ledger.recorder, load_or_create(config.data_dir, config.code))
+    merkle_log = merkle_log_of(ledger.recorder)
+    if merkle_log is not None:
+        checkpoints = Checkpoints(merkle_log, load_or_create(config.data_dir, config.code))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(ledger, checkpoints), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -15,19 +15,21 @@ import structlog
 from caseledger.ledger.audit import merkle
 from caseledger.ledger.audit.checkpoint import Checkpoint, open_note, parse_verifier_key
 from caseledger.ledger.audit.identity import public_file
-from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, ledger_pb2, ledger_pb2_grpc
 from tests.nodes import requests as rq
+from tests.nodes.stores import fresh_nodes, node_config
 from tests.samples import LIXIA
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", pytest.param("cassandra", marks=pytest.mark.cassandra)])
 def node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningNode]:
+    kind: str = request.param
+    if kind == "cassandra":
+        request.getfixturevalue("cassandra_keyspace")
+    fresh_nodes(kind, LIXIA)
     with structlog.testing.capture_logs():
-        running = start(
-            NodeConfig(code=LIXIA, data_dir=tmp_path, store=request.param, allow_client_time=True)
-        )
+        running = start(node_config(LIXIA, tmp_path, kind, allow_client_time=True))
         yield running
         running.stop(grace=0)
 
