@@ -37,6 +37,7 @@ class _CursorTree:
         self._cursor = cursor
         self.size = size
         self.known = known
+        self.pending: list[tuple[int, int, bytes]] = []
 
     def subtree(self, level: int, index: int) -> bytes:
         found = self.known.get((level, index))
@@ -52,14 +53,20 @@ class _CursorTree:
 
     def append(self, leaf: bytes) -> None:
         completed = merkle.append_nodes(self, self.size, leaf)
-        self._cursor.executemany(f"INSERT INTO {_TABLE} VALUES (?, ?, ?)", completed)
+        self.pending.extend(completed)
+        # The new frontier: the left siblings just merged leave it, the
+        # largest subtree completed joins it.
+        for level, index, _ in completed[:-1]:
+            del self.known[level, index - 1]
+        level, index, value = completed[-1]
+        self.known[level, index] = value
         self.size += 1
-        frontier = set(merkle.frontier_positions(self.size))
-        # Only the new frontier is needed by the next append.
-        self.known = {k: v for k, v in self.known.items() if k in frontier}
-        for level, index, value in completed:
-            if (level, index) in frontier:
-                self.known[level, index] = value
+
+    def flush(self) -> None:
+        """Write the subtrees completed since the last flush."""
+        if self.pending:
+            self._cursor.executemany(f"INSERT INTO {_TABLE} VALUES (?, ?, ?)", self.pending)
+            self.pending = []
 
 
 class SQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
@@ -101,6 +108,7 @@ class SQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
                         event.topic, event.originator_id, event.originator_version, event.state
                     )
                 )
+            tree.flush()
         with self._cache_lock:
             self._cached = (tree.size, tree.known)
         return positions
@@ -140,6 +148,7 @@ class SQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
                         row["state"],
                     )
                 )
+            tree.flush()
 
     @contextmanager
     def tree(self) -> Iterator[_CursorTree]:
