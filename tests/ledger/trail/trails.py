@@ -10,10 +10,11 @@ from eventsourcing.persistence import StoredEvent
 
 from caseledger.ledger.case.events import CaseEvent
 from caseledger.ledger.case.stages import Command
+from caseledger.ledger.catalogue import Item
 from caseledger.ledger.trail.canonical import digest
 from caseledger.ledger.trail.received import Delivery, ReceivedEvents
 from tests.ledger.case.case_paths import follow
-from tests.samples import Clock
+from tests.samples import LIXIA, Clock, food_licence_terms
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
@@ -45,3 +46,9 @@ def relinked(event: StoredEvent, prev_hash: str) -> StoredEvent:
 
 def hash_of(event: StoredEvent) -> str:
     return cast(CaseEvent, ReceivedEvents(env=POPO).mapper.to_domain_event(event)).hash
+
+
+def catalogue_event() -> StoredEvent:
+    """An event of another aggregate than a case (an item published to the catalogue)."""
+    (published,) = Item.publish(LIXIA, food_licence_terms()).collect_events()
+    return ReceivedEvents(env=POPO).mapper.to_stored_event(published)
