@@ -84,6 +84,8 @@ class Finding:
         }
 
     def line(self) -> str:
+        if self.position == 0:
+            return self.problem
         where = f"position {self.position}"
         if self.last > self.position:
             where = f"positions {self.position}–{self.last}"
@@ -270,6 +272,33 @@ def _included(
     return "the node's inclusion proof does not verify against its own checkpoint"
 
 
+def _extends(
+    audit: audit_pb2_grpc.AuditServiceStub, kept_file: Path, report: LogReport, timeout: float
+) -> list[Finding]:
+    """Whether the new checkpoint extends the one kept: one history, no fork."""
+    try:
+        kept = verify_note(kept_file.read_text(encoding="utf-8"), report.key)
+    except (OSError, CheckpointRefused) as error:
+        return [Finding(0, f"the kept checkpoint is refused: {error}")]
+    new = report.checkpoint
+    if kept.origin != new.origin:
+        return [Finding(0, f"the kept checkpoint is of {kept.origin}, not {new.origin}")]
+    if kept.size > new.size:
+        return [Finding(0, f"the log shrank from {kept.size} to {new.size} leaves since kept")]
+    proof = audit.GetConsistencyProof(
+        audit_pb2.GetConsistencyProofRequest(first=kept.size, second=new.size), timeout=timeout
+    )
+    if merkle.consistent(kept.size, new.size, kept.root, new.root, list(proof.path)):
+        return []
+    return [
+        Finding(
+            0,
+            f"the checkpoint of {new.size} does not extend the one of {kept.size} kept "
+            "earlier: the history it signed was rewritten (a fork)",
+        )
+    ]
+
+
 def read_key(path: Path | None) -> VerifierKey | None:
     if path is None:
         return None
@@ -288,9 +317,22 @@ def read_key(path: Path | None) -> VerifierKey | None:
     help="The node's verifier key (its <code>.identity.pub). Without it, the key the "
     "node sends is used and printed: keep it and pass it next time.",
 )
+@click.option(
+    "--checkpoint",
+    "kept_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoint of NODE kept from an earlier run: the new one must extend it "
+    "(consistency proof). The new one is kept there once the log verifies.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @click.pass_obj
-def verify(session: Session, node_address: str, key_file: Path | None, as_json: bool) -> None:
+def verify(
+    session: Session,
+    node_address: str,
+    key_file: Path | None,
+    kept_file: Path | None,
+    as_json: bool,
+) -> None:
     """Check every event of NODE's log against a checkpoint it signs now.
 
     Exits 0 when the log is exactly what the signed checkpoint commits to,
@@ -312,7 +354,11 @@ def verify(session: Session, node_address: str, key_file: Path | None, as_json: 
                 )
             raise click.exceptions.Exit(DOES_NOT_VERIFY) from None
         report = LogReport(node_address, checkpoint, used, first_use)
+        if kept_file is not None and kept_file.exists():
+            report.findings.extend(_extends(audit, kept_file, report, session.timeout))
         verify_log(channel, report, session.timeout)
+    if kept_file is not None and report.verified:
+        kept_file.write_text(checkpoint.note, encoding="utf-8")
     if as_json:
         emit_json(report.document())
     else:

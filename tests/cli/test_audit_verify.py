@@ -33,7 +33,8 @@ def node(tmp_path: Path) -> Iterator[RunningNode]:
     with structlog.testing.capture_logs():
         running = start(NodeConfig(code=LIXIA, data_dir=tmp_path / "node"))
         yield running
-        running.stop(grace=0)
+        if not running.stopping.is_set():  # a test may have stopped it to restart
+            running.stop(grace=0)
 
 
 @dataclasses.dataclass
@@ -171,8 +172,24 @@ def test_two_swapped_events_are_both_named(log: Log) -> None:
 
 
 def test_a_rewrite_with_every_later_hash_recomputed_is_named_event_by_event(log: Log) -> None:
+    changed = rewrite(log, log.first)
+    # The case's own chain still links: only the log's checkpoint tells.
+    assert log.run("audit", "replay", log.first).exit_code == 0
+    result = log.verify()
+    assert result.exit_code == 3, result.output
+    assert problems(log.report()).keys() == set(changed)
+    replay = log.replay(log.first, "--json")
+    assert replay.exit_code == 3
+    report = json.loads(replay.stdout)
+    assert [e["version"] for e in report["inclusion"]["events"] if not e["ok"]] == [2, 3]
+
+
+def rewrite(log: Log, case: str) -> list[int]:
+    """Change the notice number of the case's acceptance and recompute its hash
+    and every later one, as someone who knows docs/canonical.md could; the
+    log positions changed."""
     mapper = log.node.ledger.mapper
-    case_id = UUID(log.run.json("case", "show", log.first)["case_id"])
+    case_id = UUID(log.run.json("case", "show", case)["case_id"])
     rows = [r for r in log.rows() if r[1] == case_id.hex]
     prev = None
     changed = []
@@ -194,13 +211,28 @@ def test_a_rewrite_with_every_later_hash_recomputed_is_named_event_by_event(log:
             )
             changed.append(rowid)
         prev = event.hash
+    return changed
 
-    # The case's own chain still links: only the log's checkpoint tells.
-    assert log.run("audit", "replay", log.first).exit_code == 0
-    result = log.verify()
+
+def test_a_history_rewritten_with_its_tree_is_a_fork_from_the_checkpoint_kept(
+    log: Log, tmp_path: Path
+) -> None:
+    """Someone with the node's files rewrites an event, drops the tree and lets
+    the node rebuild it from the rewritten log on restart: a fresh checkpoint
+    then matches the log, but not the one the auditor kept."""
+    kept = tmp_path / "kept.checkpoint"
+    assert log.verify("--checkpoint", str(kept)).exit_code == 0
+    assert kept.read_text().startswith("caseledger.example/")
+    rewrite(log, log.first)
+    log.node.stop(grace=0)
+    log.execute("DROP TABLE merkle_subtrees")
+    with structlog.testing.capture_logs():
+        log.node = start(log.node.config)
+        try:
+            log.run = Operator(log.node.address)
+            assert log.verify().exit_code == 0  # the new history agrees with itself
+            result = log.verify("--checkpoint", str(kept))
+        finally:
+            log.node.stop(grace=0)
     assert result.exit_code == 3, result.output
-    assert problems(log.report()).keys() == set(changed)
-    replay = log.replay(log.first, "--json")
-    assert replay.exit_code == 3
-    report = json.loads(replay.stdout)
-    assert [e["version"] for e in report["inclusion"]["events"] if not e["ok"]] == [2, 3]
+    assert "was rewritten (a fork)" in result.stdout
