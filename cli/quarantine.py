@@ -67,7 +67,7 @@ def quarantined(session: Session, as_json: bool) -> None:
         if entry.held_hash or entry.received_hash:
             out.print(f"  held here: {entry.held_hash or '-'}")
             out.print(f"  received:  {entry.received_hash or '-'}")
-    out.print(f"{len(entries)} entries quarantined")
+    out.print(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'} quarantined")
 
 
 def _documents(entries: list[ledger_pb2.QuarantinedCase]) -> list[dict[str, Any]]:
