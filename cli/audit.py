@@ -24,6 +24,7 @@ import grpc
 from rich.markup import escape
 from rich.table import Table
 
+from caseledger.cli.bundle import bundle, check_bundle
 from caseledger.cli.copies import Difference, compare_copies
 from caseledger.cli.damage import Damage, damage_of
 from caseledger.cli.inclusion import (
@@ -53,6 +54,8 @@ def audit() -> None:
 
 
 audit.add_command(verify)
+audit.add_command(bundle)
+audit.add_command(check_bundle)
 
 
 @dataclass(frozen=True)

@@ -236,3 +236,26 @@ def test_a_history_rewritten_with_its_tree_is_a_fork_from_the_checkpoint_kept(
             log.node.stop(grace=0)
     assert result.exit_code == 3, result.output
     assert "was rewritten (a fork)" in result.stdout
+
+
+def test_an_evidence_bundle_verifies_offline_and_a_changed_one_does_not(
+    log: Log, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "case.evidence.json"
+    written = log.run("audit", "bundle", log.first, "--out", str(bundle))
+    assert written.exit_code == 0, written.output
+    log.node.stop(grace=0)  # nothing runs from here on
+
+    checked = log.run("audit", "check-bundle", str(bundle), "--key", log.key)
+    assert checked.exit_code == 0, checked.output
+    assert "3 events, 3 proven included" in checked.stdout
+
+    document = json.loads(bundle.read_text())
+    document["proofs"][1]["leaf_index"] += 1
+    moved = tmp_path / "moved.json"
+    moved.write_text(json.dumps(document))
+    refused = log.run("audit", "check-bundle", str(moved), "--key", log.key, "--json")
+    assert refused.exit_code == 3
+    assert json.loads(refused.stdout)["problems"] == [
+        "event 2 is not proven included in the checkpoint of 370102000000"
+    ]
