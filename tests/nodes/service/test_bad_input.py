@@ -124,6 +124,7 @@ RPCS = {
         Rpc("Transfer", rq.transfer, Stage.ACCEPTED),
         Rpc("GetCase", rq.get_case, Stage.SUBMITTED),
         Rpc("ListCaseEvents", rq.list_case_events, Stage.SUBMITTED),
+        Rpc("ListQuarantined", lambda _: ledger_pb2.ListQuarantinedRequest(), Stage.NO_CASE),
     )
 }
 COMMANDS = [rpc for rpc in RPCS.values() if "meta" in rpc.fields]
