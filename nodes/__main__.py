@@ -22,6 +22,9 @@ from caseledger.nodes.network.wiring import directory_of, sources_of
 from caseledger.nodes.replication.grpc_feed import Source
 from caseledger.nodes.service.server import start
 
+_SIGNAL_CHECK_SECONDS = 0.5
+"""How long a SIGTERM may wait for the main thread to notice it."""
+
 
 def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseledger node")
@@ -132,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
-    done.wait()
+    # Python runs a handler only when the main thread is back in the
+    # interpreter, and the kernel may hand SIGTERM to one of gRPC's threads,
+    # which does not wake a wait without a timeout: so wait in slices.
+    while not done.wait(_SIGNAL_CHECK_SECONDS):
+        pass
     log.info("node draining")
     node.stop()
     log.info("node stopped")
