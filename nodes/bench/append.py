@@ -102,7 +102,7 @@ def _meta(request_id: str) -> types_pb2.CommandMeta:
 
 
 async def _prepare_cases(stub: Any, clients: int) -> list[str]:
-    await stub.PublishItem(ledger_pb2.PublishItemRequest(terms=bench_data.item_terms()))
+    await stub.PublishItem(bench_data.publication("bench-publish"))
     numbers = []
     for index in range(clients):
         result = (await stub.Submit(bench_data.submission(f"bench-submit-{index}"))).result

@@ -26,6 +26,16 @@ def item_terms() -> ledger_pb2.ItemTerms:
     )
 
 
+def publication(request_id: str) -> ledger_pb2.PublishItemRequest:
+    """The catalogue item, published by the benchmark's catalogue officer."""
+    return ledger_pb2.PublishItemRequest(
+        terms=item_terms(),
+        meta=types_pb2.CommandMeta(
+            request_id=request_id, operator=types_pb2.Operator(id="bench", role="catalogue_admin")
+        ),
+    )
+
+
 def submission(request_id: str) -> ledger_pb2.SubmitRequest:
     return ledger_pb2.SubmitRequest(
         meta=types_pb2.CommandMeta(

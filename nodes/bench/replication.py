@@ -119,7 +119,7 @@ class Province:
 
 
 async def _cases(stub: Any, count: int) -> list[str]:
-    await stub.PublishItem(ledger_pb2.PublishItemRequest(terms=bench_data.item_terms()))
+    await stub.PublishItem(bench_data.publication(f"p3-publish-{time.time()}"))
     numbers = []
     for index in range(count):
         result = (await stub.Submit(bench_data.submission(f"p3-{index}-{time.time()}"))).result

@@ -13,7 +13,7 @@ import grpc
 import structlog
 
 from caseledger.ledger.case.aggregate import Case, Context
-from caseledger.ledger.catalogue import UNRECORDED, ItemTerms
+from caseledger.ledger.catalogue import ItemTerms
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.codes.vocabulary import (
     ApplicantType,
@@ -50,11 +50,7 @@ class LedgerService(CaseCommandHandlers):
     ) -> ledger_pb2.PublishItemResponse:
         with self._translated("PublishItem", context):
             terms: ItemTerms = convert.item_terms(request.terms)
-            operator = (
-                self._context(request.meta, request).operator
-                if request.HasField("meta")
-                else UNRECORDED
-            )
+            operator = self._context(request.meta, request).operator
             return ledger_pb2.PublishItemResponse(
                 version=self._ledger.publish_item(terms, operator)
             )

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from caseledger.cli.case import COMMANDS
+from caseledger.cli.catalogue import catalogue
 from caseledger.cli.main import cli
 from caseledger.cli.subject import subject
 from caseledger.v1 import ledger_pb2, types_pb2
@@ -36,9 +37,11 @@ def test_every_rpc_that_takes_a_command_has_a_case_command() -> None:
     commanded = {
         method.name for method in _SERVICE.methods if "meta" in method.input_type.fields_by_name
     }
-    # Erasure is not a case command: it is `caseledger subject erase`.
-    assert commanded == {command.rpc for command in COMMANDS} | {"EraseSubject"}
+    # Erasure is not a case command: it is `caseledger subject erase`; publishing
+    # an item is `caseledger catalogue publish`.
+    assert commanded == {command.rpc for command in COMMANDS} | {"EraseSubject", "PublishItem"}
     assert "erase" in subject.commands
+    assert "publish" in catalogue.commands
 
 
 def test_transfer_names_the_target_and_reports_the_outcome_and_new_owner() -> None:

@@ -61,8 +61,17 @@ def item_terms(implementation_code: str = FOOD_LICENCE) -> ledger_pb2.ItemTerms:
     )
 
 
-def publish_item(implementation_code: str = FOOD_LICENCE) -> ledger_pb2.PublishItemRequest:
-    return ledger_pb2.PublishItemRequest(terms=item_terms(implementation_code))
+def publish_item(
+    implementation_code: str = FOOD_LICENCE, *, client_time: bool = False
+) -> ledger_pb2.PublishItemRequest:
+    return ledger_pb2.PublishItemRequest(
+        terms=item_terms(implementation_code), meta=publisher(client_time=client_time)
+    )
+
+
+def publisher(*, client_time: bool = False) -> types_pb2.CommandMeta:
+    """The meta of a catalogue officer's publication; by default the node keeps the time."""
+    return meta(role="catalogue_admin", client_time=client_time)
 
 
 def erase_subject(id_number: str = CITIZEN_ID) -> ledger_pb2.EraseSubjectRequest:

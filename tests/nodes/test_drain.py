@@ -102,7 +102,9 @@ def county(tmp_path: Path) -> Iterator[County]:
     node = NodeProcess(network, COUNTY, tmp_path / "node.log")
     node.start()
     built = County(node, f"127.0.0.1:{port}", target)
-    built.stub().PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+    built.stub().PublishItem(
+        ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher())
+    )
     yield built
     node.kill()  # whatever the test did, no node outlives it
     target.answer()

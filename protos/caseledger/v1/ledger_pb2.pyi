@@ -170,8 +170,8 @@ class PublishItemRequest(_message.Message):
     def terms(self) -> Global___ItemTerms: ...
     @_builtins.property
     def meta(self) -> _types_pb2.CommandMeta:
-        """Who publishes or revises the item: recorded in the catalogue event for
-        audit. Without it the event records the operator as not recorded.
+        """Who publishes or revises the item (operator id and role required, as for
+        every command): recorded in the catalogue event for audit.
         """
 
     def __init__(

@@ -58,8 +58,10 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
 
 def open_case(pair: Pair) -> str:
     township = pair.stub(pair.township)
-    township.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
-    pair.stub(pair.county).PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+    township.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher()))
+    pair.stub(pair.county).PublishItem(
+        ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher())
+    )
     number = township.Submit(rq.submit()).result.case_number
     township.Accept(ledger_pb2.AcceptRequest(meta=rq.meta(), case=number, notice_no="受1号"))
     return number

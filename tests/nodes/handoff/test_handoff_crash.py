@@ -88,7 +88,9 @@ def test_a_handoff_killed_at_a_step_ends_with_one_owner_and_a_whole_trail(
 ) -> None:
     for code, node in network.nodes.items():
         node.start(failpoint if code == victim else "")
-    network.stub(COUNTY).PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+    network.stub(COUNTY).PublishItem(
+        ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher())
+    )
 
     def township_has_item() -> bool:
         try:

@@ -80,7 +80,9 @@ def whole_trail(node: RunningNode, number: str, versions: int) -> bool:
 def test_a_case_moved_across_subtrees_reaches_every_owner_and_ancestor(
     network: dict[str, RunningNode],
 ) -> None:
-    stub(network[PROVINCE]).PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+    stub(network[PROVINCE]).PublishItem(
+        ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher())
+    )
 
     wait_for(
         lambda: all(_has_item(node) for node in network.values()),

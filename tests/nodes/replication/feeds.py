@@ -389,7 +389,9 @@ def drive_cases(node: RunningNode, count: int, publish: bool = True) -> list[str
     channel, stub = ledger_stub(node)
     with channel:
         if publish:
-            stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+            stub.PublishItem(
+                ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher())
+            )
         numbers = []
         for _ in range(count):
             number = stub.Submit(rq.submit()).result.case_number

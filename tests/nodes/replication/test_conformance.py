@@ -74,7 +74,7 @@ def test_a_batch_handed_again_at_its_own_positions_changes_nothing(
 def test_per_case_order_is_kept_across_interleaved_cases(harness: FeedHarness) -> None:
     channel, stub = ledger_stub(harness.source)
     with channel:
-        stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+        stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher()))
         numbers = [stub.Submit(rq.submit()).result.case_number for _ in range(4)]
         for number in numbers:  # interleave the cases in the source's log
             stub.Accept(ledger_pb2.AcceptRequest(meta=rq.meta(), case=number, notice_no="受1号"))

@@ -119,7 +119,9 @@ def append_cases(node: RunningNode, count: int, publish: bool = True) -> list[st
     channel, stub = ledger_stub(node)
     with channel:
         if publish:
-            stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+            stub.PublishItem(
+                ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher())
+            )
         numbers = []
         for _ in range(count):
             number = stub.Submit(rq.submit()).result.case_number
@@ -173,7 +175,7 @@ def test_catalogue_events_flow_down_and_case_events_do_not(
         revised.promised_days = 8
         channel, stub = ledger_stub(county)
         with channel:
-            stub.PublishItem(ledger_pb2.PublishItemRequest(terms=revised))
+            stub.PublishItem(ledger_pb2.PublishItemRequest(terms=revised, meta=rq.publisher()))
         authored = county.ledger.recorder.select_notifications(start=1, limit=1000)
         catalogue = [
             (n.originator_id, n.originator_version)

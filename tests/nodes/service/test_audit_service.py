@@ -43,7 +43,7 @@ def audit(node: RunningNode) -> Iterator[audit_pb2_grpc.AuditServiceStub]:
 def cases(node: RunningNode, count: int) -> list[str]:
     with grpc.insecure_channel(node.address) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
-        stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+        stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher()))
         return [stub.Submit(rq.submit()).result.case_number for _ in range(count)]
 
 

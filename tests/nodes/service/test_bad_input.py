@@ -97,7 +97,7 @@ class Rpc:
 RPCS = {
     rpc.name: rpc
     for rpc in (
-        Rpc("PublishItem", lambda _: rq.publish_item(SPARE_ITEM), Stage.NO_CASE),
+        Rpc("PublishItem", lambda _: rq.publish_item(SPARE_ITEM, client_time=True), Stage.NO_CASE),
         Rpc("GetItem", lambda _: rq.get_item(), Stage.NO_CASE),
         Rpc("EraseSubject", lambda _: rq.erase_subject(), Stage.NO_CASE),
         Rpc("Submit", lambda _: rq.submit(), Stage.NO_CASE),

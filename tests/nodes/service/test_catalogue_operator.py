@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from caseledger.ledger.case.aggregate import Operator
-from caseledger.ledger.catalogue import UNRECORDED, Item, item_id
+from caseledger.ledger.catalogue import Item, item_id
 from caseledger.nodes.service.server import RunningNode
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 from tests.nodes import requests as rq
@@ -39,11 +39,15 @@ def test_a_revision_records_its_own_operator(node: RunningNode, stub: Stub) -> N
     assert publisher_of(node).role == "catalogue_reviewer"
 
 
-def test_without_meta_the_operator_is_recorded_as_not_recorded(
-    node: RunningNode, stub: Stub
-) -> None:
-    stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
-    assert publisher_of(node) == UNRECORDED
+def test_a_publication_without_meta_is_refused_and_publishes_nothing(stub: Stub) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    _, violations = details(raised.value)
+    assert set(violations) == {"meta.request_id", "meta.operator.id", "meta.operator.role"}
+    with pytest.raises(grpc.RpcError) as missing:
+        stub.GetItem(ledger_pb2.GetItemRequest(implementation_code=FOOD_LICENCE))
+    assert missing.value.code() is grpc.StatusCode.NOT_FOUND
 
 
 def test_meta_without_an_operator_is_refused_and_publishes_nothing(

@@ -28,7 +28,7 @@ def own_time(tmp_path: Path) -> Iterator[RunningNode]:
 def test_concurrent_commands_on_one_case_all_land_in_time_order(own_time: RunningNode) -> None:
     with grpc.insecure_channel(own_time.address) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
-        stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+        stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher()))
         number = stub.Submit(rq.submit(client_time=False)).result.case_number
         stub.Accept(
             ledger_pb2.AcceptRequest(

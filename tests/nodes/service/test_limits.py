@@ -222,7 +222,7 @@ def test_the_largest_events_the_bounds_allow_stay_under_the_largest_event(
     terms = rq.item_terms(LONG_ITEM)
     terms.name = CONTROL * 200
     terms.required_materials[:] = [CONTROL * 200] * 100
-    served.stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms))
+    served.stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms, meta=rq.publisher()))
     request = rq.submit()
     request.item_code = LONG_ITEM
     request.applicant.name = "😀" * 200
@@ -257,7 +257,7 @@ def test_finding_2_limits_of_2_31_working_days_are_refused(served: Served) -> No
     written = served.written()
 
     with pytest.raises(grpc.RpcError) as caught:
-        served.stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms))
+        served.stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms, meta=rq.publisher()))
 
     assert caught.value.code() is INVALID
     assert violations(caught.value) == {
@@ -271,7 +271,7 @@ def test_finding_2_a_case_of_the_longest_limits_reads(served: Served) -> None:
     terms = rq.item_terms(f"{LIXIA_BUREAU}4370100200007")
     terms.statutory_days = limits.MAX_WORKING_DAYS
     terms.promised_days = limits.MAX_WORKING_DAYS
-    served.stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms))
+    served.stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms, meta=rq.publisher()))
     request = rq.submit()
     request.item_code = terms.implementation_code
     number = served.stub.Submit(request).result.case_number

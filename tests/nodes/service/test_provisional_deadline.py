@@ -21,7 +21,7 @@ def accepted_late_in_2026(stub: Stub) -> str:
     """A case of a 25/30-working-day item accepted on 2026-11-30; its clock is running."""
     terms = rq.item_terms()
     terms.statutory_days, terms.promised_days = 30, 25
-    stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms))
+    stub.PublishItem(ledger_pb2.PublishItemRequest(terms=terms, meta=rq.publisher()))
     number = stub.Submit(rq.submit()).result.case_number
     meta = rq.meta()
     meta.occurred_at.FromDatetime(_LATE_NOVEMBER)

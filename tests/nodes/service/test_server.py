@@ -20,7 +20,7 @@ Stub = ledger_pb2_grpc.LedgerServiceStub
 
 
 def published(stub: Stub) -> None:
-    stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms()))
+    stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher()))
 
 
 def field_violations(error: grpc.RpcError) -> dict[str, str]:
