@@ -182,6 +182,12 @@ NUMBERS: Final[Mapping[str, Bound]] = MappingProxyType(
         "version": _VERSION,
         "after": Bound(0, MAX_POSITION),
         "limit": Bound(0, MAX_POSITION, "records"),
+        # The audit service's log positions and tree sizes (0: the latest).
+        "position": Bound(0, MAX_POSITION),
+        "size": Bound(0, MAX_POSITION, "events"),
+        "tree_size": Bound(0, MAX_POSITION, "events"),
+        "first": Bound(0, MAX_POSITION, "events"),
+        "second": Bound(0, MAX_POSITION, "events"),
     }
 )
 """The range of each integer field."""

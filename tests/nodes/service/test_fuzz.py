@@ -40,6 +40,7 @@ from caseledger.ledger import limits
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import (
+    audit_pb2,
     handoff_pb2,
     handoff_pb2_grpc,
     ledger_pb2,
@@ -56,6 +57,7 @@ SERVICES = [
     ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"],
     log_pb2.DESCRIPTOR.services_by_name["LogService"],
     handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"],
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
 ]
 METHODS = [method for service in SERVICES for method in service.methods]
 NEVER = {
@@ -237,6 +239,13 @@ def _bases(node: RunningNode, channel: grpc.Channel) -> dict[str, bytes]:
         handoff_pb2.ExportTrailRequest(case_id=case_id)
     )
     bases["StreamLog"] = log_pb2.StreamLogRequest(after=1, limit=50).SerializeToString()
+    bases["GetCheckpoint"] = audit_pb2.GetCheckpointRequest(fresh=True).SerializeToString()
+    bases["GetInclusionProof"] = audit_pb2.GetInclusionProofRequest(
+        position=1, tree_size=2
+    ).SerializeToString()
+    bases["GetConsistencyProof"] = audit_pb2.GetConsistencyProofRequest(
+        first=1, second=2
+    ).SerializeToString()
     bases["ExportTrail"] = handoff_pb2.ExportTrailRequest(case_id=case_id).SerializeToString()
     bases["OfferCase"] = handoff_pb2.OfferCaseRequest(
         case_id=case_id, from_node=LIXIA, from_address="127.0.0.1:9"

@@ -30,6 +30,7 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.boundary import bounded_fields
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import (
+    audit_pb2,
     handoff_pb2,
     ledger_pb2,
     ledger_pb2_grpc,
@@ -46,6 +47,7 @@ SERVICES = [
     ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"],
     log_pb2.DESCRIPTOR.services_by_name["LogService"],
     handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"],
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
 ]
 LONG_ITEM = f"{LIXIA_BUREAU}4370100200009"
 """A catalogue item of the longest limits the table allows."""
