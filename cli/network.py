@@ -64,6 +64,22 @@ def drop_keyspaces(args: tuple[str, ...]) -> None:
     exec_node_module("network", "drop-keyspaces", *args)
 
 
+@network.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def pki(args: tuple[str, ...]) -> None:
+    """The network PKI (证书): init|import the CA, issue|renew|revoke node certificates, list.
+
+    Every argument goes to `caseledger.nodes pki`; --help lists them. For example:
+    caseledger network pki init --network shandong --dir pki;
+    caseledger network pki issue 370000000000 --dir pki --data var/370000000000.
+    See docs/trust.md.
+    """
+    exec_node_module("pki", *args)
+
+
 @click.command(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     add_help_option=False,

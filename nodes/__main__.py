@@ -21,6 +21,8 @@ from caseledger.nodes.network.supervisor import run as run_network
 from caseledger.nodes.network.wiring import directory_of, sources_of
 from caseledger.nodes.replication.grpc_feed import Source
 from caseledger.nodes.service.server import start
+from caseledger.nodes.trust.commands import add_arguments as add_pki_arguments
+from caseledger.nodes.trust.commands import run as run_pki
 
 _SIGNAL_CHECK_SECONDS = 0.5
 """How long a SIGTERM may wait for the main thread to notice it."""
@@ -71,6 +73,12 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         help="HOST:PORT [$CASELEDGER_CASSANDRA]",
     )
     bench_cassandra.add_argument("--seconds", type=float, default=3.0)
+    pki = sub.add_parser(
+        "pki",
+        prog="caseledger network pki",
+        help="the network PKI: CA, node certificates, revocation",
+    )
+    add_pki_arguments(pki)
     return parser
 
 
@@ -78,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(env_defaults()).parse_args(argv)
     if args.command == "network":
         return run_network(args)
+    if args.command == "pki":
+        return run_pki(args)
     if args.command == "bench":
         from caseledger.nodes.bench.append import main as bench
 
