@@ -1,6 +1,6 @@
 """The network PKI: the CA, node certificates and the revocation list (see docs/trust.md)."""
 
-from caseledger.nodes.trust.authority import Authority, import_ca, init_ca, load_ca
+from caseledger.nodes.trust.authority import Authority, load_ca
 from caseledger.nodes.trust.certificates import (
     IDENTITY_URI_PREFIX,
     NODE_URI_PREFIX,
@@ -12,6 +12,7 @@ from caseledger.nodes.trust.certificates import (
     verify_issued_by,
 )
 from caseledger.nodes.trust.errors import TrustError
+from caseledger.nodes.trust.founding import import_ca, init_ca
 from caseledger.nodes.trust.layout import PkiFolder
 from caseledger.nodes.trust.registry import Entry, State, issued, latest_of
 from caseledger.nodes.trust.revocation import RevocationList, revoke

@@ -136,8 +136,7 @@ def renew(
     if not isinstance(tls_public, ec.EllipticCurvePublicKey):
         raise TrustError(f"serial {previous.serial_number:x} does not hold an ECDSA TLS key")
     sans = previous.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    hosts = [*sans.get_values_for_type(x509.DNSName)]
-    hosts += [str(address) for address in sans.get_values_for_type(x509.IPAddress)]
+    hosts = [str(name.value) for name in sans if isinstance(name, x509.DNSName | x509.IPAddress)]
     cert = _sign(
         authority,
         code,
@@ -220,7 +219,10 @@ def _read_identity(path: Path) -> Ed25519PublicKey:
 
 def _tls_key(path: Path) -> ec.EllipticCurvePrivateKey:
     if path.exists():
-        loaded = load_pem_private_key(path.read_bytes(), password=None)
+        try:
+            loaded = load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError) as error:
+            raise TrustError(f"{path}: cannot read the TLS key ({error})") from error
         if not isinstance(loaded, ec.EllipticCurvePrivateKey):
             raise TrustError(f"{path} does not hold an ECDSA key")
         return loaded

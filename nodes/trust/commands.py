@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from caseledger.nodes.trust.authority import Authority, import_ca, init_ca, load_ca
+from caseledger.nodes.trust.authority import Authority, load_ca
 from caseledger.nodes.trust.certificates import (
     DEFAULT_HOSTS,
     NODE_VALIDITY,
@@ -21,6 +21,7 @@ from caseledger.nodes.trust.certificates import (
     renew,
 )
 from caseledger.nodes.trust.errors import TrustError
+from caseledger.nodes.trust.founding import import_ca, init_ca
 from caseledger.nodes.trust.layout import PkiFolder
 from caseledger.nodes.trust.registry import issued, latest_of
 from caseledger.nodes.trust.revocation import REASONS, revoke

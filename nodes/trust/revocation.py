@@ -93,7 +93,10 @@ def write_crl(
 
 def revoke(authority: Authority, serials: Iterable[int], reason: x509.ReasonFlags) -> list[int]:
     """Add `serials` to the CA's list; returns those newly revoked (the others already were)."""
-    current = revocations(read_crl(authority.folder.crl))
+    crl = read_crl(authority.folder.crl)
+    if not crl.is_signature_valid(authority.cert.public_key()):  # type: ignore[arg-type]
+        raise TrustError(f"{authority.folder.crl}: not signed by this CA; not extending it")
+    current = revocations(crl)
     known = {entry.serial for entry in current}
     added = [serial for serial in dict.fromkeys(serials) if serial not in known]
     if added:

@@ -96,3 +96,11 @@ def test_a_missing_list_fails_closed(authority: Authority, province: IssuedCerti
     authority.folder.crl.unlink()
     with pytest.raises(TrustError, match="cannot read the revocation list"):
         reader.is_revoked(province.cert)
+
+
+def test_the_ca_does_not_extend_a_list_it_did_not_sign(
+    authority: Authority, foreign_authority: Authority, province: IssuedCertificate
+) -> None:
+    shutil.copyfile(foreign_authority.folder.crl, authority.folder.crl)
+    with pytest.raises(TrustError, match="not signed by this CA"):
+        revoke(authority, [province.cert.serial_number], x509.ReasonFlags.key_compromise)
