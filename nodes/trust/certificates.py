@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from caseledger.ledger.audit.identity import load_or_create
+from caseledger.ledger.audit.log import AuditError
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.errors import InvalidInput
 from caseledger.nodes.trust.authority import Authority, not_before, now
@@ -101,7 +102,10 @@ def issue(
         raise TrustError("name the node's data folder or its identity key file, not both")
     if data is not None:
         directory = data
-        identity = load_or_create(data, code).key.public_key()
+        try:
+            identity = load_or_create(data, code).key.public_key()
+        except (AuditError, OSError, ValueError) as error:
+            raise TrustError(f"{data}: cannot load or make the identity key ({error})") from error
     else:
         assert identity_key is not None
         directory = identity_key.parent

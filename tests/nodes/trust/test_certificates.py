@@ -188,3 +188,17 @@ def test_a_folder_holds_one_ca(authority: Authority, tmp_path: Path) -> None:
     )
     with pytest.raises(TrustError, match="already holds a CA"):
         import_ca(authority.folder, authority.folder.ca_cert, other)
+
+
+def test_a_data_folder_whose_identity_key_is_not_ed25519_is_refused(
+    authority: Authority, tmp_path: Path
+) -> None:
+    data = tmp_path / "city"
+    data.mkdir()
+    key_file(data, CITY).write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        )
+    )
+    with pytest.raises(TrustError, match="does not hold an Ed25519 key"):
+        issue(authority, CITY, data=data)
