@@ -98,8 +98,11 @@ def issue(
     beside it is made if absent and reused if present.
     """
     code = parse_code(code)
+    for host in hosts:
+        if not host or host != host.strip():
+            raise TrustError(f"{host!r} is not a host name or an IP address")
     if (data is None) == (identity_key is None):
-        raise TrustError("name the node's data folder or its identity key file, not both")
+        raise TrustError("name exactly one of the node's data folder and its identity key file")
     if data is not None:
         directory = data
         try:
