@@ -31,16 +31,18 @@ DEFAULT_ROLE = "window_clerk"
 
 EXIT_CODES = """\b
 Exit codes:
-  0  success (audit replay: the whole chain verified)
+  0  success (audit replay / audit verify: everything checked verified)
   1  any other failure reported by the node
   2  usage error (bad option or argument, unreadable file)
   3  the trail does not verify: audit replay found a break or copies
      that differ, or the node reports its copy of the case damaged
-     (a version missing or unreadable, two copies of one version)
+     (a version missing or unreadable, two copies of one version);
+     audit verify found the node's log differs from its signed
+     checkpoint (an event missing, cut or rewritten)
   4  invalid input (the node names each bad field)
   5  not allowed in the case's current state, or not owned by this node
   6  no such case or item
-  7  already exists (a request id reused for a different command)
+  7  already exists (a request id reused for another case or command)
   8  version conflict: read the case and decide again
   9  node not reachable (or it did not answer in time)
 """
