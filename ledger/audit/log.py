@@ -12,15 +12,21 @@ from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
+from caseledger.ledger.errors import LedgerError
+
 
 class AuditError(Exception):
     """Root of the audit package's errors."""
 
 
-class LogGap(AuditError):
+class LogGap(AuditError, LedgerError):
     """The log and its tree disagree on where the log ends: events the tree
     holds were removed from the log, or the log has a hole. The node refuses
-    to extend a tree over a log it cannot account for."""
+    to extend a tree over a log it cannot account for.
+
+    Also a ledger error, so that the append it refuses reaches a client as
+    damage (DATA_LOSS naming the tree's size and the position), not as an
+    unhandled failure."""
 
     def __init__(self, tree_size: int, position: int) -> None:
         super().__init__(

@@ -14,6 +14,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from caseledger.ledger.audit.log import LogGap
 from caseledger.ledger.errors import (
     CaseExists,
     CaseNotFound,
@@ -148,6 +149,11 @@ def _damaged(error: TrailDamaged) -> tuple[int, list[object]]:
     return code_pb2.DATA_LOSS, [info, resource]
 
 
+def _log_cut(error: LogGap) -> tuple[int, list[object]]:
+    info = _info("LOG_CUT", tree_size=str(error.tree_size), position=str(error.position))
+    return code_pb2.DATA_LOSS, [info]
+
+
 def _hashes(held: str, other: str) -> dict[str, str]:
     """Both hashes where two copies met, named as the node sees them."""
     return {k: v for k, v in (("held_hash", held), ("other_hash", other)) if v}
@@ -171,6 +177,7 @@ _TABLE: dict[type[LedgerError], Callable[..., tuple[int, list[object]]]] = {
     UnreadableEvent: _unreadable,
     TrailBroken: _broken,
     TrailDamaged: _damaged,
+    LogGap: _log_cut,
     LedgerError: _unclassified,
 }
 

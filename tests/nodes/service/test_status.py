@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from caseledger.ledger import errors
+from caseledger.ledger.audit.log import LogGap
 from caseledger.ledger.trail.received import TrailBroken
 from caseledger.nodes.service import status
 
@@ -31,6 +32,7 @@ def test_every_ledger_error_has_a_status_of_its_own() -> None:
         errors.UnknownEventName: errors.UnknownEventName("n"),
         TrailBroken: TrailBroken("source", "case", 3, "why"),
         errors.TrailDamaged: errors.TrailDamaged("case", 3, errors.TrailDamaged.MISSING, "gone"),
+        LogGap: LogGap(7, 5),
     }
     assert _all_subclasses(errors.LedgerError) <= set(samples)
     for error in samples.values():
