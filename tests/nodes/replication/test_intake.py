@@ -12,6 +12,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from prometheus_client import CollectorRegistry
 
+from caseledger.ledger.trail.quarantine import Quarantine, Reason
 from caseledger.ledger.trail.received import Delivery, KnownHashes, ReceivedEvents, TrailBroken
 from caseledger.nodes.replication.port import FeedMetrics, Intake
 from tests.ledger.trail.trails import POPO, deliveries, stored_trail
@@ -104,3 +105,59 @@ def test_a_batch_that_does_not_verify_is_counted_as_a_break_and_nothing_of_it_st
     assert taken.sample("caseledger_events_received_total") is None
     assert taken.intake.position(SOURCE) == 0
     assert taken.observed == []
+
+
+def quarantined_intake() -> tuple[Intake, Quarantine, CollectorRegistry]:
+    quarantine = Quarantine()
+    received = ReceivedEvents(env=POPO, quarantine=quarantine)
+    registry = CollectorRegistry()
+    return Intake(received, KnownHashes([received]), FeedMetrics(registry)), quarantine, registry
+
+
+def test_positions_a_batch_skips_are_each_recorded_once_as_a_gap_in_the_source_log() -> None:
+    intake, quarantine, _ = quarantined_intake()
+    events = stored_trail()
+    intake.take(SOURCE, deliveries(events[:3]), head=9)
+    batch = [Delivery(6, events[3]), Delivery(7, events[4]), Delivery(9, events[4])]
+    intake.note_gaps(SOURCE, batch)
+    intake.note_gaps(SOURCE, batch)  # the same batch again: the same gaps, recorded once
+    gaps = [(e.reason, e.version, e.detail) for e in quarantine.entries()]
+    assert gaps == [
+        (Reason.LOG_GAP, 4, "positions 4..5 of the source's log never came"),
+        (Reason.LOG_GAP, 8, "positions 8..8 of the source's log never came"),
+    ]
+
+
+def test_a_batch_that_follows_the_tracked_position_records_no_gap(taken: Taken) -> None:
+    events = stored_trail()
+    taken.intake.take(SOURCE, deliveries(events[:3]), head=5)
+    taken.intake.note_gaps(SOURCE, deliveries(events[3:], first_position=4))
+    assert taken.sample("caseledger_trail_breaks_total") is None
+    assert (
+        taken.registry.get_sample_value(
+            "caseledger_quarantined_cases", {"source": SOURCE, "reason": "log_gap"}
+        )
+        is None
+    )
+
+
+def test_a_gap_without_a_quarantine_is_still_counted_and_is_no_broken_trail(
+    taken: Taken,
+) -> None:
+    events = stored_trail()
+    taken.intake.note_gaps(SOURCE, [Delivery(3, events[0])])
+    reported = {"source": SOURCE, "reason": "log_gap"}
+    assert taken.registry.get_sample_value("caseledger_quarantined_cases", reported) == 1
+    assert taken.sample("caseledger_trail_breaks_total") is None
+
+
+def test_an_uncarried_record_moves_the_position_past_it_and_never_back() -> None:
+    intake, quarantine, _ = quarantined_intake()
+    intake.take(SOURCE, deliveries(stored_trail()[:3]), head=9)
+    intake.skip(SOURCE, 5, "over the receive limit")
+    intake.skip(SOURCE, 2, "over the receive limit")  # behind the position: recorded only
+    assert intake.position(SOURCE) == 5
+    assert [(e.reason, e.version) for e in quarantine.entries()] == [
+        (Reason.UNCARRIED, 5),
+        (Reason.UNCARRIED, 2),
+    ]
