@@ -16,7 +16,7 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from caseledger.cli.audit import audit
+from caseledger.cli.audit.command import audit
 from caseledger.cli.case import case
 from caseledger.cli.catalogue import catalogue
 from caseledger.cli.demo.command import demo

@@ -28,7 +28,7 @@ import grpc
 from rich.cells import cell_len
 from rich.console import Console
 
-from caseledger.cli.audit import CHAIN_BROKEN
+from caseledger.cli.audit.command import CHAIN_BROKEN
 from caseledger.cli.demo.catalogue import PROVINCE
 from caseledger.cli.demo.day import Day, DayCase, DemoFailure, publish_catalogue
 from caseledger.cli.demo.network import (

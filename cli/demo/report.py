@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from caseledger.cli.audit.trail import TrailReport, verify_trail
 from caseledger.cli.demo.day import Day, DayCase
 from caseledger.cli.output import beijing_time
-from caseledger.cli.trail import TrailReport, verify_trail
 from caseledger.cli.vocabulary import CASE_STATUSES, DEADLINE_STATUSES, SATISFACTIONS
 from caseledger.v1 import ledger_pb2
 from caseledger.v1 import types_pb2 as t

@@ -7,7 +7,7 @@ variant such as an immediate acceptance or a bad rating.
 
 `chain_faults` checks a trail's hashes the way an outside verifier does: the
 hashed object is built here from docs/canonical.md and encoded by the command
-line's verifier (`caseledger.cli.trail`), not by the ledger's own code.
+line's verifier (`caseledger.cli.audit.trail`), not by the ledger's own code.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import uuid4
 
-from caseledger.cli.trail import canonical_json as verifier_canonical_json
+from caseledger.cli.audit.trail import canonical_json as verifier_canonical_json
 from caseledger.ledger.case.aggregate import Case, Context, ItemRef, Material
 from caseledger.ledger.case.events import CHINA_TIME, CaseEvent, china_date
 from caseledger.ledger.case.stages import Command, Status

@@ -15,7 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from caseledger.cli.trail import verify_trail
+from caseledger.cli.audit.trail import verify_trail
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2

@@ -14,7 +14,7 @@ import grpc
 import pytest
 import yaml
 
-from caseledger.cli.trail import verify_trail
+from caseledger.cli.audit.trail import verify_trail
 from caseledger.ledger.errors import ItemNotFound
 from caseledger.nodes.network.file import parse_network
 from caseledger.nodes.network.model import Network

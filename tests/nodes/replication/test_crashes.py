@@ -31,7 +31,7 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from caseledger.cli.trail import verify_trail
+from caseledger.cli.audit.trail import verify_trail
 from caseledger.ledger.case.events import CaseEvent
 from caseledger.ledger.trail.canonical import GENESIS, digest
 from caseledger.ledger.trail.received import ReceivedEvents

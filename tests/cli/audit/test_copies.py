@@ -3,7 +3,7 @@ version where they part, and nothing where they agree."""
 
 from __future__ import annotations
 
-from caseledger.cli.copies import compare_copies
+from caseledger.cli.audit.copies import compare_copies
 
 A, B, C = "a:1", "b:2", "c:3"
 

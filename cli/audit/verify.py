@@ -24,8 +24,13 @@ import click
 import grpc
 from rich.markup import escape
 
-from caseledger.cli import merkle
-from caseledger.cli.checkpoint import CheckpointRefused, SignedCheckpoint, VerifierKey, verify_note
+from caseledger.cli.audit import merkle
+from caseledger.cli.audit.checkpoint import (
+    CheckpointRefused,
+    SignedCheckpoint,
+    VerifierKey,
+    verify_note,
+)
 from caseledger.cli.output import console, emit_json
 from caseledger.cli.session import Session
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, log_pb2, log_pb2_grpc

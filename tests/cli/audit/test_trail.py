@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caseledger.cli.trail import GENESIS, verify_trail
+from caseledger.cli.audit.trail import GENESIS, verify_trail
 from caseledger.v1 import ledger_pb2
 from tests.cli.fakes import (
     CASE_ID,

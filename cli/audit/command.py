@@ -24,20 +24,20 @@ import grpc
 from rich.markup import escape
 from rich.table import Table
 
-from caseledger.cli.bundle import bundle, check_bundle
-from caseledger.cli.copies import Difference, compare_copies
-from caseledger.cli.damage import Damage, damage_of
-from caseledger.cli.inclusion import (
+from caseledger.cli.audit.bundle import bundle, check_bundle
+from caseledger.cli.audit.copies import Difference, compare_copies
+from caseledger.cli.audit.damage import Damage, damage_of
+from caseledger.cli.audit.inclusion import (
     add_inclusion,
     inclusion_of,
     inclusion_options,
     show_inclusion,
 )
+from caseledger.cli.audit.quarantine import quarantined
+from caseledger.cli.audit.trail import EventCheck, TrailReport, verify_trail
+from caseledger.cli.audit.verify import verify
 from caseledger.cli.output import beijing_time, console, emit_json
-from caseledger.cli.quarantine import quarantined
 from caseledger.cli.session import Session
-from caseledger.cli.trail import EventCheck, TrailReport, verify_trail
-from caseledger.cli.verify import verify
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 CHAIN_BROKEN = 3

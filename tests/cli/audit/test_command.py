@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner, Result
 
-from caseledger.cli.audit import CHAIN_BROKEN
+from caseledger.cli.audit.command import CHAIN_BROKEN
 from caseledger.cli.main import cli
 from caseledger.v1 import ledger_pb2
 from tests.cli.fakes import CASE_NUMBER, FakeLedger, good_trail

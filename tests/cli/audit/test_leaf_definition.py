@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caseledger.cli.verify import leaf_data as audited
+from caseledger.cli.audit.verify import leaf_data as audited
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.leaves import leaf_data
 from caseledger.ledger.codes.vocabulary import SubmissionChannel

@@ -22,8 +22,8 @@ import click
 import grpc
 from rich.markup import escape
 
-from caseledger.cli import merkle
-from caseledger.cli.checkpoint import (
+from caseledger.cli.audit import merkle
+from caseledger.cli.audit.checkpoint import (
     CheckpointRefused,
     SignedCheckpoint,
     VerifierKey,

@@ -22,12 +22,12 @@ import click
 import grpc
 from rich.markup import escape
 
-from caseledger.cli import merkle
-from caseledger.cli.checkpoint import CheckpointRefused, VerifierKey, verify_note
-from caseledger.cli.inclusion import parse_authors, read_keys
+from caseledger.cli.audit import merkle
+from caseledger.cli.audit.checkpoint import CheckpointRefused, VerifierKey, verify_note
+from caseledger.cli.audit.inclusion import parse_authors, read_keys
+from caseledger.cli.audit.trail import verify_trail
 from caseledger.cli.output import console, emit_json
 from caseledger.cli.session import Session
-from caseledger.cli.trail import verify_trail
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, ledger_pb2
 
 FORMAT = "caseledger.evidence/v1"

@@ -8,7 +8,7 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from caseledger.cli import merkle
+from caseledger.cli.audit import merkle
 from tests.ledger.audit.test_merkle import RFC_LEAVES, RFC_ROOTS, mth, path, subproof
 
 leaf_data = st.lists(st.binary(max_size=8), min_size=1, max_size=70)

@@ -1,0 +1,1 @@
+"""`caseledger audit`: verify trails, logs and evidence without trusting any node."""
