@@ -73,10 +73,11 @@ def test_the_delay_of_a_stored_batch_runs_from_its_newest_event(taken: Taken) ->
     newest = taken.intake.received.decode(events[-1]).timestamp.timestamp()
     before = time.time()
     taken.intake.take(SOURCE, deliveries(events), head=len(events))
+    after = time.time()
     assert taken.sample("caseledger_replication_delay_seconds_count") == 1
     delay = taken.sample("caseledger_replication_delay_seconds_sum")
     assert delay is not None
-    assert delay >= before - newest
+    assert before - newest <= delay <= after - newest
 
 
 def test_a_delay_from_an_event_stamped_in_the_future_is_zero(taken: Taken) -> None:
@@ -161,3 +162,20 @@ def test_an_uncarried_record_moves_the_position_past_it_and_never_back() -> None
         (Reason.UNCARRIED, 5),
         (Reason.UNCARRIED, 2),
     ]
+
+
+def test_a_batch_overlapping_the_tracked_position_records_no_gap() -> None:
+    intake, quarantine, _ = quarantined_intake()
+    events = stored_trail()
+    intake.take(SOURCE, deliveries(events[:3]), head=5)
+    intake.note_gaps(SOURCE, deliveries(events[1:], first_position=2))
+    assert quarantine.entries() == []
+
+
+def test_a_case_quarantined_for_a_broken_trail_is_counted_as_a_break() -> None:
+    intake, quarantine, registry = quarantined_intake()
+    events = stored_trail()
+    events[2] = tampered(events[2])
+    intake.take(SOURCE, deliveries(events), head=len(events))  # the case is held, not refused
+    assert [e.reason for e in quarantine.entries()] == [Reason.HASH_MISMATCH]
+    assert registry.get_sample_value("caseledger_trail_breaks_total", {"source": SOURCE}) == 1
