@@ -1,0 +1,88 @@
+"""Operator identity (统一身份认证): signed operator tokens, their verification,
+and the role and jurisdiction a command needs (see docs/identity.md)."""
+
+from caseledger.nodes.identity.authorization import Decision, authorize
+from caseledger.nodes.identity.claims import OperatorIdentity
+from caseledger.nodes.identity.errors import (
+    JURISDICTION,
+    ROLE,
+    TOKEN_AUDIENCE,
+    TOKEN_BAD_SIGNATURE,
+    TOKEN_CLAIMS,
+    TOKEN_EXPIRED,
+    TOKEN_ISSUER,
+    TOKEN_MALFORMED,
+    TOKEN_MISSING,
+    TOKEN_NOT_YET_VALID,
+    TOKEN_UNKNOWN_KEY,
+    IdentityError,
+    PermissionRefused,
+    TokenRefused,
+)
+from caseledger.nodes.identity.keys import KeySet, key_set, load_jwks, thumbprint
+from caseledger.nodes.identity.provider import (
+    DEFAULT_LIFETIME,
+    DEVELOPMENT_ISSUER,
+    Provider,
+    ProviderFolder,
+    init_provider,
+    issue_token,
+)
+from caseledger.nodes.identity.role_file import load_role_table
+from caseledger.nodes.identity.roles import (
+    APPROVER,
+    COMMANDS,
+    DATA_PROTECTION_OFFICER,
+    DEFAULT_TABLE,
+    REVIEWER,
+    ROLES,
+    SUPERVISOR,
+    SYSTEM,
+    WINDOW_CLERK,
+    RoleTable,
+)
+from caseledger.nodes.identity.verifier import DEFAULT_LEEWAY, MAX_TOKEN_BYTES, TokenVerifier
+
+__all__ = [
+    "APPROVER",
+    "COMMANDS",
+    "DATA_PROTECTION_OFFICER",
+    "DEFAULT_LEEWAY",
+    "DEFAULT_LIFETIME",
+    "DEFAULT_TABLE",
+    "DEVELOPMENT_ISSUER",
+    "JURISDICTION",
+    "MAX_TOKEN_BYTES",
+    "REVIEWER",
+    "ROLE",
+    "ROLES",
+    "SUPERVISOR",
+    "SYSTEM",
+    "TOKEN_AUDIENCE",
+    "TOKEN_BAD_SIGNATURE",
+    "TOKEN_CLAIMS",
+    "TOKEN_EXPIRED",
+    "TOKEN_ISSUER",
+    "TOKEN_MALFORMED",
+    "TOKEN_MISSING",
+    "TOKEN_NOT_YET_VALID",
+    "TOKEN_UNKNOWN_KEY",
+    "WINDOW_CLERK",
+    "Decision",
+    "IdentityError",
+    "KeySet",
+    "OperatorIdentity",
+    "PermissionRefused",
+    "Provider",
+    "ProviderFolder",
+    "RoleTable",
+    "TokenRefused",
+    "TokenVerifier",
+    "authorize",
+    "init_provider",
+    "issue_token",
+    "key_set",
+    "load_jwks",
+    "load_role_table",
+    "thumbprint",
+]
