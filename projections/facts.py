@@ -1,0 +1,232 @@
+"""What the `cases` view keeps of one case: its facts, folded from its events.
+
+The fold reuses the case's own state transitions (`CaseEvent.evolve` on a
+`CaseState`) for status, owners, time limits and clock marks, so a view
+never disagrees with the ledger about where a case stands; it adds only
+what reporting needs and the aggregate does not keep (who did what, when).
+
+Personal data is never read: the applicant, signers and addresses are
+sealed in the events and left out here, sealed or not.
+
+Facts are plain JSON values, so a row can be stored, compared and folded
+further from where it was left. Times are UTC ISO 8601 text; `*_on` dates
+are dates in Beijing time, the days deadlines are counted in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from caseledger.ledger.case import events as ev
+from caseledger.ledger.case.stages import Status
+from caseledger.ledger.codes.vocabulary import CaseType
+from caseledger.ledger.timelimits.deadlines import ClockMark, ClockMarkKind, TimeLimits
+
+__all__ = ["CaseFacts", "ClockStop", "fold", "fold_all"]
+
+SYSTEM_ROLE = "system"
+"""The operator role of a rating the platform filled in by default (默认好评)."""
+
+
+@dataclass(frozen=True)
+class ClockStop:
+    """A span during which the clock stood still (补齐补正, 挂起, 特别程序)."""
+
+    reason: str
+    started_on: str
+    ended_on: str | None
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """One row of the `cases` view (docs/projections.md lists every column)."""
+
+    case_id: str
+    version: int = 0
+    number: str = ""
+    owner: str = ""
+    owners: tuple[str, ...] = ()
+    received_by: str = ""
+    accepted_by: str = ""
+    concluded_by: str = ""
+    item_basic_code: str = ""
+    item_code: str = ""
+    item_name: str = ""
+    issues_certificate: bool = False
+    channel: str = ""
+    case_type: str = ""
+    status: str = Status.SUBMITTED.value
+    resume_to: str = Status.SUBMITTED.value
+    transfer_to: str = ""
+    result: str = ""
+    submitted_at: str = ""
+    accepted_at: str = ""
+    refused_at: str = ""
+    correction_requested_at: str = ""
+    concluded_at: str = ""
+    certificate_at: str = ""
+    delivered_at: str = ""
+    withdrawn_at: str = ""
+    statutory_days: int | None = None
+    promised_days: int | None = None
+    extended_days: int = 0
+    marks: tuple[tuple[str, str, str, int], ...] = ()
+    transfers: tuple[tuple[str, str, str, str], ...] = ()
+    """(from node, target, kind, at) of each transfer requested."""
+    rating: str = ""
+    rating_channel: str = ""
+    rating_bad: bool = False
+    rating_default: bool = False
+    rated_at: str = ""
+    rated_by: str = ""
+    rectified_at: str = ""
+
+    # -- derived --------------------------------------------------------------
+
+    @property
+    def immediate(self) -> bool:
+        """即办件: accepted as an immediate case (limits 0/0)."""
+        return self.case_type == CaseType.IMMEDIATE.code
+
+    @property
+    def limits(self) -> TimeLimits | None:
+        if self.statutory_days is None or self.promised_days is None:
+            return None
+        return TimeLimits(self.statutory_days, self.promised_days)
+
+    @property
+    def clock_marks(self) -> list[ClockMark]:
+        return [
+            ClockMark(ClockMarkKind(kind), date.fromisoformat(on), reason, days)
+            for kind, on, reason, days in self.marks
+        ]
+
+    @property
+    def clock_stops(self) -> list[ClockStop]:
+        """Stops as spans; nested stops are each a span of their own."""
+        stops: list[ClockStop] = []
+        open_: list[int] = []
+        for kind, on, reason, _ in self.marks:
+            if kind == ClockMarkKind.STOPPED.value:
+                open_.append(len(stops))
+                stops.append(ClockStop(reason, on, None))
+            elif kind == ClockMarkKind.RESUMED.value and open_:
+                index = open_.pop()
+                stops[index] = replace(stops[index], ended_on=on)
+        return stops
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CaseFacts:
+        return cls(
+            **{
+                **data,
+                "owners": tuple(data["owners"]),
+                "marks": tuple(tuple(m) for m in data["marks"]),
+                "transfers": tuple(tuple(t) for t in data["transfers"]),
+            }
+        )
+
+
+def at_text(moment: datetime) -> str:
+    return ev.utc_text(moment)
+
+
+def _state(facts: CaseFacts) -> ev.CaseState:
+    """The aggregate's state as far as the transitions read it."""
+    state = ev.CaseState()
+    state.status = Status(facts.status)
+    state.resume_to = Status(facts.resume_to)
+    state.owner = facts.owner
+    state.owners = list(facts.owners)
+    state.limits = facts.limits
+    state.marks = facts.clock_marks
+    state.transfer_to = facts.transfer_to
+    return state
+
+
+def _stage_facts(facts: CaseFacts, event: ev.CaseEvent) -> dict[str, Any]:
+    """What this view records of an event beyond the aggregate's state."""
+    at = at_text(event.timestamp)
+    p = event.payload
+    match event:
+        case ev.Submitted():
+            item = p["item"]
+            return {
+                "number": p["number"],
+                "received_by": event.node,
+                "item_basic_code": item["basic_code"],
+                "item_code": item["implementation_code"],
+                "item_name": item["name"],
+                "issues_certificate": item["issues_certificate"],
+                "channel": p["channel"],
+                "submitted_at": at,
+            }
+        case ev.Accepted():
+            return {"case_type": p["case_type"], "accepted_at": at, "accepted_by": event.node}
+        case ev.AcceptanceRefused():
+            return {"refused_at": at, "accepted_by": event.node}
+        case ev.CorrectionRequested():
+            return {"correction_requested_at": at}
+        case ev.DeadlineExtended():
+            return {"extended_days": p["days"]}
+        case ev.Concluded():
+            return {"concluded_at": at, "concluded_by": event.node, "result": p["result"]}
+        case ev.CertificateIssued():
+            return {"certificate_at": at}
+        case ev.CollectedAtWindow() | ev.DeliveryConfirmed():
+            return {"delivered_at": at}
+        case ev.Withdrawn():
+            return {"withdrawn_at": at}
+        case ev.Rated():
+            return {
+                "rating": p["satisfaction"],
+                "rating_channel": p["channel"],
+                "rating_bad": p["bad"],
+                "rating_default": event.operator_role == SYSTEM_ROLE,
+                "rated_at": at,
+                "rated_by": event.node,
+            }
+        case ev.RectificationRecorded():
+            return {"rectified_at": at}
+        case ev.TransferRequested():
+            transfer = (event.node, p["target"], p["kind"], at)
+            return {"transfers": (*facts.transfers, transfer)}
+    return {}
+
+
+def fold(facts: CaseFacts, event: ev.CaseEvent) -> CaseFacts:
+    """The facts after `event`, which must be the case's next version."""
+    if event.originator_version != facts.version + 1:
+        raise ValueError(
+            f"case {facts.case_id}: version {event.originator_version} "
+            f"does not follow {facts.version}"
+        )
+    state = _state(facts)
+    event.evolve(state)
+    limits = state.limits
+    return replace(
+        facts,
+        **_stage_facts(facts, event),
+        version=event.originator_version,
+        status=state.status.value,
+        resume_to=state.resume_to.value,
+        owner=state.owner,
+        owners=tuple(state.owners),
+        transfer_to=state.transfer_to,
+        statutory_days=None if limits is None else limits.statutory_days,
+        promised_days=None if limits is None else limits.promised_days,
+        marks=tuple((m.kind.value, m.on.isoformat(), m.reason, m.days) for m in state.marks),
+    )
+
+
+def fold_all(case_id: str, events: list[ev.CaseEvent]) -> CaseFacts:
+    """The facts of a case from its first event; empty facts (version 0) for none."""
+    facts = CaseFacts(case_id)
+    for event in events:
+        facts = fold(facts, event)
+    return facts

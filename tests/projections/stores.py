@@ -1,0 +1,101 @@
+"""A node's two event stores in memory, filled as its logs would be, and its views.
+
+The authored log holds what the node itself appended; the received store
+everything else it holds (replicated from below, or imported when a case
+was handed to it). A commit puts an event in its store; a delivery hands
+the next committed notifications of one log to the projection. Commits
+always run ahead of deliveries, as in a node, where a follower reads what
+is already durable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import Mapper, Notification, Tracking
+from eventsourcing.popo import POPOApplicationRecorder, POPOProcessRecorder
+
+from caseledger.ledger.case.events import CaseEvent
+from caseledger.projections.facts import fold_all
+from caseledger.projections.projection import AUTHORED, RECEIVED, CaseProjection
+from caseledger.projections.store import CaseViews
+from caseledger.projections.trails import HeldTrails
+
+
+def memory_views() -> CaseViews:
+    """A fresh view database, in memory and private to this call."""
+    return CaseViews.open(f"file:views-{uuid4().hex}?mode=memory&cache=shared")
+
+
+class NodeStores:
+    """The two stores of one node and the events still to commit to each."""
+
+    def __init__(self, node: str, events: Sequence[CaseEvent], mapper: Mapper[UUID]) -> None:
+        self.mapper = mapper
+        self.authored = POPOApplicationRecorder()
+        self.received = POPOProcessRecorder()
+        self.pending: dict[str, list[CaseEvent]] = {
+            AUTHORED: [e for e in events if e.node == node],
+            RECEIVED: [e for e in events if e.node != node],
+        }
+        self.committed: dict[str, int] = {AUTHORED: 0, RECEIVED: 0}
+        self.delivered: dict[str, int] = {AUTHORED: 0, RECEIVED: 0}
+
+    def recorder(self, log: str) -> POPOApplicationRecorder:
+        return self.authored if log == AUTHORED else self.received
+
+    def can_commit(self, log: str) -> bool:
+        return self.committed[log] < len(self.pending[log])
+
+    def commit(self, log: str) -> None:
+        event = self.pending[log][self.committed[log]]
+        stored = self.mapper.to_stored_event(event)
+        if log == AUTHORED:
+            self.authored.insert_events([stored])
+        else:
+            # The intake writes received events with the source's position.
+            self.received.insert_events(
+                [stored], tracking=Tracking("source", self.committed[log] + 1)
+            )
+        self.committed[log] += 1
+
+    def commit_all(self) -> None:
+        for log in (AUTHORED, RECEIVED):
+            while self.can_commit(log):
+                self.commit(log)
+
+    def undelivered(self, log: str, most: int) -> list[Notification]:
+        """Up to `most` committed notifications of `log` not yet delivered."""
+        start = self.delivered[log]
+        count = min(most, self.committed[log] - start)
+        if count <= 0:
+            return []
+        return list(self.recorder(log).select_notifications(start + 1, count))
+
+    def deliver(self, projection: CaseProjection, log: str, most: int) -> None:
+        batch = self.undelivered(log, most)
+        if batch:
+            projection.process(log, batch)
+            self.delivered[log] = batch[-1].id
+
+    def projection(self, views: CaseViews) -> CaseProjection:
+        trails = HeldTrails([self.authored, self.received], self.mapper)
+        return CaseProjection(views, trails, self.mapper)
+
+
+def expected_rows(events: Sequence[CaseEvent]) -> dict[str, str]:
+    """Each case's facts folded straight from its whole trail, as JSON text."""
+    by_case: dict[str, list[CaseEvent]] = {}
+    for event in events:
+        by_case.setdefault(str(event.originator_id), []).append(event)
+    out = {}
+    for case_id, trail in by_case.items():
+        trail.sort(key=lambda e: e.originator_version)
+        out[case_id] = fold_all(case_id, trail).to_json()
+    return {k: json.dumps(v, ensure_ascii=False, separators=(",", ":")) for k, v in out.items()}
+
+
+def view_rows(views: CaseViews) -> dict[str, str]:
+    return {case_id: facts for case_id, _, _, facts in views.all_rows()}
