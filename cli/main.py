@@ -24,6 +24,7 @@ from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
 from caseledger.cli.session import Connect, Session
 from caseledger.cli.subject import subject
+from caseledger.cli.transitions import next_actions, status_text
 
 DEFAULT_NODE = "127.0.0.1:50051"
 DEFAULT_OPERATOR = "cli"
@@ -82,10 +83,37 @@ def _invalid_input(status: Any, text: str, address: str) -> str:
         lines.extend(f"  {v.field}: {v.description}" for v in request.field_violations)
     if len(lines) == 1:
         lines.append(f"  {text}")
+    lines.extend(_reason_line(_error_info(status)))
     return "\n".join(lines)
 
 
 _PRECONDITIONS = {"OWNERSHIP": "not this node's case"}
+
+
+def _error_info(status: Any) -> error_details_pb2.ErrorInfo | None:
+    return next(iter(_details(status, error_details_pb2.ErrorInfo)), None)
+
+
+def _reason_line(info: error_details_pb2.ErrorInfo | None) -> list[str]:
+    """The node's stable reason and what it names (the case's status, its owner...),
+    as the node sent them: what an operator quotes when asking for help."""
+    if info is None or not info.metadata:
+        return []
+    named = ", ".join(f"{key} {value}" for key, value in sorted(info.metadata.items()))
+    return [f"  reason: {info.reason} ({named})"]
+
+
+def _case_state_lines(info: error_details_pb2.ErrorInfo | None) -> list[str]:
+    """Where the case stands and what its status allows, from the transition table."""
+    if info is None or "status" not in info.metadata:
+        return []
+    status = info.metadata["status"]
+    lines = [f"  case status: {status_text(status)}"]
+    allowed = next_actions(status, info.metadata.get("command", ""))
+    if allowed is not None:
+        listed = ", ".join(allowed) if allowed else "none (the case is over)"
+        lines.append(f"  this status allows: {listed}")
+    return lines
 
 
 def _not_allowed(status: Any, text: str, address: str) -> str:
@@ -94,15 +122,26 @@ def _not_allowed(status: Any, text: str, address: str) -> str:
         for failure in _details(status, error_details_pb2.PreconditionFailure)
         for violation in failure.violations
     ]
-    return "\n".join(reasons or [f"not allowed: {text}"])
+    info = _error_info(status)
+    lines = reasons or [f"not allowed: {text}"]
+    lines.extend(_reason_line(info))
+    lines.extend(_case_state_lines(info))
+    if info is not None and info.reason == "NOT_OWNER" and "owner" in info.metadata:
+        lines.append(f"  the case is owned by node {info.metadata['owner']}: ask there")
+    return "\n".join(lines)
 
 
 def _prefixed(prefix: str) -> Callable[[Any, str, str], str]:
-    return lambda status, text, address: f"{prefix}: {text}" if text else prefix
+    def message(status: Any, text: str, address: str) -> str:
+        first = f"{prefix}: {text}" if text else prefix
+        return "\n".join([first, *_reason_line(_error_info(status))])
+
+    return message
 
 
 def _conflict(status: Any, text: str, address: str) -> str:
-    return f"conflict: {text or 'the case moved on'}; read the case and decide again"
+    first = f"conflict: {text or 'the case moved on'}; read the case and decide again"
+    return "\n".join([first, *_reason_line(_error_info(status))])
 
 
 def _unreachable(status: Any, text: str, address: str) -> str:
