@@ -7,21 +7,19 @@ click command from it. CASE is a case id or a case number (办件编号).
 from __future__ import annotations
 
 import click
+import grpc
 from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
 
-from caseledger.cli.output import beijing_time, console, emit_json, message_dict
+from caseledger.cli.case_record import Entry, record
+from caseledger.cli.case_view import case_document, case_panel, record_table
+from caseledger.cli.output import console, emit_json
 from caseledger.cli.params import CalendarDate, Digest, MaterialDigest, MaterialFile
 from caseledger.cli.params import MaterialToCorrect as Correction
 from caseledger.cli.requests import CaseCommand, option
 from caseledger.cli.session import Session
 from caseledger.cli.vocabulary import (
     APPLICANT_TYPES,
-    CASE_STATUSES,
-    CASE_TYPES,
     CONCLUSION_RESULTS,
-    DEADLINE_STATUSES,
     RATING_CHANNELS,
     SATISFACTIONS,
     SPECIAL_PROCEDURE_KINDS,
@@ -346,69 +344,39 @@ for _command in COMMANDS:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @click.pass_obj
 def show(session: Session, case_ref: str, as_json: bool) -> None:
-    """Show the current state of a case (personal data masked).
+    """Show a case: where it stands, and every fact its trail records
+    (materials, corrections, steps with handlers and opinions, decisions,
+    certificate, delivery, suspensions, rating and rectification).
+    Personal data stays masked or sealed.
+
+    CASE is its id (a UUID) or its 26-digit case number (办件编号: the
+    receiving node's 12-digit division code, the date as YYYYMMDD, a 6-digit
+    serial, e.g. 37010200000020261201000001).
 
     A deadline counted into a year whose official holiday arrangement the
     node has not loaded is marked provisional: its dates may still move.
     """
     view = session.ledger.GetCase(pb.GetCaseRequest(case=case_ref), timeout=session.timeout).case
+    entries, missing = _record(session, view.case_id or case_ref)
     if as_json:
-        emit_json(message_dict(view))
+        emit_json(case_document(view, entries, missing))
         return
-    console().print(case_panel(view))
+    out = console()
+    out.print(case_panel(view, entries))
+    if entries:
+        out.print(record_table(entries))
+    if missing:
+        out.print(f"记录 record not shown: {escape(missing)}")
 
 
-def case_panel(view: pb.CaseView) -> Panel:
-    """A case as an operator reads it: where it stands and how its deadline looks."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-    deadline = view.deadline
-    rows = (
-        ("办件编号 number", view.case_number),
-        ("id", view.case_id),
-        ("状态 status", CASE_STATUSES.label(view.status)),
-        ("归属 owner", view.owner),
-        ("事项 item", f"{view.item_code} {view.item_name}"),
-        ("渠道 channel", SUBMISSION_CHANNELS.label(view.channel)),
-        ("申请人 applicant", view.applicant_name),
-        ("办件类型 case type", CASE_TYPES.label(view.case_type)),
-        ("时限 deadline", _deadline_text(deadline)),
-        ("承诺 promised due", _due_text(deadline, deadline.promised_due)),
-        ("法定 statutory due", _due_text(deadline, deadline.statutory_due)),
-        ("结果 result", CONCLUSION_RESULTS.label(view.result) or "-"),
-        ("证照 licence", view.licence_id or "-"),
-        ("送达 delivery", view.delivery or "-"),
-        ("评价 rating", SATISFACTIONS.label(view.satisfaction) or "-"),
-        ("整改 rectification", "open" if view.rectification_open else "-"),
-        ("收件 submitted", beijing_time(view.submitted_at)),
-        ("更新 updated", beijing_time(view.updated_at)),
-        ("version", f"{view.version}  last hash {view.last_hash[:16]}…"),
-    )
-    for label, value in rows:
-        grid.add_row(label, escape(value))
-    title = f"{view.case_number}  {CASE_STATUSES.label(view.status)}"
-    return Panel(grid, title=escape(title), title_align="left", expand=False)
-
-
-def _deadline_text(deadline: pb.Deadline) -> str:
-    parts = [DEADLINE_STATUSES.label(deadline.status) or "-"]
-    parts.append(f"{deadline.working_days_used} working days used")
-    if deadline.promised_due:
-        parts.append(f"{deadline.days_remaining} remaining")
-    if deadline.clock_stopped:
-        parts.append("clock stopped")
-    if deadline.extended_by:
-        parts.append(f"extended by {deadline.extended_by}")
-    if deadline.provisional:
-        parts.append(
-            f"暂定 provisional: {deadline.provisional_year} counted with the statutory "
-            "holidays by rule, its official holiday arrangement not loaded"
+def _record(session: Session, case_ref: str) -> tuple[list[Entry], str]:
+    """The trail's facts, or why they cannot be shown (the case view still can)."""
+    try:
+        response = session.ledger.ListCaseEvents(
+            pb.ListCaseEventsRequest(case=case_ref), timeout=session.timeout
         )
-    return ", ".join(parts)
-
-
-def _due_text(deadline: pb.Deadline, due: str) -> str:
-    if not due:
-        return "-"
-    return f"{due} (provisional)" if deadline.provisional else due
+    except grpc.RpcError as error:
+        code = error.code().name if isinstance(error, grpc.Call) else "UNKNOWN"
+        detail = error.details() if isinstance(error, grpc.Call) else ""
+        return [], f"the node did not send the trail ({code}: {detail})"
+    return record(list(response.events)), ""

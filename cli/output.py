@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import click
-from google.protobuf import json_format, message, timestamp_pb2
+from google.protobuf import descriptor, json_format, message, timestamp_pb2
 from rich.console import Console
 
 from caseledger.cli.params import BEIJING
@@ -40,12 +40,43 @@ def emit_json(document: Any) -> None:
 
 
 def message_dict(msg: message.Message) -> dict[str, Any]:
-    """A proto message as JSON-ready data: proto field names, every field present."""
-    return json_format.MessageToDict(
+    """A proto message as JSON-ready data: proto field names, every field present,
+    and 64-bit integers as JSON numbers (protobuf's JSON mapping writes them as
+    strings; the values a node sends, versions and counts, are far inside what
+    any JSON reader holds exactly)."""
+    document = json_format.MessageToDict(
         msg,
         preserving_proto_field_name=True,
         always_print_fields_with_no_presence=True,
     )
+    _numbers_as_numbers(cast(descriptor.Descriptor, msg.DESCRIPTOR), document)
+    return document
+
+
+_WIDE_INTEGERS = frozenset(
+    {
+        descriptor.FieldDescriptor.TYPE_INT64,
+        descriptor.FieldDescriptor.TYPE_UINT64,
+        descriptor.FieldDescriptor.TYPE_SINT64,
+        descriptor.FieldDescriptor.TYPE_FIXED64,
+        descriptor.FieldDescriptor.TYPE_SFIXED64,
+    }
+)
+
+
+def _numbers_as_numbers(described: descriptor.Descriptor, document: dict[str, Any]) -> None:
+    for field in described.fields:
+        value = document.get(field.name)
+        if value is None:
+            continue
+        repeated = isinstance(value, list)
+        if field.type in _WIDE_INTEGERS:
+            document[field.name] = [int(v) for v in value] if repeated else int(value)
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            # Well-known types (Timestamp) are JSON strings, not objects: nothing to walk.
+            for nested in value if repeated else [value]:
+                if isinstance(nested, dict):
+                    _numbers_as_numbers(field.message_type, nested)
 
 
 def beijing_time(stamp: timestamp_pb2.Timestamp) -> str:

@@ -232,3 +232,42 @@ TRANSFER_OUTCOMES = Vocabulary(
     Term("rejected", pb.TRANSFER_OUTCOME_REJECTED, "已拒收", offered=False),
     Term("pending", pb.TRANSFER_OUTCOME_PENDING, "待接收", offered=False),
 )
+
+STAGE_LABELS: dict[str, str] = {
+    "Submitted": "申报/收件",
+    "PreReviewPassed": "预审通过",
+    "PreReviewReturned": "预审退回",
+    "CorrectionRequested": "补齐补正告知",
+    "MaterialsSupplemented": "补正材料",
+    "Accepted": "受理",
+    "AcceptanceRefused": "不予受理",
+    "StepRecorded": "办理环节",
+    "SpecialProcedureStarted": "特别程序开始",
+    "SpecialProcedureEnded": "特别程序结束",
+    "Suspended": "挂起",
+    "Resumed": "恢复",
+    "DeadlineExtended": "延期",
+    "Concluded": "办结",
+    "CertificateIssued": "出证",
+    "DispatchedByMail": "邮寄送达",
+    "CollectedAtWindow": "窗口领取",
+    "DeliveryConfirmed": "签收",
+    "Withdrawn": "撤件",
+    "Rated": "好差评",
+    "RectificationRecorded": "差评整改",
+    "TransferRequested": "转报/下发/跨域",
+    "TransferAccepted": "移交接收",
+    "TransferRejected": "移交拒收",
+}
+"""The Chinese name of each stage (event type) of a case's trail."""
+
+
+def stage_label(stage: str) -> str:
+    """`受理 Accepted`: the Chinese name, then the event type an auditor matches on."""
+    chinese = STAGE_LABELS.get(stage)
+    return f"{chinese} {stage}" if chinese else stage
+
+
+def label_of_code(vocabulary: Vocabulary, code: str) -> str:
+    """The label of the term a ledger code (`1`, as events record it) stands for."""
+    return next((term.label for term in vocabulary if term.code == code), code)
