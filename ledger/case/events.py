@@ -83,6 +83,10 @@ class CaseState:
         self.result = ""
         self.certificate = ""
         self.delivery = ""  # "", "dispatched", "delivered"
+        self.dispatched_on: date | None = None  # the day a mailed result left
+        self.received_on: date | None = None  # the day it was signed for
+        self.collected = False  # handed over at the window, not mailed
+        self.materials: list[str] = []  # names of every material received
         self.rating = ""
         self.rectification_open = False
         self.marks: list[ClockMark] = []
@@ -159,6 +163,7 @@ class Submitted(CaseEvent, Aggregate.Created):
         case.channel = p["channel"]
         case.needs_pre_review = p["needs_pre_review"]
         case.status = Status.SUBMITTED
+        case.materials = [m["name"] for m in p["materials"]]
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,7 @@ class MaterialsSupplemented(CaseEvent):
 
     def evolve(self, case: CaseState) -> None:
         case.status = case.resume_to
+        case.materials.extend(m["name"] for m in self.payload["materials"])
 
 
 @dataclass(frozen=True)
@@ -342,6 +348,7 @@ class DispatchedByMail(CaseEvent):
 
     def evolve(self, case: CaseState) -> None:
         case.delivery = "dispatched"
+        case.dispatched_on = self.on
 
 
 @dataclass(frozen=True)
@@ -353,6 +360,7 @@ class CollectedAtWindow(CaseEvent):
 
     def evolve(self, case: CaseState) -> None:
         case.delivery = "delivered"
+        case.collected = True
 
 
 @dataclass(frozen=True)
@@ -364,6 +372,7 @@ class DeliveryConfirmed(CaseEvent):
 
     def evolve(self, case: CaseState) -> None:
         case.delivery = "delivered"
+        case.received_on = date.fromisoformat(self.payload["received_on"])
 
 
 @dataclass(frozen=True)

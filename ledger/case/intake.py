@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from caseledger.ledger.case import events as ev
 from caseledger.ledger.case.base import CaseBase, Context, Material, materials_json, text
+from caseledger.ledger.case.checks import missing_materials
 from caseledger.ledger.case.stages import Command, Status
 from caseledger.ledger.codes.vocabulary import (
     CaseType,
@@ -60,11 +63,30 @@ class IntakeCommands(CaseBase):
             ev.MaterialsSupplemented, ctx, {"materials": materials_json(materials, "materials")}
         )
 
-    def accept(self, ctx: Context, notice_no: str, case_type: CaseType, limits: TimeLimits) -> None:
-        """受理: the written acceptance sets the case type and the time limits."""
+    def accept(
+        self,
+        ctx: Context,
+        notice_no: str,
+        case_type: CaseType,
+        limits: TimeLimits,
+        *,
+        required_materials: Sequence[str] = (),
+    ) -> None:
+        """受理: the written acceptance sets the case type and the time limits.
+
+        Only with every material the item requires (`required_materials`, the
+        catalogue's 申请材料): a case missing one is corrected (补齐补正) or
+        refused, never accepted incomplete."""
         self._check(Command.ACCEPT, ctx)
         if self.needs_pre_review and self.status is Status.SUBMITTED:
             raise self._refuse(Command.ACCEPT, "an online submission must pass pre-review first")
+        missing = missing_materials(self.materials, required_materials)
+        if missing:
+            raise self._refuse(
+                Command.ACCEPT,
+                f"required materials missing: {'、'.join(missing)} "
+                "(request a correction or refuse acceptance)",
+            )
         payload = {
             "notice_no": text(notice_no, "notice_no"),
             "case_type": case_type.code,

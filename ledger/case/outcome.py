@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from caseledger.ledger.case import events as ev
 from caseledger.ledger.case.base import SHA256_HEX, CaseBase, Context, text
+from caseledger.ledger.case.checks import day_not_before, day_not_in_future
 from caseledger.ledger.case.stages import Command
 from caseledger.ledger.codes.vocabulary import (
     ConclusionResult,
@@ -14,6 +16,9 @@ from caseledger.ledger.codes.vocabulary import (
 )
 from caseledger.ledger.errors import InvalidInput
 from caseledger.ledger.personal.sealing import Sealed
+
+LicenceHolder = Callable[[str], str | None]
+"""The number of the case that holds a licence id (电子证照标识), or None."""
 
 
 class OutcomeCommands(CaseBase):
@@ -28,8 +33,14 @@ class OutcomeCommands(CaseBase):
         file_sha256: str,
         valid_from: date,
         valid_until: date | None,
+        *,
+        licence_holder: LicenceHolder | None = None,
     ) -> None:
-        """出证: only for an approved case, once."""
+        """出证: only for an approved case, once, under a licence id no other case holds.
+
+        `licence_holder` names the case that already holds a licence id, if
+        any; the caller decides how far that reaches (the cases its node holds).
+        """
         self._check(Command.ISSUE_CERTIFICATE, ctx)
         if self.result != ConclusionResult.APPROVED.code:
             raise self._refuse(
@@ -43,6 +54,11 @@ class OutcomeCommands(CaseBase):
             raise InvalidInput.single("file_sha256", "must be 64 lower-case hex digits")
         if valid_until is not None and valid_until < valid_from:
             raise InvalidInput.single("valid_until", "must not be before valid_from")
+        holder = licence_holder(licence_id) if licence_holder is not None else None
+        if holder is not None and holder != self.number:
+            raise InvalidInput.single(
+                "licence_id", f"{licence_id} was already issued for case {holder}"
+            )
         payload = {
             "licence_id": text(licence_id, "licence_id"),
             "file_sha256": file_sha256,
@@ -80,10 +96,22 @@ class OutcomeCommands(CaseBase):
         self._append(ev.CollectedAtWindow, ctx, {"signer": signer.to_json()})
 
     def confirm_delivery(self, ctx: Context, signer: Sealed, received_on: date) -> None:
-        """签收 of a mailed result."""
+        """签收 of a mailed result: once, on a day between its dispatch and today."""
         self._check(Command.CONFIRM_DELIVERY, ctx)
+        if self.collected:
+            raise self._refuse(
+                Command.CONFIRM_DELIVERY,
+                "the result was collected at the window; nothing was dispatched by mail",
+            )
+        if self.delivery == "delivered":
+            on = f" on {self.received_on.isoformat()}" if self.received_on else ""
+            raise self._refuse(
+                Command.CONFIRM_DELIVERY, f"the mailed result was already signed for{on}"
+            )
         if self.delivery != "dispatched":
             raise self._refuse(Command.CONFIRM_DELIVERY, "nothing was dispatched by mail")
+        day_not_in_future(received_on, ctx.at, "received_on")
+        day_not_before(received_on, self.dispatched_on, "received_on", "dispatch")
         payload = {"signer": signer.to_json(), "received_on": received_on.isoformat()}
         self._append(ev.DeliveryConfirmed, ctx, payload)
 

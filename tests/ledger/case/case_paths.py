@@ -131,7 +131,8 @@ VALID: dict[Command, Action] = {
         x, "中国邮政EMS", "1100123456789", ADDRESS
     ),
     Command.COLLECT_AT_WINDOW: lambda c, x: c.collect_at_window(x, SIGNER),
-    Command.CONFIRM_DELIVERY: lambda c, x: c.confirm_delivery(x, SIGNER, date(2026, 3, 25)),
+    # Signed for on the day it is recorded: neither in the future nor before the dispatch.
+    Command.CONFIRM_DELIVERY: lambda c, x: c.confirm_delivery(x, SIGNER, china_date(x.at)),
     Command.WITHDRAW: lambda c, x: c.withdraw(x, "申请人主动撤回"),
     Command.RATE: lambda c, x: c.rate(x, Satisfaction.SATISFIED, RatingChannel.MOBILE, "", []),
     Command.RECORD_RECTIFICATION: lambda c, x: c.record_rectification(

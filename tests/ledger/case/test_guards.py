@@ -263,14 +263,18 @@ def test_the_result_is_handed_over_once(command: Command) -> None:
     [
         pytest.param(CERTIFIED, id="not-sent"),
         pytest.param((*CERTIFIED, Command.COLLECT_AT_WINDOW), id="collected"),
-        pytest.param(
-            (*CERTIFIED, Command.DISPATCH_BY_MAIL, Command.CONFIRM_DELIVERY), id="already-received"
-        ),
     ],
 )
 def test_delivery_is_confirmed_only_after_mailing(steps: tuple[Step, ...]) -> None:
     error = refused(steps, Command.CONFIRM_DELIVERY)
-    assert "dispatched" in error.reason
+    assert "nothing was dispatched by mail" in error.reason
+
+
+def test_a_second_confirmation_says_the_mailed_result_was_already_signed_for() -> None:
+    steps = (*CERTIFIED, Command.DISPATCH_BY_MAIL, Command.CONFIRM_DELIVERY)
+    error = refused(steps, Command.CONFIRM_DELIVERY)
+    assert "the mailed result was already signed for on 2026-03-02" in error.reason
+    assert "nothing was dispatched" not in error.reason
 
 
 def test_a_confirmed_mailing_marks_the_result_delivered() -> None:

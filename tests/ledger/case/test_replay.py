@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from caseledger.ledger.case.aggregate import Case, Material
-from caseledger.ledger.case.events import CaseEvent
+from caseledger.ledger.case.events import CaseEvent, china_date
 from caseledger.ledger.case.stages import Command
 from caseledger.ledger.codes.vocabulary import (
     CaseType,
@@ -224,7 +224,13 @@ class Move:
         node = {OWNER: case.owner, TARGET: case.transfer_to or case.owner}.get(
             self.actor, self.actor
         )
-        getattr(case, self.command.value)(clock.ctx(node=node, days=self.days), *self.args)
+        ctx = clock.ctx(node=node, days=self.days)
+        args = tuple(china_date(ctx.at) if arg is ON_THE_DAY else arg for arg in self.args)
+        getattr(case, self.command.value)(ctx, *args)
+
+
+ON_THE_DAY = object()
+"""An argument that stands for the day the move runs on (a receipt signed that day)."""
 
 
 # Mostly well-formed, so that random plans get past the field checks and deep
@@ -300,7 +306,7 @@ LAWFUL: dict[Command, st.SearchStrategy[tuple[Any, ...]]] = {
     ),
     Command.DISPATCH_BY_MAIL: st.just(("中国邮政EMS", "1100123456789", ADDRESS)),
     Command.COLLECT_AT_WINDOW: st.just((SIGNER,)),
-    Command.CONFIRM_DELIVERY: st.just((SIGNER, date(2026, 3, 25))),
+    Command.CONFIRM_DELIVERY: st.just((SIGNER, ON_THE_DAY)),
     Command.WITHDRAW: st.just(("申请人主动撤回",)),
     Command.RATE: st.tuples(
         st.sampled_from([Satisfaction.DISSATISFIED] * 3 + list(Satisfaction)),
