@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import Enum
 from functools import partial
 from typing import Any
@@ -245,10 +245,22 @@ def collect_at_window(case: str) -> ledger_pb2.CollectAtWindowRequest:
 
 
 def confirm_delivery(case: str) -> ledger_pb2.ConfirmDeliveryRequest:
-    """For a result dispatched by mail (邮寄送达)."""
+    """For a result dispatched by mail (邮寄送达), signed for on the day it is
+    recorded: a receipt may be neither in the future nor before the dispatch."""
+    stamped = meta()
     return ledger_pb2.ConfirmDeliveryRequest(
-        meta=meta(), case=case, signer="张三", received_on="2026-03-25"
+        meta=stamped, case=case, signer="张三", received_on=_day_of(stamped).isoformat()
     )
+
+
+def _day_of(stamped: types_pb2.CommandMeta) -> date:
+    """The Beijing day of a command: its client time, or now on a node's own clock."""
+    moment = (
+        stamped.occurred_at.ToDatetime(tzinfo=UTC)
+        if stamped.HasField("occurred_at")
+        else datetime.now(UTC)
+    )
+    return moment.astimezone(timezone(timedelta(hours=8))).date()
 
 
 def rate(
