@@ -56,7 +56,14 @@ COMMANDS = (
         done="submitted",
         help="申报/收件: open a case for a catalogue item.",
         options=(
-            option("--item", "Implementation code of the item.", target="item_code", required=True),
+            option(
+                "--item",
+                "Implementation code (实施编码) of a published item: 31 characters, the "
+                "implementing body's credit code (18, its last a check character), the "
+                "exercising level (1) and the basic code (12). See docs/items.md.",
+                target="item_code",
+                required=True,
+            ),
             option(
                 "--channel",
                 "Where it was submitted.",
@@ -73,7 +80,8 @@ COMMANDS = (
             option("--name", "Applicant's name.", target="applicant.name", required=True),
             option(
                 "--id-number",
-                "Citizen ID or unified social credit code.",
+                "Citizen ID (18 characters, the last a check digit or X) or unified "
+                "social credit code (18 characters, the last a check character).",
                 target="applicant.id_number",
                 required=True,
             ),
@@ -229,7 +237,13 @@ COMMANDS = (
         done="certificate issued",
         help="出证: issue the licence of an approved case, once.",
         options=(
-            option("--licence-id", "Electronic licence id (1.2.156.3005.2...).", required=True),
+            option(
+                "--licence-id",
+                "Electronic licence id (电子证照标识, GB/T 36904): 1.2.156.3005.2.<type>."
+                "<issuer credit code>.<serial>.<3-digit version>.<check character>, e.g. "
+                "1.2.156.3005.2.JY.11370102MB28590137.23701020000001.001.N.",
+                required=True,
+            ),
             option("--file-sha256", "SHA-256 of the licence file.", type=Digest(), required=True),
             option("--valid-from", "First valid day.", type=CalendarDate(), required=True),
             option("--valid-until", "Last valid day; none: no expiry.", type=CalendarDate()),
@@ -263,7 +277,12 @@ COMMANDS = (
         help="签收: the mailed result was received.",
         options=(
             option("--signer", "Who signed for it.", required=True),
-            option("--received-on", "Day of receipt.", type=CalendarDate(), required=True),
+            option(
+                "--received-on",
+                "Day of receipt, YYYY-MM-DD: not in the future, not before the mailing.",
+                type=CalendarDate(),
+                required=True,
+            ),
         ),
     ),
     CaseCommand(
@@ -304,7 +323,12 @@ COMMANDS = (
         done="transfer requested",
         help="转报/下发/跨域: hand the case to another node (up, down or sideways).",
         options=(
-            option("--target", "Division code of the node to take the case.", required=True),
+            option(
+                "--target",
+                "12-digit division code (GB/T 2260 and township digits) of the node to "
+                "take the case, e.g. 370100000000.",
+                required=True,
+            ),
             option("--reason", "Why it moves.", required=True),
         ),
         answer=lambda response: {
@@ -332,7 +356,12 @@ def _term_name(vocabulary: Vocabulary, value: int) -> str:
 
 @click.group()
 def case() -> None:
-    """Drive a case (办件) and show it. CASE is its id or case number."""
+    """Drive a case (办件) and show it.
+
+    CASE is the case's id (a UUID) or its 26-digit case number (办件编号): the
+    receiving node's 12-digit division code, the date of receipt as YYYYMMDD
+    and a 6-digit serial, e.g. 37010200000020261201000001.
+    """
 
 
 for _command in COMMANDS:

@@ -2,7 +2,8 @@
 
 An item file is JSON or YAML with the fields of `ItemTerms`; enumerations
 are written as their national codes (`item_type: "01"` for 行政许可), as in
-the catalogue data provinces exchange. `catalogue show --json` prints the
+the catalogue data provinces exchange. `docs/items.md` documents the format
+and `docs/examples/item.yaml` is a complete file. `catalogue show --json` prints the
 same form, so an item can be fetched, edited and published again.
 """
 
@@ -117,7 +118,23 @@ def catalogue() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @click.pass_obj
 def publish(session: Session, file: Path, as_json: bool) -> None:
-    """Publish or revise an item from FILE (JSON, or YAML for any other suffix)."""
+    """Publish or revise an item from FILE (JSON, or YAML for any other suffix).
+
+    \b
+    FILE holds one mapping of these fields (docs/items.md describes each;
+    docs/examples/item.yaml is a complete file):
+      implementation_code  31 characters: the implementing body's 18-character
+                           credit code (its last one a check character), the
+                           exercising level (1 digit), the 12-digit basic code
+      name                 事项名称
+      item_type            code, e.g. "01" 行政许可
+      exercising_level     code, e.g. "4" 县级
+      case_type            "1" 即办件, "2" 承诺件, "4" 上报件, "9" 其他
+      statutory_days       法定时限, working days
+      promised_days        承诺时限, working days, at most statutory_days
+      required_materials   list of material names (申请材料)
+      issues_certificate   true or false (出证)
+    """
     try:
         terms = read_item_file(file)
     except ItemFileError as error:
@@ -139,7 +156,7 @@ def publish(session: Session, file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the item file form, as JSON.")
 @click.pass_obj
 def show(session: Session, code: str, as_json: bool) -> None:
-    """Show the item whose implementation code (实施编码) is CODE."""
+    """Show the item whose implementation code (实施编码, 31 characters) is CODE."""
     response = session.ledger.GetItem(
         ledger_pb2.GetItemRequest(implementation_code=code), timeout=session.timeout
     )

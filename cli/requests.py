@@ -148,4 +148,12 @@ class CaseCommand:
             params=[*case_argument, *(o.click_option() for o in self.options), *_meta_options()],
             help=self.help,
             short_help=self.help.splitlines()[0],
+            epilog=CASE_REFERENCE if self.on_case else None,
         )
+
+
+CASE_REFERENCE = (
+    "CASE is the case's id (a UUID) or its 26-digit case number (办件编号): the receiving "
+    "node's 12-digit division code, the date of receipt as YYYYMMDD and a 6-digit serial, "
+    "e.g. 37010200000020261201000001."
+)
