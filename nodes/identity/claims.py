@@ -114,7 +114,7 @@ def _roles(value: object) -> tuple[str, ...]:
     for role in value:
         if not isinstance(role, str) or ROLE_NAME.fullmatch(role) is None:
             raise ClaimFault(
-                ROLES, f"holds {role!r}, not a role name (lower-case letters, digits and _)"
+                ROLES, f"holds {role!r:.70}, not a role name (lower-case letters, digits and _)"
             )
         if role in roles:
             raise ClaimFault(ROLES, f"names {role} twice")
@@ -130,4 +130,4 @@ def _division(value: object) -> DivisionCode:
     try:
         return DivisionCode(value)
     except InvalidInput as error:
-        raise ClaimFault(DIVISION, f"{value!r} {error.violations[0].reason}") from error
+        raise ClaimFault(DIVISION, f"{value!r:.20} {error.violations[0].reason}") from error

@@ -66,6 +66,7 @@ _SIGNATURE_ONLY: Final[Options] = {
     "require": [],
 }
 _DECODER: Final = jwt.PyJWT()
+_MAX_QUOTED: Final = 80
 
 
 class TokenVerifier:
@@ -114,6 +115,8 @@ class TokenVerifier:
             )
         if not token.isascii():
             raise TokenRefused(TOKEN_MALFORMED, "a compact token is ASCII only")
+        if now is not None and now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
         key = self._key_for(_header(token))
         payload = _signed_payload(token, key)
         at = now if now is not None else datetime.now(UTC)
@@ -127,7 +130,7 @@ class TokenVerifier:
         if algorithm not in ACCEPTED_ALGORITHMS:
             raise TokenRefused(
                 TOKEN_BAD_SIGNATURE,
-                f"the token is signed with {algorithm!r}; "
+                f"the token is signed with {_quoted(algorithm)}; "
                 f"accepted are {', '.join(ACCEPTED_ALGORITHMS)}",
             )
         key_id = header.get("kid")
@@ -135,7 +138,9 @@ class TokenVerifier:
             raise TokenRefused(TOKEN_UNKNOWN_KEY, "the token names no key (kid)")
         found = self.keys.find(key_id)
         if found is None:
-            raise TokenRefused(TOKEN_UNKNOWN_KEY, f"no key {key_id!r} in the provider's JWKS")
+            raise TokenRefused(
+                TOKEN_UNKNOWN_KEY, f"no key {_quoted(key_id)} in the provider's JWKS"
+            )
         if isinstance(found, IgnoredKey):
             raise TokenRefused(TOKEN_UNKNOWN_KEY, f"key {key_id!r} is not accepted: {found.why}")
         if algorithm != found.algorithm:
@@ -150,7 +155,8 @@ class TokenVerifier:
         if not isinstance(issuer, str) or issuer not in self.issuers:
             accepted = ", ".join(sorted(self.issuers))
             raise TokenRefused(
-                TOKEN_ISSUER, f"issuer {issuer!r} is not one this node accepts ({accepted})"
+                TOKEN_ISSUER,
+                f"issuer {_quoted(issuer)} is not one this node accepts ({accepted})",
             )
         return issuer
 
@@ -159,7 +165,8 @@ class TokenVerifier:
         named = [audience] if isinstance(audience, str) else audience
         if not isinstance(named, list) or self.audience not in named:
             raise TokenRefused(
-                TOKEN_AUDIENCE, f"the token is for {audience!r}, not for {self.audience!r}"
+                TOKEN_AUDIENCE,
+                f"the token is for {_quoted(audience)}, not for {self.audience!r}",
             )
 
     def _check_period(self, payload: Mapping[str, Any], now: float) -> datetime:
@@ -208,8 +215,17 @@ def _time(payload: Mapping[str, Any], name: str) -> int | None:
         return None
     # bool is an int in Python, and JSON's true is no time.
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
-        raise TokenRefused(TOKEN_CLAIMS, f"{name} must be a time in whole seconds, not {value!r}")
+        raise TokenRefused(
+            TOKEN_CLAIMS, f"{name} must be a time in whole seconds, not {_quoted(value)}"
+        )
     return value
+
+
+def _quoted(value: object) -> str:
+    """A value from the token, for a refusal's detail: logged and sent back, so
+    it is cut short (a token may be 8 KiB) and its control characters escaped."""
+    shown = repr(value)
+    return shown if len(shown) <= _MAX_QUOTED else shown[: _MAX_QUOTED - 1] + "…"
 
 
 def _shown(seconds: int) -> str:

@@ -316,3 +316,19 @@ def claims_of_valid_token(provider: Provider) -> dict[str, object]:
         "iat": int(NOW.timestamp()),
         "exp": int(NOW.timestamp()) + 3600,
     }
+
+
+def test_a_refusal_quotes_what_the_token_says_only_briefly(
+    verifier: TokenVerifier, issue: Issue
+) -> None:
+    refused = refusal(verifier, issue(issuer="i" * 4000))
+
+    assert refused.reason == TOKEN_ISSUER
+    assert len(refused.detail) < 200
+
+
+def test_a_time_without_a_zone_is_a_mistake_of_the_caller(
+    verifier: TokenVerifier, issue: Issue
+) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        verifier.verify(issue(), now=datetime(2026, 12, 1, 9, 5))
