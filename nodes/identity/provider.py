@@ -122,6 +122,9 @@ def _payload(
     issuer: str,
     now: datetime | None,
 ) -> dict[str, object]:
+    # A str is a Sequence[str]: "reviewer" would read as eight one-letter roles.
+    if isinstance(roles, str):
+        raise IdentityError(f"roles is a list of role names, not the one string {roles!r}")
     for what, value in (("audience", audience), ("issuer", issuer)):
         if not value.strip():
             raise IdentityError(f"the {what} must not be blank")

@@ -82,6 +82,9 @@ class TokenVerifier:
     ) -> None:
         if not audience.strip():
             raise IdentityError("the expected audience must not be blank")
+        # A str is a Collection[str]: one issuer's name would read as its letters.
+        if isinstance(issuers, str):
+            raise IdentityError("issuers is a collection of issuer names, not one string")
         if not issuers or any(not issuer.strip() for issuer in issuers):
             raise IdentityError("at least one accepted issuer, none blank, is needed")
         if not timedelta(0) <= leeway <= MAX_LEEWAY:

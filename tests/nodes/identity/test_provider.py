@@ -91,6 +91,7 @@ def test_the_token_carries_issue_time_expiry_and_an_id(issue: Issue) -> None:
         ({"roles": []}, "at least one role"),
         ({"roles": ["窗口"]}, "not a role name"),
         ({"roles": ["reviewer", "reviewer"]}, "twice"),
+        ({"roles": "reviewer"}, "not the one string"),
         ({"division": "3701"}, "division"),
         ({"division": "370102001001"}, "village part"),
         ({"operator_id": " "}, "blank"),

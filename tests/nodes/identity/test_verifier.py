@@ -28,6 +28,7 @@ from caseledger.nodes.identity import (
     TOKEN_MISSING,
     TOKEN_NOT_YET_VALID,
     TOKEN_UNKNOWN_KEY,
+    IdentityError,
     Provider,
     TokenRefused,
     TokenVerifier,
@@ -332,3 +333,8 @@ def test_a_time_without_a_zone_is_a_mistake_of_the_caller(
 ) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         verifier.verify(issue(), now=datetime(2026, 12, 1, 9, 5))
+
+
+def test_one_issuer_given_as_a_string_is_not_read_as_its_letters(provider: Provider) -> None:
+    with pytest.raises(IdentityError, match="not one string"):
+        TokenVerifier.from_jwks_file(provider.folder.jwks, audience=AUDIENCE, issuers="iss")
