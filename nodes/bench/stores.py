@@ -2,6 +2,9 @@
 
     python -m caseledger.nodes bench-cassandra [--cassandra HOST:PORT] [--seconds S]
 
+`main` takes a path to write the figures to as JSON as well; a Cassandra node
+that does not answer is one line on stderr and exit status 1.
+
 Both stores are driven through the same `eventsourcing` application
 recorder, one after the other, with the same loads:
 
@@ -26,9 +29,12 @@ its figures are for replicated, not fsynced, writes (see docs/cassandra.md).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import random
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -39,7 +45,12 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    PersistenceError,
+    StoredEvent,
+)
 
 from caseledger.ledger.cassandra.factory import CassandraApplicationRecorder, CassandraFactory
 from caseledger.ledger.cassandra.session import SESSIONS
@@ -213,7 +224,29 @@ def run(address: str, seconds: float) -> list[Row]:
         "CASSANDRA_CONTACT_POINTS": address,
         "CASSANDRA_KEYSPACE": keyspace,
     }
-    rows: list[Row] = []
+    cassandra = CassandraFactory(env)
+    reached = False
+    try:
+        # Cassandra first: a node that is not there is found out before
+        # SQLite's figures take their seconds.
+        recorder = cassandra.application_recorder()
+        reached = True
+        assert isinstance(recorder, CassandraApplicationRecorder)
+        rows = _sqlite_rows(seconds)
+        rows += measure_store("cassandra", recorder, seconds)
+        rows += measure_lwt({**env, "CASSANDRA_TABLE_PREFIX": "lwt_"}, seconds)
+    finally:
+        cassandra.close()
+        if reached:
+            session = SESSIONS.acquire(cassandra.settings)
+            try:
+                session.schema(f"DROP KEYSPACE IF EXISTS {keyspace}")
+            finally:
+                SESSIONS.release(session)
+    return rows
+
+
+def _sqlite_rows(seconds: float) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="caseledger-bench-") as scratch:
         sqlite = InfrastructureFactory.construct(
             {
@@ -223,23 +256,9 @@ def run(address: str, seconds: float) -> list[Row]:
             }
         )
         try:
-            rows += measure_store("sqlite", sqlite.application_recorder(), seconds)
+            return measure_store("sqlite", sqlite.application_recorder(), seconds)
         finally:
             sqlite.close()
-    cassandra = CassandraFactory(env)
-    try:
-        recorder = cassandra.application_recorder()
-        assert isinstance(recorder, CassandraApplicationRecorder)
-        rows += measure_store("cassandra", recorder, seconds)
-        rows += measure_lwt({**env, "CASSANDRA_TABLE_PREFIX": "lwt_"}, seconds)
-    finally:
-        cassandra.close()
-        session = SESSIONS.acquire(cassandra.settings)
-        try:
-            session.schema(f"DROP KEYSPACE IF EXISTS {keyspace}")
-        finally:
-            SESSIONS.release(session)
-    return rows
 
 
 def render(rows: list[Row], seconds: float) -> str:
@@ -255,6 +274,34 @@ def render(rows: list[Row], seconds: float) -> str:
     return "\n".join(lines)
 
 
-def main(address: str, seconds: float) -> int:
-    print(render(run(address, seconds), seconds))
+def report(rows: list[Row], address: str, seconds: float) -> dict[str, Any]:
+    """The figures for machines: what `--json` writes."""
+    return {
+        "benchmark": "cassandra beside sqlite",
+        "cassandra": address,
+        "seconds": seconds,
+        "cpus": os.cpu_count(),
+        "rows": [dataclasses.asdict(row) for row in rows],
+    }
+
+
+def unreachable(address: str, error: Exception) -> str:
+    """What an operator is told when no Cassandra node answers (no traceback)."""
+    cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return (
+        f"bench-cassandra: no Cassandra node answers at {address}: {cause}\n"
+        "  name one with --cassandra HOST:PORT or CASELEDGER_CASSANDRA; "
+        "python docker/services.py start cassandra starts one (docs/services.md)"
+    )
+
+
+def main(address: str, seconds: float, json_path: Path | None = None) -> int:
+    try:
+        rows = run(address, seconds)
+    except PersistenceError as error:
+        print(unreachable(address, error), file=sys.stderr)
+        return 1
+    print(render(rows, seconds))
+    if json_path is not None:
+        json_path.write_text(json.dumps(report(rows, address, seconds), indent=2))
     return 0
