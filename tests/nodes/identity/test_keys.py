@@ -92,3 +92,11 @@ def test_what_is_not_a_usable_jwks_is_refused(document: object) -> None:
 def test_a_missing_jwks_file_is_a_precise_error(tmp_path: Path) -> None:
     with pytest.raises(IdentityError, match="cannot read the JWKS file"):
         load_jwks(tmp_path / "absent.json")
+
+
+def test_a_broken_key_of_an_accepted_kind_is_an_error_not_left_out(provider: Provider) -> None:
+    document = jwks_of(provider)
+    document["keys"].append({"kty": "OKP", "crv": "Ed25519", "kid": "short", "x": "AA"})
+
+    with pytest.raises(IdentityError, match="not a valid EdDSA key"):
+        key_set(document)
