@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from caseledger.ledger.case import events as ev
+import caseledger.ledger.case.events as ev
 from caseledger.ledger.case.stages import Status
 from caseledger.ledger.codes.vocabulary import CaseType
 from caseledger.ledger.timelimits.deadlines import ClockMark, ClockMarkKind, TimeLimits
@@ -64,11 +64,15 @@ class CaseFacts:
     submitted_at: str = ""
     accepted_at: str = ""
     refused_at: str = ""
+    returned_at: str = ""
     correction_requested_at: str = ""
     concluded_at: str = ""
     certificate_at: str = ""
     delivered_at: str = ""
     withdrawn_at: str = ""
+    withdrawn_by: str = ""
+    delivery_method: str = ""
+    """"mail" or "window" once the result was handed over."""
     statutory_days: int | None = None
     promised_days: int | None = None
     extended_days: int = 0
@@ -149,9 +153,22 @@ def _state(facts: CaseFacts) -> ev.CaseState:
     return state
 
 
+_STAGE_TIMES: dict[type[ev.CaseEvent], str] = {
+    ev.PreReviewReturned: "returned_at",
+    ev.CorrectionRequested: "correction_requested_at",
+    ev.CertificateIssued: "certificate_at",
+    ev.DeliveryConfirmed: "delivered_at",
+    ev.RectificationRecorded: "rectified_at",
+}
+"""Events of which the view keeps only when they happened."""
+
+
 def _stage_facts(facts: CaseFacts, event: ev.CaseEvent) -> dict[str, Any]:
     """What this view records of an event beyond the aggregate's state."""
     at = at_text(event.timestamp)
+    timed = _STAGE_TIMES.get(type(event))
+    if timed is not None:
+        return {timed: at}
     p = event.payload
     match event:
         case ev.Submitted():
@@ -170,18 +187,16 @@ def _stage_facts(facts: CaseFacts, event: ev.CaseEvent) -> dict[str, Any]:
             return {"case_type": p["case_type"], "accepted_at": at, "accepted_by": event.node}
         case ev.AcceptanceRefused():
             return {"refused_at": at, "accepted_by": event.node}
-        case ev.CorrectionRequested():
-            return {"correction_requested_at": at}
         case ev.DeadlineExtended():
             return {"extended_days": p["days"]}
         case ev.Concluded():
             return {"concluded_at": at, "concluded_by": event.node, "result": p["result"]}
-        case ev.CertificateIssued():
-            return {"certificate_at": at}
-        case ev.CollectedAtWindow() | ev.DeliveryConfirmed():
-            return {"delivered_at": at}
+        case ev.DispatchedByMail():
+            return {"delivery_method": "mail"}
+        case ev.CollectedAtWindow():
+            return {"delivered_at": at, "delivery_method": "window"}
         case ev.Withdrawn():
-            return {"withdrawn_at": at}
+            return {"withdrawn_at": at, "withdrawn_by": event.node}
         case ev.Rated():
             return {
                 "rating": p["satisfaction"],
@@ -191,8 +206,6 @@ def _stage_facts(facts: CaseFacts, event: ev.CaseEvent) -> dict[str, Any]:
                 "rated_at": at,
                 "rated_by": event.node,
             }
-        case ev.RectificationRecorded():
-            return {"rectified_at": at}
         case ev.TransferRequested():
             transfer = (event.node, p["target"], p["kind"], at)
             return {"transfers": (*facts.transfers, transfer)}

@@ -99,3 +99,13 @@ def expected_rows(events: Sequence[CaseEvent]) -> dict[str, str]:
 
 def view_rows(views: CaseViews) -> dict[str, str]:
     return {case_id: facts for case_id, _, _, facts in views.all_rows()}
+
+
+def project_all(node: str, events: Sequence[CaseEvent], mapper: Mapper[UUID]) -> CaseViews:
+    """The views of `node` after both its logs were committed and delivered in full."""
+    stores = NodeStores(node, events, mapper)
+    projection = stores.projection(memory_views())
+    stores.commit_all()
+    for log in (AUTHORED, RECEIVED):
+        stores.deliver(projection, log, 100_000)
+    return projection.view
