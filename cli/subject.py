@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from caseledger.cli.output import console, emit_json
+from caseledger.cli.output import console, emit_json, error_console
 from caseledger.cli.session import Session
 from caseledger.cli.vocabulary import APPLICANT_TYPES, TermChoice
 from caseledger.v1 import ledger_pb2
@@ -23,11 +23,17 @@ def subject() -> None:
 
 @subject.command()
 @click.option("--applicant-type", type=TermChoice(APPLICANT_TYPES), required=True)
-@click.option("--id-number", required=True, help="GB 11643 citizen ID or GB 32100 credit code.")
+@click.option(
+    "--id-number",
+    required=True,
+    help="Citizen ID (GB 11643, 18 characters, the last a check digit or X) or unified social "
+    "credit code (GB 32100, 18 characters, the last a check character).",
+)
 @click.option(
     "--reason", required=True, help="Why, for the node's log (e.g. the request's number)."
 )
 @click.option("--request-id", help="Client request id (default: a new one).")
+@click.option("--yes", is_flag=True, help="Erase without asking (for scripts); there is no undo.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @click.pass_obj
 def erase(  # noqa: PLR0917 - click passes every option
@@ -36,9 +42,18 @@ def erase(  # noqa: PLR0917 - click passes every option
     id_number: str,
     reason: str,
     request_id: str | None,
+    yes: bool,
     as_json: bool,
 ) -> None:
-    """Destroy this node's key of a data subject; irreversible."""
+    """Destroy this node's key of a data subject; irreversible, so it asks first.
+
+    Every name, ID number, phone number and address sealed under the key at
+    this node becomes unreadable in every case of the subject there; the
+    trails still verify. The node does not report beforehand how many cases
+    that is.
+    """
+    if not yes:
+        _confirm(session.address, applicant_type, id_number)
     response = session.ledger.EraseSubject(
         ledger_pb2.EraseSubjectRequest(
             meta=session.meta(request_id),
@@ -52,3 +67,25 @@ def erase(  # noqa: PLR0917 - click passes every option
         emit_json({"subject": response.subject, "erased": True})
     else:
         console().print(f"erased data subject {response.subject} at {session.address}")
+
+
+def _confirm(address: str, applicant_type: int, id_number: str) -> None:
+    kind = APPLICANT_TYPES.label(applicant_type)
+    error_console().print(
+        f"擦除 erase: node {address} destroys its key of the {kind} {_masked(id_number)}. "
+        "The personal data sealed under it (name, ID number, phone, address) becomes "
+        "unreadable for good in every case of this subject at that node; how many cases "
+        "that is, the node does not say beforehand."
+    )
+    try:
+        click.confirm("Erase it?", abort=True, err=True)
+    except click.Abort:
+        raise click.ClickException("not erased (confirm at the prompt, or pass --yes)") from None
+
+
+def _masked(id_number: str) -> str:
+    """Enough of the number to recognise it, not enough to copy it from a screen."""
+    text = id_number.strip()
+    if len(text) <= 8:
+        return "*" * len(text)
+    return f"{text[:6]}{'*' * (len(text) - 10)}{text[-4:]}"

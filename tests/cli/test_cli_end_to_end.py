@@ -197,13 +197,13 @@ def test_erasing_the_applicant_leaves_the_trail_verifying(
     number = submit(run)
     erased = run.json(
         "subject", "erase", "--applicant-type", "natural-person", "--id-number", CITIZEN_ID,
-        "--reason", "依申请删除个人信息",
+        "--reason", "依申请删除个人信息", "--yes",
     )  # fmt: skip
     assert erased["erased"] is True
     assert run.json("case", "show", number)["applicant_name"] == "[erased]"
     assert run("audit", "replay", number).exit_code == 0
     again = run(
         "subject", "erase", "--applicant-type", "natural-person", "--id-number", CITIZEN_ID,
-        "--reason", "再次",
+        "--reason", "再次", "--yes",
     )  # fmt: skip
     assert again.exit_code == 6
