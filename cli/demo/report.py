@@ -18,7 +18,7 @@ from rich.table import Table
 from caseledger.cli.audit.trail import TrailReport, verify_trail
 from caseledger.cli.demo.day import Day, DayCase
 from caseledger.cli.output import beijing_time
-from caseledger.cli.vocabulary import CASE_STATUSES, DEADLINE_STATUSES, SATISFACTIONS
+from caseledger.cli.vocabulary import CASE_STATUSES, DEADLINE_STATUSES, SATISFACTIONS, stage_label
 from caseledger.v1 import ledger_pb2
 from caseledger.v1 import types_pb2 as t
 
@@ -121,10 +121,27 @@ def cases_table(
             escape(case.item),
             escape(" → ".join(names.get(owner, owner) for owner in _handled_by(view))),
             CASE_STATUSES.label(view.status),
-            f"{DEADLINE_STATUSES.label(deadline.status)} ({deadline.working_days_used} 工作日)",
+            deadline_cell(deadline),
             escape(case.story),
         )
     return table
+
+
+_CONCLUDED = (t.DEADLINE_STATUS_CONCLUDED_ON_TIME, t.DEADLINE_STATUS_CONCLUDED_LATE)
+
+
+def deadline_cell(deadline: ledger_pb2.Deadline) -> str:
+    """`红牌: 已用 30 工作日 used, 超期 5 over`: the status, and what its count of working
+    days is (used so far, and left or over the promised limit while the clock runs)."""
+    label = DEADLINE_STATUSES.label(deadline.status) or "-"
+    if deadline.status == t.DEADLINE_STATUS_NOT_STARTED or not deadline.promised_due:
+        return f"{label} not started"
+    used = f"已用 {deadline.working_days_used} 工作日 used"
+    if deadline.status in _CONCLUDED:
+        return f"{label}: {used}"
+    left = deadline.days_remaining
+    rest = f"剩余 {left} left" if left >= 0 else f"超期 {-left} over"
+    return f"{label}: {used}, {rest}"
 
 
 def _handled_by(view: ledger_pb2.CaseView) -> list[str]:
@@ -160,13 +177,13 @@ def audit_across_nodes(out: Console, day: Day, number: str, nodes: Sequence[Demo
 
 def _timeline(report: TrailReport, names: Mapping[str, str]) -> Table:
     table = Table(title=f"审计回放 audit replay of case {escape(report.case_number)}")
-    for header in ("#", "stage", "node", "operator", "time (UTC+8)", "days", "hash"):
-        table.add_column(header, justify="right" if header in ("#", "days") else "left")
+    for header in ("#", "环节 stage", "node", "operator", "time (UTC+8)", "days used", "hash"):
+        table.add_column(header, justify="right" if header in ("#", "days used") else "left")
     for check in report.checks:
         event = check.event
         table.add_row(
             str(check.position),
-            escape(event.stage),
+            escape(stage_label(event.stage)),
             escape(names.get(event.node, event.node)),
             escape(f"{event.operator.id}/{event.operator.role}"),
             beijing_time(event.occurred_at),
