@@ -18,7 +18,12 @@ from caseledger.ledger.timelimits.deadlines import DeadlineStatus
 from caseledger.projections.facts import CaseFacts
 from caseledger.projections.statistics import Figures, Period, Scope, node_figures
 from caseledger.projections.store import CaseFilter, CaseViews
-from caseledger.projections.supervision import CaseDeadline, SupervisionRules, case_deadline
+from caseledger.projections.supervision import (
+    CaseDeadline,
+    SupervisionRules,
+    case_deadline,
+    happened_by,
+)
 
 __all__ = ["CasePage", "OutsideJurisdiction", "Reports", "StatsRow"]
 
@@ -54,12 +59,18 @@ class StatsRow:
     figures: Figures = field(repr=False)
 
 
-def _attributed(f: CaseFacts) -> set[str]:
-    """Every node a figure of this case can be attributed to."""
-    nodes = {f.received_by, f.accepted_by, f.concluded_by, f.withdrawn_by, f.rated_by}
-    nodes.update(source for source, _, _, _ in f.transfers)
-    nodes.discard("")
-    return nodes
+def _attributed(f: CaseFacts, as_of: date) -> set[str]:
+    """Every node a figure of this case can be attributed to by `as_of`: a node
+    that acts only later must not change what an earlier day reads."""
+    acts = (
+        (f.received_by, f.submitted_at),
+        (f.accepted_by, f.accepted_at or f.refused_at),
+        (f.concluded_by, f.concluded_at),
+        (f.withdrawn_by, f.withdrawn_at),
+        (f.rated_by, f.rated_at),
+        *((source, at) for source, _, _, at in f.transfers),
+    )
+    return {node for node, at in acts if node and happened_by(at, as_of)}
 
 
 class Reports:
@@ -148,7 +159,7 @@ class Reports:
         if level is None:
             total = node_figures(rows, lambda code: code.startswith(prefix), scope)
             return [StatsRow(DivisionCode.from_prefix(prefix).code, False, total)]
-        groups = _groups(rows, prefix, level)
+        groups = _groups(rows, prefix, level, scope.end)
         return [
             StatsRow(key, own, node_figures(rows, belongs, scope))
             for (key, own), belongs in sorted(groups.items())
@@ -156,13 +167,13 @@ class Reports:
 
 
 def _groups(
-    rows: Iterable[CaseFacts], prefix: str, level: Level
+    rows: Iterable[CaseFacts], prefix: str, level: Level, as_of: date
 ) -> dict[tuple[str, bool], Callable[[str], bool]]:
     """The division of `level` (or the node itself, above it) each attributed node counts in."""
     width = level.prefix_length
     groups: dict[tuple[str, bool], Callable[[str], bool]] = {}
     for facts in rows:
-        for code in _attributed(facts):
+        for code in _attributed(facts, as_of):
             if not code.startswith(prefix) or (key := _group_of(code, width)) in groups:
                 continue
             division, own = key
