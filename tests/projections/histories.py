@@ -172,12 +172,16 @@ class _Placing:
 
 
 def simulate_case(
-    rng: random.Random, nodes: Sequence[str], start: datetime, serial: int
+    rng: random.Random,
+    nodes: Sequence[str],
+    start: datetime,
+    serial: int,
+    path: str | None = None,
 ) -> list[CaseEvent]:
-    """One case received at a random node along a random path, from `start`."""
+    """One case received at a random node along a random path (or `path`), from `start`."""
     receiver = rng.choice(list(nodes))
     parent = DivisionCode.parse(receiver).parent
-    path = rng.choice(sorted(PATHS))
+    path = path or rng.choice(sorted(PATHS))
     if path == "reported_up_and_back" and parent is None:
         path = "approved_window"
     handler = str(parent) if parent is not None else receiver
