@@ -60,8 +60,14 @@ def case_panel(view: pb.CaseView, entries: list[Entry]) -> Panel:
 def record_table(entries: list[Entry]) -> Table:
     """Every event of the trail with what it recorded, oldest first."""
     table = Table(title="记录 record: every fact the trail holds (personal data sealed)")
-    for header in ("#", "stage", "time (UTC+8)", "node", "operator", "recorded"):
-        table.add_column(header, justify="right" if header == "#" else "left")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("stage", overflow="fold")
+    table.add_column("time (UTC+8)", overflow="fold", max_width=10)
+    table.add_column("node", overflow="fold", no_wrap=True)
+    table.add_column("operator", overflow="fold", max_width=16)
+    # Folded, never cut short with an ellipsis: a licence id or a decision
+    # number must be readable whole on a narrow terminal; this column gets the room.
+    table.add_column("recorded", overflow="fold", ratio=1, min_width=40)
     for entry in entries:
         table.add_row(
             str(entry.version),
