@@ -24,10 +24,13 @@ from typing import Any
 from eventsourcing import sqlite as library
 from eventsourcing.persistence import ListenNotifySubscription, StoredEvent
 
+from caseledger.ledger.sqlite import merkle_log
+
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "CommitWakeups",
     "SQLiteSubscription",
+    "SubscribingMerkleLogRecorder",
     "SubscribingSQLiteApplicationRecorder",
     "SubscribingSQLiteProcessRecorder",
     "wakeups",
@@ -129,4 +132,11 @@ class SubscribingSQLiteProcessRecorder(_Subscribable, library.SQLiteProcessRecor
 
     Inserting events with their tracking is one transaction, as in the
     library; the wake-up follows the commit.
+    """
+
+
+class SubscribingMerkleLogRecorder(_Subscribable, merkle_log.SQLiteApplicationRecorder):
+    """A node's own log with its Merkle log (`merkle_log`), with `subscribe()`.
+
+    The wake-up follows the commit of the events and their tree together.
     """

@@ -8,6 +8,7 @@ cannot pass), on a fresh database file per test.
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,17 @@ MODULE = "caseledger.ledger.sqlite.subscribing"
 
 
 class FreshDatabase:
-    """A database file of its own for each test, and its factory, closed afterwards."""
+    """A database file of its own for each test, and its factory, closed afterwards.
+
+    The library's concurrency test stops its reader threads without joining
+    them; closing the database under a reader still inside SQLite crashes
+    the interpreter, so every thread the test started is joined first.
+    """
 
     factory: SubscribingSQLiteFactory
 
     def setUp(self) -> None:
+        self._threads_before = set(threading.enumerate())
         self._folder = tempfile.TemporaryDirectory()
         db = Path(self._folder.name) / "events.sqlite"
         self.factory = SubscribingSQLiteFactory(
@@ -50,6 +57,9 @@ class FreshDatabase:
         super().setUp()  # type: ignore[misc]
 
     def tearDown(self) -> None:
+        for thread in set(threading.enumerate()) - self._threads_before:
+            if not thread.daemon:
+                thread.join(timeout=10)
         self.factory.close()
         self._folder.cleanup()
         super().tearDown()  # type: ignore[misc]

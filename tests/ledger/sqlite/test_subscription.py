@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 from uuid import uuid4
@@ -12,9 +13,12 @@ from eventsourcing.sqlite import SQLiteFactory
 
 from caseledger.ledger.sqlite.subscribing import SubscribingSQLiteFactory
 from caseledger.ledger.sqlite.subscription import (
+    SubscribingMerkleLogRecorder,
     SubscribingSQLiteApplicationRecorder,
     wakeups,
 )
+from tests.projections.histories import START, case_mapper, simulate
+from tests.samples import LIXIA
 
 
 def _event() -> StoredEvent:
@@ -91,3 +95,26 @@ def test_a_poll_interval_that_is_not_a_positive_number_is_refused(
 ) -> None:
     with pytest.raises(OSError, match="SQLITE_POLL_INTERVAL"):
         _factory(tmp_path / "e.sqlite", poll=value)
+
+
+def test_the_node_own_log_with_its_merkle_log_can_be_followed(tmp_path: Path) -> None:
+    # The library's suites write events under made-up names, which a Merkle
+    # leaf refuses; this log is followed with the ledger's own events.
+    factory = _factory(tmp_path / "e.sqlite", poll="60")
+    recorder = SubscribingMerkleLogRecorder(factory.datastore)
+    recorder.create_table()
+    events = simulate(random.Random(1), [LIXIA], 2, START)
+    mapper = case_mapper()
+    try:
+        with recorder.subscribe(gt=0) as subscription:
+            time.sleep(0.2)
+            for event in events:
+                recorder.insert_events([mapper.to_stored_event(event)])
+            got = [next(subscription) for _ in events]
+        assert [(n.originator_id, n.originator_version) for n in got] == [
+            (e.originator_id, e.originator_version) for e in events
+        ]
+        with recorder.tree() as tree:
+            assert tree.size == len(events)
+    finally:
+        factory.close()
