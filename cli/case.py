@@ -387,15 +387,30 @@ def show(session: Session, case_ref: str, as_json: bool) -> None:
     """
     view = session.ledger.GetCase(pb.GetCaseRequest(case=case_ref), timeout=session.timeout).case
     entries, missing = _record(session, view.case_id or case_ref)
+    required = _required_materials(session, view.item_code)
     if as_json:
-        emit_json(case_document(view, entries, missing))
+        emit_json(case_document(view, entries, missing, required))
         return
     out = console()
-    out.print(case_panel(view, entries))
+    out.print(case_panel(view, entries, required))
     if entries:
         out.print(record_table(entries))
     if missing:
         out.print(f"记录 record not shown: {escape(missing)}")
+
+
+def _required_materials(session: Session, item_code: str) -> list[str] | None:
+    """The item's required materials as this node's catalogue lists them today;
+    None where the node cannot say (the comparison is then left out)."""
+    if not item_code:
+        return None
+    try:
+        response = session.ledger.GetItem(
+            pb.GetItemRequest(implementation_code=item_code), timeout=session.timeout
+        )
+    except grpc.RpcError:
+        return None
+    return list(response.terms.required_materials)
 
 
 def _record(session: Session, case_ref: str) -> tuple[list[Entry], str]:

@@ -21,7 +21,7 @@ from caseledger.cli.vocabulary import (
 from caseledger.v1 import ledger_pb2 as pb
 
 
-def case_panel(view: pb.CaseView, entries: list[Entry]) -> Panel:
+def case_panel(view: pb.CaseView, entries: list[Entry], required: list[str] | None = None) -> Panel:
     """A case as an operator reads it: where it stands, how its deadline looks,
     and the facts its trail records that decide what comes next."""
     grid = Table.grid(padding=(0, 2))
@@ -37,7 +37,7 @@ def case_panel(view: pb.CaseView, entries: list[Entry]) -> Panel:
         ("事项 item", f"{view.item_code} {view.item_name}"),
         ("渠道 channel", SUBMISSION_CHANNELS.label(view.channel)),
         ("申请人 applicant", view.applicant_name),
-        ("材料 materials", facts.materials()),
+        ("材料 materials", facts.materials_text(required)),
         ("办件类型 case type", CASE_TYPES.label(view.case_type)),
         ("时限 deadline", deadline_text(deadline)),
         ("承诺 promised due", _due_text(deadline, deadline.promised_due)),
@@ -80,9 +80,15 @@ def record_table(entries: list[Entry]) -> Table:
     return table
 
 
-def case_document(view: pb.CaseView, entries: list[Entry], missing: str) -> dict[str, Any]:
+def case_document(
+    view: pb.CaseView, entries: list[Entry], missing: str, required: list[str] | None = None
+) -> dict[str, Any]:
     """`case show --json`: the case view, then every event with its content."""
     document = message_dict(view)
+    facts = _Facts(entries)
+    document["materials"] = facts.materials()
+    if required is not None:
+        document["materials_missing"] = facts.missing(required)
     document["rectification"] = rectification_text(entries, view.rectification_open)
     document["record"] = [
         {
@@ -110,14 +116,29 @@ class _Facts:
     def last(self, stage: str) -> Entry | None:
         return next((e for e in reversed(self._entries) if e.stage == stage), None)
 
-    def materials(self) -> str:
+    def materials(self) -> list[str]:
+        """The names of every material received, submitted or supplied in correction."""
         names = [
             str(material.get("name"))
             for entry in self._entries
             if entry.stage in ("Submitted", "MaterialsSupplemented")
             for material in entry.content.get("materials") or []
         ]
-        return "; ".join(dict.fromkeys(names)) or "-"
+        return list(dict.fromkeys(names))
+
+    def missing(self, required: list[str]) -> list[str]:
+        """The item's required materials (by name) not among those received."""
+        have = {name.strip() for name in self.materials()}
+        return [name for name in required if name.strip() not in have]
+
+    def materials_text(self, required: list[str] | None) -> str:
+        text = "; ".join(self.materials()) or "-"
+        if required is None or not self._entries:
+            return text
+        missing = self.missing(required)
+        if not missing:
+            return f"{text}  (齐全 complete)"
+        return f"{text}  (缺 missing: {'; '.join(missing)})"
 
 
 def _owner_text(view: pb.CaseView) -> str:

@@ -10,6 +10,7 @@ import pytest
 from caseledger.cli.case_record import Entry, rectification_text
 from caseledger.nodes.service.server import RunningNode
 from tests.cli.clerk import (
+    APPLICATION,
     BUSINESS_LICENCE_COPY,
     LICENCE_PDF,
     licence_id,
@@ -30,7 +31,7 @@ def a_whole_day(run: Operator, folder: Path) -> str:
     """One case through correction, suspension, decision, certificate, mail, a bad
     rating and its rectification."""
     published(run, folder)
-    number = submitted(run)
+    number = submitted(run, f"食品经营许可申请书={APPLICATION}")
     run.ok("case", "request-correction", number, "--material", "营业执照复印件=未提交")
     run.ok("case", "supplement", number, "--material", f"营业执照复印件={BUSINESS_LICENCE_COPY}")
     concluded_day = today().isoformat()
@@ -65,7 +66,7 @@ def test_show_prints_every_fact_the_trail_records(node: RunningNode, tmp_path: P
     number = a_whole_day(run, tmp_path)
     shown = run.ok("case", "show", number).stdout
     for fact in (
-        "食品经营许可申请书; 营业执照复印件",  # materials, the supplemented one too
+        "食品经营许可申请书; 营业执照复印件  (齐全 complete)",  # the supplemented one too
         "营业执照复印件: 未提交",  # the correction asked for
         "审查 by 王芳: passed on 通过; opinion 材料齐全",
         "等待消防意见",  # the suspension's reason
@@ -113,3 +114,14 @@ def test_a_rectified_bad_rating_does_not_read_like_an_unrated_case() -> None:
     assert rectification_text([rated], open_now=True).startswith("open")
     assert rectification_text([rated, fixed], open_now=False).startswith("done ")
     assert rectification_text([entry("Rated", bad=False)], open_now=False).startswith("not needed")
+
+
+def test_show_names_the_required_materials_a_case_lacks(node: RunningNode, tmp_path: Path) -> None:
+    run = Operator(node.address)
+    published(run, tmp_path)
+    number = submitted(run, f"食品经营许可申请书={APPLICATION}")
+    shown = run.ok("case", "show", number).stdout
+    assert "食品经营许可申请书  (缺 missing: 营业执照复印件)" in shown
+    document = run.json("case", "show", number)
+    assert document["materials"] == ["食品经营许可申请书"]
+    assert document["materials_missing"] == ["营业执照复印件"]
