@@ -12,6 +12,7 @@ from datetime import datetime
 
 import grpc
 
+from caseledger.cli.connect import open_channel
 from caseledger.v1 import ledger_pb2_grpc, types_pb2
 
 Connect = Callable[[str], ledger_pb2_grpc.LedgerServiceStub]
@@ -43,7 +44,7 @@ class Session:
             if self._connect is not None:
                 self._stub = self._connect(self.address)
             else:
-                self._channel = grpc.insecure_channel(self.address)
+                self._channel = open_channel(self.address)
                 self._stub = ledger_pb2_grpc.LedgerServiceStub(self._channel)
         return self._stub
 

@@ -23,6 +23,7 @@ from caseledger.nodes.replication.grpc_feed import Source
 from caseledger.nodes.service.server import start
 from caseledger.nodes.trust.commands import add_arguments as add_pki_arguments
 from caseledger.nodes.trust.commands import run as run_pki
+from caseledger.nodes.trust.errors import TrustError
 
 _SIGNAL_CHECK_SECONDS = 0.5
 """How long a SIGTERM may wait for the main thread to notice it."""
@@ -51,6 +52,18 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--calendar-file", type=Path, default=defaults.get("CASELEDGER_CALENDAR_FILE")
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="plaintext gRPC, no caller checked: a local experiment only (the log says so); "
+        "default: mutual TLS with the certificate in the data folder",
+    )
+    serve.add_argument(
+        "--crl",
+        type=Path,
+        help="the network's revocation list, reloaded when it changes (default: ca.crl in "
+        "the data folder; with --network: the pki folder's)",
     )
     serve.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     serve.add_argument(
@@ -123,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             metrics_port=args.metrics_port,
             failpoint=failpoint,
         )
+        config = dataclasses.replace(
+            config,
+            insecure=config.insecure or args.insecure,
+            crl_file=args.crl or config.crl_file,
+        )
         sources, directory = sources_of(network, code), directory_of(network)
     else:
         config = NodeConfig(
@@ -134,8 +152,14 @@ def main(argv: list[str] | None = None) -> int:
             calendar_file=args.calendar_file,
             metrics_port=args.metrics_port,
             failpoint=failpoint,
+            insecure=args.insecure,
+            crl_file=args.crl,
         )
-    node = start(config, sources, directory)
+    try:
+        node = start(config, sources, directory)
+    except TrustError as error:
+        print(f"caseledger node: {error}", file=sys.stderr)
+        return 2
     if config.metrics_port is not None:
         start_http_server(config.metrics_port, addr="127.0.0.1", registry=node.metrics.registry)
     structlog.contextvars.bind_contextvars(node=code)

@@ -43,6 +43,12 @@ class NodeConfig:
     # For the `kafka` feed: the broker (`host:port`, ...) and the topic prefix.
     kafka_bootstrap: tuple[str, ...] = ()
     kafka_topic_prefix: str = "caseledger"
+    # Mutual TLS with the network PKI unless `insecure` (a local experiment, said
+    # in the log): the node's key and certificate and the CA's certificate are in
+    # `data_dir` (docs/trust.md); the revocation list is `crl_file`, by default
+    # `ca.crl` in `data_dir`, reloaded whenever it changes.
+    insecure: bool = False
+    crl_file: Path | None = None
 
     @property
     def event_db(self) -> Path:
@@ -95,6 +101,10 @@ class NodeConfig:
         if self.store == "cassandra" and contact_points:
             env["CASSANDRA_CONTACT_POINTS"] = contact_points
         return env
+
+    @property
+    def revocation_list(self) -> Path:
+        return self.crl_file if self.crl_file is not None else self.data_dir / "ca.crl"
 
     def calendar(self) -> WorkingCalendar:
         if self.calendar_file is None:

@@ -24,6 +24,12 @@ class Metrics:
             ["rpc", "code"],
             registry=self.registry,
         )
+        self.refusals = Counter(
+            "caseledger_refusals",
+            "Calls refused for who made them or what they may do, by reason",
+            ["rpc", "reason"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "caseledger_rpc_seconds",
             "RPC handling time",

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-import grpc
 from rich.markup import escape
 
 from caseledger.cli.audit import merkle
 from caseledger.cli.audit.checkpoint import CheckpointRefused, VerifierKey, verify_note
 from caseledger.cli.audit.inclusion import parse_authors, read_keys
 from caseledger.cli.audit.trail import verify_trail
+from caseledger.cli.connect import open_channel
 from caseledger.cli.output import console, emit_json
 from caseledger.cli.session import Session
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, ledger_pb2
@@ -62,7 +62,7 @@ def bundle(session: Session, case_ref: str, out: Path, authors: tuple[str, ...])
     case_id = verify_trail(response, case_ref).case_id
     checkpoints: dict[str, dict[str, Any]] = {}
     proofs: list[dict[str, Any]] = []
-    with grpc.insecure_channel(session.address) as channel:
+    with open_channel(session.address) as channel:
         asked = audit_pb2_grpc.AuditServiceStub(channel).GetCheckpoint(
             audit_pb2.GetCheckpointRequest(fresh=True), timeout=session.timeout
         )
@@ -70,7 +70,7 @@ def bundle(session: Session, case_ref: str, out: Path, authors: tuple[str, ...])
     for code in sorted({event.node for event in response.events}):
         if code not in where:
             continue
-        with grpc.insecure_channel(where[code]) as channel:
+        with open_channel(where[code]) as channel:
             stub = audit_pb2_grpc.AuditServiceStub(channel)
             signed = stub.GetCheckpoint(
                 audit_pb2.GetCheckpointRequest(fresh=True), timeout=session.timeout

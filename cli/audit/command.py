@@ -36,6 +36,7 @@ from caseledger.cli.audit.inclusion import (
 from caseledger.cli.audit.quarantine import quarantined
 from caseledger.cli.audit.trail import EventCheck, TrailReport, verify_trail
 from caseledger.cli.audit.verify import verify
+from caseledger.cli.connect import open_channel
 from caseledger.cli.output import beijing_time, console, emit_json
 from caseledger.cli.session import Session
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
@@ -109,7 +110,7 @@ def replay(
     first = _fetch(session.address, session.ledger, case_ref, session.timeout, required=True)
     copies = [first]
     for address in others:
-        with grpc.insecure_channel(address) as channel:
+        with open_channel(address) as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             copies.append(_fetch(address, stub, case_ref, session.timeout, required=False))
     differences = _differences(copies) if others else []

@@ -29,6 +29,7 @@ from caseledger.cli.audit.checkpoint import (
     VerifierKey,
     verify_note,
 )
+from caseledger.cli.connect import open_channel
 from caseledger.cli.output import console
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, ledger_pb2, log_pb2, log_pb2_grpc
 
@@ -153,7 +154,7 @@ def check_inclusion(
         report.nodes.append(node)
         if node.checkpoint is None:
             continue
-        with grpc.insecure_channel(node.address) as channel:
+        with open_channel(node.address) as channel:
             node.problems.extend(_tail_cut(channel, node.checkpoint, timeout))
             audit = audit_pb2_grpc.AuditServiceStub(channel)
             report.events.extend(
@@ -168,7 +169,7 @@ def _checkpoint_at(address: str, keys: dict[str, VerifierKey], timeout: float) -
     """A checkpoint the node at `address` signs now, checked with the key
     given for the code its origin names, or trusted on first use."""
     node = NodeCheckpoint(code="?", address=address)
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address) as channel:
         stub = audit_pb2_grpc.AuditServiceStub(channel)
         try:
             response = stub.GetCheckpoint(

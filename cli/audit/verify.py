@@ -31,6 +31,7 @@ from caseledger.cli.audit.checkpoint import (
     VerifierKey,
     verify_note,
 )
+from caseledger.cli.connect import open_channel
 from caseledger.cli.output import console, emit_json
 from caseledger.cli.session import Session
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, log_pb2, log_pb2_grpc
@@ -344,7 +345,7 @@ def verify(
     3 when the signature fails or any event is missing, changed or moved.
     """
     key = read_key(key_file)
-    with grpc.insecure_channel(node_address) as channel:
+    with open_channel(node_address) as channel:
         audit = audit_pb2_grpc.AuditServiceStub(channel)
         try:
             checkpoint, used, first_use = signed_checkpoint(audit, key, session.timeout)

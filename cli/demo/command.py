@@ -24,11 +24,11 @@ from functools import partial
 from pathlib import Path
 
 import click
-import grpc
 from rich.cells import cell_len
 from rich.console import Console
 
 from caseledger.cli.audit.command import CHAIN_BROKEN
+from caseledger.cli.connect import open_channel
 from caseledger.cli.demo.catalogue import PROVINCE
 from caseledger.cli.demo.day import Day, DayCase, DemoFailure, publish_catalogue
 from caseledger.cli.demo.network import (
@@ -127,7 +127,11 @@ def demo(
         network = start_network(folder, options)
         try:
             _announce(out, network.nodes, time.monotonic() - started)
-            status = run_day(out, network.nodes, session.timeout)
+            # `network up` made the run's PKI in the data folder: a CA, a certificate
+            # per node and the operator's client certificate, used here.
+            operator = folder / "stores" / "pki" / "operator"
+            out.print(f"mutual TLS: the network's CA in {operator.parent}, client {operator}")
+            status = run_day(out, network.nodes, session.timeout, operator)
         finally:
             network.stop()
             out.print("network stopped")
@@ -175,9 +179,11 @@ def _padded(text: str, width: int) -> str:
     return text + " " * max(0, width - cell_len(text))
 
 
-def run_day(out: Console, nodes: Sequence[DemoNode], timeout: float) -> int:
+def run_day(
+    out: Console, nodes: Sequence[DemoNode], timeout: float, tls: Path | None = None
+) -> int:
     """Drive the day, wait for replication, report; the demo's exit status."""
-    channels = [grpc.insecure_channel(node.address) for node in nodes]
+    channels = [open_channel(node.address, tls) for node in nodes]
     try:
         stubs = {
             node.code: ledger_pb2_grpc.LedgerServiceStub(channel)

@@ -27,7 +27,7 @@ What happens to an event that fails depends on the store's quarantine:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -123,7 +123,13 @@ class ReceivedEvents(Application[UUID]):
         batch.stored(events)
         return len(events)
 
-    def accept_trail(self, source: str, events: Sequence[StoredEvent], known: KnownHashes) -> int:
+    def accept_trail(
+        self,
+        source: str,
+        events: Sequence[StoredEvent],
+        known: KnownHashes,
+        admit: Callable[[], None] | None = None,
+    ) -> int:
         """Store the events of a case handed over or pushed by `source` that this
         node lacks, after verifying all of them; returns how many were new.
 
@@ -171,6 +177,10 @@ class ReceivedEvents(Application[UUID]):
                 missing[0].originator_version,
                 "the case is quarantined here: its events are held, not applied",
             )
+        if admit is not None:
+            # The caller's own rules (who may have written the trail), once it
+            # verified and before any of it is stored; they raise to refuse it.
+            admit()
         missing = _renamed(missing)
         if missing:
             try:

@@ -36,6 +36,7 @@ from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import LedgerError
 from caseledger.nodes.handoff.handover import records_of
+from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.handoff.courier")
@@ -59,9 +60,12 @@ def interested_in(owners: list[str], directory: Mapping[str, str], me: str) -> l
 
 
 class Courier:
-    def __init__(self, ledger: CaseLedger, directory: Mapping[str, str]) -> None:
+    def __init__(
+        self, ledger: CaseLedger, directory: Mapping[str, str], transport: Transport = INSECURE
+    ) -> None:
         self._ledger = ledger
         self._directory = directory
+        self._transport = transport
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="courier", daemon=True)
 
@@ -126,7 +130,7 @@ class Courier:
         ]
         for code in interested_in(case.owners, self._directory, self._ledger.node):
             try:
-                with grpc.insecure_channel(self._directory[code]) as channel:
+                with self._transport.channel(self._directory[code], code) as channel:
                     deliver = handoff_pb2_grpc.HandoffServiceStub(channel).DeliverTrail
                     for request in requests:
                         deliver(request, timeout=10)

@@ -33,6 +33,7 @@ from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.case.events import TransferRequested
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import InvalidInput, ItemNotFound, LedgerError
+from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
 
 _log = structlog.get_logger("caseledger.nodes.handoff.handover")
@@ -83,10 +84,13 @@ class Handoffs:
         ledger: CaseLedger,
         directory: Mapping[str, str],
         own_address: Callable[[], str],
+        *,
         armed: str = "",
         simulated_time: bool = False,
+        transport: Transport = INSECURE,
     ) -> None:
         self._ledger = ledger
+        self._transport = transport
         self.directory = directory
         self._own_address = own_address
         self.armed = armed
@@ -121,7 +125,7 @@ class Handoffs:
             return answer_of(case, target or case.owner)
         address = self.directory[target]
         try:
-            with grpc.insecure_channel(address) as channel:
+            with self._transport.channel(address, target) as channel:
                 reply = handoff_pb2_grpc.HandoffServiceStub(channel).OfferCase(
                     handoff_pb2.OfferCaseRequest(
                         case_id=str(case_id),
@@ -230,7 +234,7 @@ class Handoffs:
         address = self.directory.get(from_node)
         if address is None:
             raise InvalidInput.single("from_node", "no node with this code is in the network")
-        with grpc.insecure_channel(address) as channel:
+        with self._transport.channel(address, from_node) as channel:
             self.pull(case_id, from_node, channel)
         failpoint("handoff.target.imported", self.armed)
         case = self._ledger.case(case_id)

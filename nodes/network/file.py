@@ -8,6 +8,10 @@ this package) and a real deployment::
       data_dir: var/demo          # relative to the working directory; default var
       store: sqlite               # sqlite | memory | cassandra; default sqlite
       feed: grpc                  # grpc (pull the subtree's log streams) | kafka
+    security:                     # optional
+      pki: var/demo/pki           # the network CA's folder; nodes read its ca.crl;
+                                  # default: pki in defaults.data_dir
+      insecure: false             # true: plaintext, no caller checked (experiments only)
     kafka:                        # required once any node's feed is kafka
       bootstrap: 127.0.0.1:9092   # host:port, or a list of them
       topic_prefix: caseledger    # default caseledger
@@ -84,7 +88,8 @@ from caseledger.nodes.network.rules import (
 
 DEMO_NETWORK = "demo_network.yaml"
 
-_TOP_KEYS = ("network", "defaults", "kafka", "nodes")
+_TOP_KEYS = ("network", "defaults", "security", "kafka", "nodes")
+_SECURITY_KEYS = ("pki", "insecure")
 _DEFAULT_KEYS = ("data_dir", "store", "feed")
 _KAFKA_KEYS = ("bootstrap", "topic_prefix")
 _NODE_KEYS = ("code", "name", "level", "address", "store", "feed", "data_dir")
@@ -252,6 +257,7 @@ class _Reader:
             self.report(("network",), "missing: name the network" if name is None else _NOT_TEXT)
         defaults = self.defaults(data.get("defaults"))
         kafka = self.kafka(data.get("kafka"))
+        pki, insecure = self.security(data.get("security"), defaults)
         drafts = self.nodes(data.get("nodes"), defaults)
         rules = [duplicate_codes, address_clashes, extra_roots, shared_keyspaces]
         if data.get("kafka") is None:
@@ -263,7 +269,24 @@ class _Reader:
         specs = [draft.spec() for draft in drafts]
         if self.problems or not isinstance(name, str):
             return None
-        return Network(name.strip(), tuple(s for s in specs if s is not None), kafka, source)
+        nodes = tuple(s for s in specs if s is not None)
+        return Network(name.strip(), nodes, kafka, source, pki=pki, insecure=insecure)
+
+    def security(self, raw: object, defaults: _Defaults) -> tuple[Path, bool]:
+        path: Location = ("security",)
+        default = (defaults.data_dir or Path("var")) / "pki"
+        if raw is None:
+            return default, False
+        if not isinstance(raw, Mapping):
+            self.report(path, f"must be a mapping of {', '.join(_SECURITY_KEYS)}")
+            return default, False
+        self.unknown_keys(raw, _SECURITY_KEYS, path)
+        pki = self.data_dir(raw["pki"], (*path, "pki")) if "pki" in raw else None
+        insecure = raw.get("insecure", False)
+        if not isinstance(insecure, bool):
+            self.report((*path, "insecure"), "must be true or false")
+            insecure = False
+        return pki or default, insecure
 
     def defaults(self, raw: object) -> _Defaults:
         path: Location = ("defaults",)

@@ -156,6 +156,9 @@ class Network:
     nodes: tuple[NodeSpec, ...]
     kafka: KafkaSettings | None = None
     source: str = "<string>"
+    pki: Path = Path("var/pki")
+    """The network CA's folder; its `ca.crl` is the revocation list every node reads."""
+    insecure: bool = False
 
     @cached_property
     def _by_code(self) -> dict[str, NodeSpec]:
@@ -219,4 +222,6 @@ class Network:
             extra_env=node.store.persistence_env(),
             kafka_bootstrap=tuple(str(a) for a in kafka.bootstrap) if kafka else (),
             kafka_topic_prefix=kafka.topic_prefix if kafka else "caseledger",
+            insecure=self.insecure,
+            crl_file=self.pki / "ca.crl",
         )

@@ -46,6 +46,8 @@ from caseledger.nodes.network import keyspaces as network_keyspaces
 from caseledger.nodes.network.file import NetworkFileError, demo_network, load_network
 from caseledger.nodes.network.model import STORE_KINDS, Network, NodeSpec, StoreKind
 from caseledger.nodes.network.run_copy import Overrides, write_network_copy
+from caseledger.nodes.trust.errors import TrustError
+from caseledger.nodes.trust.provision import provision
 
 READY_TIMEOUT = 60.0
 STOP_GRACE = 15.0
@@ -297,6 +299,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stop the network when the process that started this one ends (scripts)",
     )
+    up.add_argument(
+        "--insecure",
+        action="store_true",
+        help="plaintext gRPC with no caller checked (a local experiment only; default: "
+        "mutual TLS with the network's PKI, made in its pki folder if absent)",
+    )
     up.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT, metavar="SECONDS")
     up.add_argument("--stop-grace", type=float, default=STOP_GRACE, metavar="SECONDS")
 
@@ -338,6 +346,15 @@ def up(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: interrupted.set())
     node_args = ["--allow-client-time"] if args.allow_client_time else []
+    if args.insecure or network.insecure:
+        node_args.append("--insecure")
+    else:
+        try:
+            for line in provision(network):
+                print(f"caseledger network: {line}", file=sys.stderr, flush=True)
+        except TrustError as error:
+            print(f"caseledger network: {error}", file=sys.stderr)
+            return BAD_NETWORK_FILE
     supervisor = Supervisor(network, network_file, home / "logs", node_args)
     parent = os.getppid() if args.stop_with_parent else None
     status = 0

@@ -28,6 +28,7 @@ from caseledger.ledger.limits import MAX_REQUEST_BYTES
 from caseledger.ledger.trail.received import TrailBroken
 from caseledger.nodes.replication.port import Intake
 from caseledger.nodes.replication.records import delivery_of
+from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
@@ -52,8 +53,11 @@ class Source:
 
 
 class LogStreamFeed:
-    def __init__(self, sources: list[Source], intake: Intake) -> None:
+    def __init__(
+        self, sources: list[Source], intake: Intake, transport: Transport = INSECURE
+    ) -> None:
         self._sources = sources
+        self._transport = transport
         self._intake = intake
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -127,7 +131,7 @@ class LogStreamFeed:
     def _pull(self, source: Source, one_by_one: bool) -> None:
         after = self._intake.position(source.key)
         options = [("grpc.max_receive_message_length", _RECEIVE_LIMIT)]
-        with grpc.insecure_channel(source.address, options=options) as channel:
+        with self._transport.channel(source.address, source.code, options) as channel:
             stub = log_pb2_grpc.LogServiceStub(channel)
             call: Any = stub.StreamLog(
                 log_pb2.StreamLogRequest(

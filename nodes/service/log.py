@@ -7,6 +7,11 @@ which every local commit raises, and reads again when woken; the wait ends
 after half a second at the latest, so appends the signal cannot see (made by
 another process on the same store) still arrive. It ends when the client
 cancels, the node stops, or `limit` records were sent.
+
+Who gets what follows the network's shape, by the caller's certificate: a
+node above this one (its ancestors) gets the case events; a node below it gets
+reference events only (the catalogue); any other node gets nothing. A client
+(an auditor's CLI) reads the log to check the node's Merkle log.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from eventsourcing.persistence import Notification
 
 from caseledger.ledger import names
 from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.catalogue import REFERENCE_DATA_TOPICS
+from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.errors import InvalidInput, UnknownEventName
 from caseledger.ledger.limits import MAX_BATCH_BYTES
+from caseledger.nodes.service.gate import Gate
 from caseledger.nodes.service.status import status_of
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
@@ -33,13 +41,40 @@ _IDLE_SECONDS = 0.5  # bounds the wait when an append was made elsewhere
 
 
 class LogService(log_pb2_grpc.LogServiceServicer):
-    def __init__(self, ledger: CaseLedger, stopping: threading.Event) -> None:
+    def __init__(
+        self, ledger: CaseLedger, stopping: threading.Event, gate: Gate | None = None
+    ) -> None:
         self._ledger = ledger
         self._stopping = stopping
+        self._gate = gate  # None on an --insecure node: no caller is known
+
+    def _admit(self, request: log_pb2.StreamLogRequest, context: grpc.ServicerContext) -> None:
+        if self._gate is None:
+            return
+        caller = self._gate.caller_of(context)
+        if caller.node is None or caller.node == self._ledger.node:
+            return
+        me, them = DivisionCode.parse(self._ledger.node), DivisionCode.parse(caller.node)
+        if them.contains(me):
+            return
+        if me.contains(them):
+            asked = set(request.topics)
+            if asked and asked <= set(REFERENCE_DATA_TOPICS):
+                return
+            reason = "REFERENCE_ONLY"
+            text = (
+                f"node {caller.node} is below {self._ledger.node}: it gets reference events "
+                f"only (topics {', '.join(REFERENCE_DATA_TOPICS)})"
+            )
+        else:
+            reason = "NOT_AN_ANCESTOR"
+            text = f"node {caller.node} is neither above nor below {self._ledger.node}"
+        self._gate.refuse(context, "StreamLog", grpc.StatusCode.PERMISSION_DENIED, reason, text)
 
     def StreamLog(
         self, request: log_pb2.StreamLogRequest, context: grpc.ServicerContext
     ) -> Iterator[log_pb2.LogBatch]:
+        self._admit(request, context)
         if request.after < 0 or request.limit < 0:
             field = "after" if request.after < 0 else "limit"
             context.abort_with_status(status_of(InvalidInput.single(field, "must not be negative")))

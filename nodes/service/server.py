@@ -13,6 +13,7 @@ from concurrent import futures
 from dataclasses import dataclass
 
 import grpc
+import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
@@ -40,6 +41,8 @@ from caseledger.nodes.service.boundary import Boundary
 from caseledger.nodes.service.checkpoints import Checkpoints
 from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
 from caseledger.nodes.service.log import LogService
+from caseledger.nodes.service.security import security_of
+from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -50,6 +53,8 @@ from caseledger.v1 import (
     log_pb2,
     log_pb2_grpc,
 )
+
+_log = structlog.get_logger("caseledger.nodes.server")
 
 QUARANTINE_HEALTH = "caseledger.quarantine"
 """The health service that is NOT_SERVING while the node holds a case in quarantine."""
@@ -72,6 +77,7 @@ class RunningNode:
     publisher: KafkaPublisher | None = None
     request_ids: SQLiteRequestIds | None = None
     checkpoints: Checkpoints | None = None
+    transport: Transport = INSECURE
 
     @property
     def address(self) -> str:
@@ -121,12 +127,19 @@ def start(
     )
     metrics = Metrics()
     stopping = threading.Event()
+    transport, gate = security_of(config, metrics)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers),
-        # Every request is decoded and bounded once, here (`boundary`); one
-        # larger than the largest a node takes is turned away before it is read.
-        interceptors=[Boundary(metrics)],
-        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+        # Who calls is checked first (`gate`); then every request is decoded and
+        # bounded once (`boundary`); one larger than the largest a node takes is
+        # turned away before it is read.
+        interceptors=[*([gate] if gate is not None else []), Boundary(metrics)],
+        options=[
+            ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+            # One node per port: a second server on a bound port fails to start
+            # instead of sharing the port's calls with the first.
+            ("grpc.so_reuseport", 0),
+        ],
     )
     settings = LedgerSettings(
         allow_client_time=config.allow_client_time, calendar=config.calendar()
@@ -136,16 +149,17 @@ def start(
         ledger,
         directory if directory is not None else {},
         lambda: bound[0],
-        config.failpoint,
+        armed=config.failpoint,
         simulated_time=config.allow_client_time,
+        transport=transport,
     )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
         LedgerService(ledger, settings, metrics, handoffs), server
     )
     handoff_pb2_grpc.add_HandoffServiceServicer_to_server(
-        HandoffService(ledger, handoffs, settings.clock), server
+        HandoffService(ledger, handoffs, settings.clock, gate), server
     )
-    log_pb2_grpc.add_LogServiceServicer_to_server(LogService(ledger, stopping), server)
+    log_pb2_grpc.add_LogServiceServicer_to_server(LogService(ledger, stopping, gate), server)
     # The node's signed checkpoints, where its store keeps a Merkle log (docs/audit.md).
     checkpoints = None
     merkle_log = merkle_log_of(ledger.recorder)
@@ -163,13 +177,13 @@ def start(
         reflection.SERVICE_NAME,
     )
     reflection.enable_server_reflection(services, server)
-    port = server.add_insecure_port(config.listen)
+    port = transport.bind(server, config.listen)
     if port == 0:
         raise OSError(f"could not bind {config.listen}")
     server.start()
     bound.append(f"127.0.0.1:{port}" if config.listen.startswith("127.0.0.1") else config.listen)
     handoffs.start()
-    courier = Courier(ledger, handoffs.directory)
+    courier = Courier(ledger, handoffs.directory, transport)
     courier.start()
     for name in ("", *services[:4]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -181,7 +195,7 @@ def start(
         publisher, feed = _kafka_replication(config, ledger, intake, metrics.registry)
         publisher.start()
     else:
-        feed = LogStreamFeed(list(sources), intake)
+        feed = LogStreamFeed(list(sources), intake, transport)
     feed.start()
     if checkpoints is not None:
         checkpoints.start()
@@ -201,6 +215,7 @@ def start(
         publisher,
         request_ids,
         checkpoints,
+        transport,
     )
 
 

@@ -191,6 +191,18 @@ def status_of(error: LedgerError) -> grpc.Status:
     )
 
 
+def refusal_status(
+    code: grpc.StatusCode, reason: str, message: str, **metadata: str
+) -> grpc.Status:
+    """UNAUTHENTICATED or PERMISSION_DENIED: who the caller is, or what it may do, was
+    not enough; ErrorInfo names what was missing (`reason`) and its particulars."""
+    number = code.value[0]
+    info = _info(reason, **metadata)
+    return rpc_status.to_status(
+        status_pb2.Status(code=number, message=message, details=_pack(info))
+    )
+
+
 def undecodable_status(message_type: str, reason: str) -> grpc.Status:
     """INVALID_ARGUMENT for request bytes that are no `message_type` (nothing was read
     from them, so no field can be named: ErrorInfo says which message was expected)."""

@@ -50,6 +50,7 @@ from caseledger.nodes.trust.layout import (
     write_atomically,
     write_private_key,
 )
+from caseledger.nodes.trust.transport import node_host
 
 NODE_URI_PREFIX = "urn:caseledger:node:"
 IDENTITY_URI_PREFIX = "urn:caseledger:identity:ed25519:"
@@ -120,7 +121,7 @@ def issue(
         code,
         tls_public=tls_key.public_key(),
         identity=identity,
-        hosts=[*DEFAULT_HOSTS, *hosts],
+        hosts=[*DEFAULT_HOSTS, node_host(code), *hosts],
         validity=validity,
     )
     written = _record(authority, cert)
@@ -162,7 +163,7 @@ def renew(
 
 def division_code_of(cert: x509.Certificate) -> str:
     """The division code a (verified) node certificate names in its one node URI SAN."""
-    uris = _uris(cert)
+    uris = uris_of(cert)
     codes = [uri.removeprefix(NODE_URI_PREFIX) for uri in uris if uri.startswith(NODE_URI_PREFIX)]
     if len(codes) != 1:
         raise TrustError(
@@ -176,7 +177,7 @@ def identity_key_of(cert: x509.Certificate) -> Ed25519PublicKey:
     """The Ed25519 identity key (the checkpoint signer) a node certificate binds."""
     encoded = [
         uri.removeprefix(IDENTITY_URI_PREFIX)
-        for uri in _uris(cert)
+        for uri in uris_of(cert)
         if uri.startswith(IDENTITY_URI_PREFIX)
     ]
     if len(encoded) != 1:
@@ -206,7 +207,7 @@ def verify_issued_by(
             raise TrustError(f"certificate {checked.serial_number:x} is not valid at {moment}")
 
 
-def _uris(cert: x509.Certificate) -> list[str]:
+def uris_of(cert: x509.Certificate) -> list[str]:
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:

@@ -20,6 +20,7 @@ from caseledger.nodes.trust.certificates import (
     parse_code,
     renew,
 )
+from caseledger.nodes.trust.clients import CLIENT_VALIDITY, issue_client
 from caseledger.nodes.trust.errors import TrustError
 from caseledger.nodes.trust.founding import import_ca, init_ca
 from caseledger.nodes.trust.layout import PkiFolder
@@ -56,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(always: {', '.join(DEFAULT_HOSTS)})",
     )
     issued_.add_argument("--days", type=int, default=NODE_VALIDITY.days, help="validity in days")
+    client = command(
+        "issue-client", "issue a client (a window system, an auditor's CLI) its key and certificate"
+    )
+    client.add_argument("name", help="the client's name: lower-case letters, digits, '.', '_', '-'")
+    client.add_argument(
+        "--out", type=Path, required=True, help="the client's folder (the CLI's --tls)"
+    )
+    client.add_argument("--days", type=int, default=CLIENT_VALIDITY.days, help="validity in days")
     renewed = command("renew", "a new certificate for a node's same keys")
     renewed.add_argument("code", help="the node's 12-digit division code")
     renewed.add_argument("--data", type=Path, help="also write it into the node's data folder")
@@ -89,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
                 validity=_days(args.days),
             )
             _print_issued(made)
+        elif args.pki_command == "issue-client":
+            made = issue_client(load_ca(folder), args.name, args.out, _days(args.days))
+            print(f"client {args.name} serial {made.cert.serial_number:x}")
+            print(f"valid until {made.cert.not_valid_after_utc.isoformat()}")
+            for path in made.written:
+                print(f"wrote {path}")
         elif args.pki_command == "renew":
             authority = load_ca(folder)
             previous = latest_of(authority, parse_code(args.code))

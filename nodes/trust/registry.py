@@ -10,6 +10,7 @@ from cryptography import x509
 
 from caseledger.nodes.trust.authority import Authority, now
 from caseledger.nodes.trust.certificates import division_code_of
+from caseledger.nodes.trust.clients import client_name_of
 from caseledger.nodes.trust.errors import TrustError
 from caseledger.nodes.trust.revocation import read_crl, revocations
 
@@ -44,10 +45,10 @@ def issued(authority: Authority, at: datetime.datetime | None = None) -> list[En
             certs.append(x509.load_pem_x509_certificate(path.read_bytes()))
         except ValueError as error:
             raise TrustError(f"{path}: not a PEM certificate ({error})") from error
-    latest = {division_code_of(cert): cert.serial_number for cert in certs}
+    latest = {holder_of(cert): cert.serial_number for cert in certs}
     entries = []
     for cert in certs:
-        code = division_code_of(cert)
+        code = holder_of(cert)
         if cert.serial_number in revoked:
             state = State.REVOKED
         elif moment > cert.not_valid_after_utc:
@@ -58,6 +59,12 @@ def issued(authority: Authority, at: datetime.datetime | None = None) -> list[En
             state = State.VALID
         entries.append(Entry(code, cert, state, revoked.get(cert.serial_number)))
     return entries
+
+
+def holder_of(cert: x509.Certificate) -> str:
+    """Who a certificate was issued to: a node's division code, or `client:` and a name."""
+    client = client_name_of(cert)
+    return f"client:{client}" if client is not None else division_code_of(cert)
 
 
 def latest_of(authority: Authority, code: str) -> x509.Certificate:

@@ -16,6 +16,7 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from tests.cli.fakes import ITEM_DOCUMENT
 from tests.cli.test_cli_end_to_end import Operator
+from tests.pki import secured
 from tests.samples import CITIZEN_ID, FOOD_LICENCE, LIXIA, LIXIA_BUREAU
 
 APPLICATION = hashlib.sha256(b"food business licence application").hexdigest()
@@ -31,7 +32,9 @@ def running_node(data: Path, *, client_time: bool = False) -> Iterator[RunningNo
     # The node runs in this process: its log lines must not land in the
     # command line's captured stdout.
     with structlog.testing.capture_logs():
-        running = start(NodeConfig(code=LIXIA, data_dir=data, allow_client_time=client_time))
+        running = start(
+            secured(NodeConfig(code=LIXIA, data_dir=data, allow_client_time=client_time))
+        )
         yield running
         running.stop(grace=0)
 

@@ -20,6 +20,7 @@ from caseledger.ledger.codes.identifiers import CreditCode, ELicenceId
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from tests.cli.fakes import ITEM_DOCUMENT
+from tests.pki import secured
 from tests.samples import CITIZEN_ID, FOOD_LICENCE, LIXIA, LIXIA_BUREAU
 
 APPLICATION = hashlib.sha256(b"food business licence application").hexdigest()
@@ -31,7 +32,7 @@ def node(tmp_path: Path) -> Iterator[RunningNode]:
     # The node runs in this process: its log lines must not land in the
     # command line's captured stdout.
     with structlog.testing.capture_logs():
-        running = start(NodeConfig(code=LIXIA, data_dir=tmp_path / "node"))
+        running = start(secured(NodeConfig(code=LIXIA, data_dir=tmp_path / "node")))
         yield running
         running.stop(grace=0)
 

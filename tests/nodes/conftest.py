@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2_grpc
 from tests.cassandra_fixtures import cassandra_keyspace  # noqa: F401
 from tests.nodes.stores import STORE_KINDS, fresh_nodes, node_config
+from tests.pki import client_channel
 from tests.samples import LIXIA
 
 
@@ -35,5 +35,5 @@ def node(tmp_path: Path, store_kind: str) -> Iterator[RunningNode]:
 
 @pytest.fixture
 def stub(node: RunningNode) -> Iterator[ledger_pb2_grpc.LedgerServiceStub]:
-    with grpc.insecure_channel(node.address) as channel:
+    with client_channel(node.address) as channel:
         yield ledger_pb2_grpc.LedgerServiceStub(channel)

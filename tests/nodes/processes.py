@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.pki import shared_pki
+
 
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
@@ -36,9 +38,13 @@ def write_network(
     """A network file listing `nodes` (code -> (name, port)) with their stores under `folder`:
     SQLite, or the `store` entry `stores` gives a node; each node's `feed`, and
     the `kafka` section a Kafka feed needs."""
+    pki = shared_pki()
+    for code in nodes:
+        pki.secure(folder / "data", code)
     document: dict[str, object] = {
         "network": "crash-test",
         "defaults": {"data_dir": str(folder / "data"), "store": "sqlite", "feed": feed},
+        "security": {"pki": str(pki.folder.root)},
         "nodes": [
             {"code": code, "name": name, "address": f"127.0.0.1:{port}"}
             | ({"store": dict(stores[code])} if stores and code in stores else {})

@@ -15,6 +15,7 @@ import pytest
 
 from caseledger.nodes.config import NodeConfig
 from tests import cassandra_fixtures
+from tests.pki import secured
 
 STORE_KINDS = ["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)]
 
@@ -30,4 +31,4 @@ def node_config(code: str, data_dir: Path, store_kind: str, **fields: Any) -> No
     """A node of `store_kind`; its subject keys and handoffs stay in `data_dir`."""
     if store_kind == "cassandra":
         fields["extra_env"] = cassandra_fixtures.node_env(code)
-    return NodeConfig(code=code, data_dir=data_dir, store=store_kind, **fields)
+    return secured(NodeConfig(code=code, data_dir=data_dir, store=store_kind, **fields))

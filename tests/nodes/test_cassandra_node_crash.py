@@ -25,6 +25,7 @@ from tests import cassandra_fixtures as cf
 from tests.nodes import requests as rq
 from tests.nodes.processes import NodeProcess, free_ports
 from tests.nodes.replication.feeds import wait_for
+from tests.pki import client_channel
 from tests.samples import LIXIA
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.usefixtures("cassandra_keyspace")]
@@ -60,7 +61,7 @@ class Appenders:
     each keeping what the node acknowledged: case number -> last version."""
 
     def __init__(self, address: str) -> None:
-        self.channel = grpc.insecure_channel(address)
+        self.channel = client_channel(address)
         self.stub = ledger_pb2_grpc.LedgerServiceStub(self.channel)
         self.acknowledged: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -137,7 +138,7 @@ def test_a_cassandra_node_killed_during_appends_serves_again_with_nothing_acknow
     node: Node,
 ) -> None:
     node.process.start()
-    with grpc.insecure_channel(node.address) as channel:
+    with client_channel(node.address) as channel:
         ledger_pb2_grpc.LedgerServiceStub(channel).PublishItem(rq.publish_item(), timeout=10)
     appenders = Appenders(node.address)
     appenders.start()
@@ -147,7 +148,7 @@ def test_a_cassandra_node_killed_during_appends_serves_again_with_nothing_acknow
     acknowledged = dict(appenders.acknowledged)
 
     node.process.start()  # from the same network file; waits out the dead writer's lease
-    with grpc.insecure_channel(node.address) as channel:
+    with client_channel(node.address) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         for number, version in acknowledged.items():
             events = trail(stub, number)

@@ -23,6 +23,7 @@ import pytest
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.processes import NodeProcess, free_ports, write_network
+from tests.pki import client_channel, shared_pki
 from tests.timing import scaled, wait_for
 
 COUNTY = "370102000000"  # 历下区: the node that drains
@@ -70,7 +71,7 @@ class County:
     target: HeldTarget
 
     def stub(self) -> ledger_pb2_grpc.LedgerServiceStub:
-        return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(self.address))
+        return ledger_pb2_grpc.LedgerServiceStub(client_channel(self.address))
 
     def open_cases(self, count: int) -> list[str]:
         stub = self.stub()
@@ -93,7 +94,7 @@ def county(tmp_path: Path) -> Iterator[County]:
     target = HeldTarget()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     handoff_pb2_grpc.add_HandoffServiceServicer_to_server(target, server)
-    target_port = server.add_insecure_port("127.0.0.1:0")
+    target_port = shared_pki().node(tmp_path / "township", TOWNSHIP).bind(server, "127.0.0.1:0")
     server.start()
     (port,) = free_ports(1)
     network = write_network(

@@ -23,6 +23,7 @@ from caseledger.ledger.trail.canonical import digest
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from tests.cli.test_cli_end_to_end import Operator, item_file, submit
+from tests.pki import secured
 from tests.samples import LIXIA
 
 __all__ = ["item_file"]  # a fixture shared with the end-to-end tests
@@ -31,7 +32,7 @@ __all__ = ["item_file"]  # a fixture shared with the end-to-end tests
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[RunningNode]:
     with structlog.testing.capture_logs():
-        running = start(NodeConfig(code=LIXIA, data_dir=tmp_path / "node"))
+        running = start(secured(NodeConfig(code=LIXIA, data_dir=tmp_path / "node")))
         yield running
         if not running.stopping.is_set():  # a test may have stopped it to restart
             running.stop(grace=0)

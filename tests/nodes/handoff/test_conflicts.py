@@ -37,6 +37,7 @@ from tests.ledger.trail.trails import stored_trail
 from tests.nodes import requests as rq
 from tests.nodes import tamper
 from tests.nodes.replication.poison import MAPPER, quarantined
+from tests.pki import client_channel, node_channel, secured
 from tests.timing import wait_for
 
 TOWNSHIP = "370102001000"
@@ -55,7 +56,7 @@ class Pair:
     county: RunningNode
 
     def stub(self, node: RunningNode) -> ledger_pb2_grpc.LedgerServiceStub:
-        return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(node.address))
+        return ledger_pb2_grpc.LedgerServiceStub(client_channel(node.address))
 
 
 @pytest.fixture
@@ -64,7 +65,9 @@ def pair(tmp_path: Path, logs: list[MutableMapping[str, Any]]) -> Iterator[Pair]
     nodes = []
     for code in (TOWNSHIP, COUNTY):
         node = start(
-            NodeConfig(code=code, data_dir=tmp_path / code, allow_client_time=True), (), directory
+            secured(NodeConfig(code=code, data_dir=tmp_path / code, allow_client_time=True)),
+            (),
+            directory,
         )
         directory[code] = node.address
         nodes.append(node)
@@ -83,7 +86,7 @@ def courier_position(node: RunningNode) -> int:
 
 
 def deliver(node: RunningNode, case_id: str, records: list[handoff_pb2.TrailRecord]) -> int:
-    with grpc.insecure_channel(node.address) as channel:
+    with node_channel(node.address, TOWNSHIP) as channel:
         reply = handoff_pb2_grpc.HandoffServiceStub(channel).DeliverTrail(
             handoff_pb2.DeliverTrailRequest(from_node=TOWNSHIP, case_id=case_id, records=records),
             timeout=10,

@@ -20,6 +20,7 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
+from tests.pki import client_channel, secured
 from tests.timing import wait_for
 
 TOWNSHIP = "370102001000"
@@ -36,7 +37,7 @@ class Pair:
     folder: Path
 
     def stub(self, node: RunningNode) -> ledger_pb2_grpc.LedgerServiceStub:
-        return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(node.address))
+        return ledger_pb2_grpc.LedgerServiceStub(client_channel(node.address))
 
 
 @pytest.fixture
@@ -45,7 +46,9 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     nodes = []
     for code in (TOWNSHIP, COUNTY, PINGYIN):
         node = start(
-            NodeConfig(code=code, data_dir=tmp_path / code, allow_client_time=True), (), directory
+            secured(NodeConfig(code=code, data_dir=tmp_path / code, allow_client_time=True)),
+            (),
+            directory,
         )
         directory[code] = node.address  # the directory is shared and filled as nodes bind
         nodes.append(node)
@@ -76,7 +79,7 @@ def transfer(
 
 def events_of(node: RunningNode, number: str) -> list[ledger_pb2.CaseEvent]:
     """The node's trail of the case, verified as a client would (docs/canonical.md)."""
-    stub = ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(node.address))
+    stub = ledger_pb2_grpc.LedgerServiceStub(client_channel(node.address))
     trail = stub.ListCaseEvents(ledger_pb2.ListCaseEventsRequest(case=number))
     report = verify_trail(trail, number)
     assert report.verified, report.first_break

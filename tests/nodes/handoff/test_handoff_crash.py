@@ -19,6 +19,7 @@ from caseledger.cli.audit.trail import verify_trail
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.processes import NodeProcess, free_ports, write_network
+from tests.pki import client_channel
 from tests.samples import FOOD_LICENCE
 from tests.timing import scaled, wait_for
 
@@ -38,7 +39,7 @@ class Network:
         }
 
     def stub(self, code: str) -> ledger_pb2_grpc.LedgerServiceStub:
-        return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(self.addresses[code]))
+        return ledger_pb2_grpc.LedgerServiceStub(client_channel(self.addresses[code]))
 
     def view(self, code: str, number: str) -> ledger_pb2.CaseView:
         request = ledger_pb2.GetCaseRequest(case=number)

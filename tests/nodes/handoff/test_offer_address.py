@@ -24,6 +24,7 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
+from tests.pki import client_channel, node_channel, secured
 
 TOWNSHIP = "370102001000"
 COUNTY = "370102000000"
@@ -36,10 +37,13 @@ class Pair:
     county: RunningNode
 
     def ledger(self, node: RunningNode) -> ledger_pb2_grpc.LedgerServiceStub:
-        return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(node.address))
+        return ledger_pb2_grpc.LedgerServiceStub(client_channel(node.address))
 
-    def handoff(self, node: RunningNode) -> handoff_pb2_grpc.HandoffServiceStub:
-        return handoff_pb2_grpc.HandoffServiceStub(grpc.insecure_channel(node.address))
+    def handoff(
+        self, node: RunningNode, caller: str = TOWNSHIP
+    ) -> handoff_pb2_grpc.HandoffServiceStub:
+        """The handoff service of `node`, called by node `caller` (by its certificate)."""
+        return handoff_pb2_grpc.HandoffServiceStub(node_channel(node.address, caller))
 
 
 @pytest.fixture
@@ -47,7 +51,7 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     directory: dict[str, str] = {}
     nodes = []
     for code in (TOWNSHIP, COUNTY):
-        config = NodeConfig(code=code, data_dir=tmp_path / code, allow_client_time=True)
+        config = secured(NodeConfig(code=code, data_dir=tmp_path / code, allow_client_time=True))
         node = start(config, (), directory)
         directory[code] = node.address  # the directory is shared and filled as nodes bind
         nodes.append(node)
@@ -129,7 +133,7 @@ def test_finding_11_an_offer_from_a_node_not_in_the_network_file_is_refused(
     )
 
     with pytest.raises(grpc.RpcError) as caught:
-        pair.handoff(pair.county).OfferCase(offer, timeout=10)
+        pair.handoff(pair.county, STRANGER).OfferCase(offer, timeout=10)
 
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.processes import free_ports
+from tests.pki import client_channel, secured
 from tests.samples import FOOD_LICENCE
 from tests.timing import wait_for
 
@@ -52,7 +53,7 @@ def network(tmp_path: Path) -> Iterator[dict[str, RunningNode]]:
     directory = directory_of(plan)
     nodes = {}
     for spec in plan.nodes:
-        config = plan.to_node_config(spec.code)
+        config = secured(plan.to_node_config(spec.code))
         config = type(config)(**{**config.__dict__, "allow_client_time": True})
         nodes[spec.code] = start(config, sources_of(plan, spec.code), directory)
     yield nodes
@@ -61,7 +62,7 @@ def network(tmp_path: Path) -> Iterator[dict[str, RunningNode]]:
 
 
 def stub(node: RunningNode) -> ledger_pb2_grpc.LedgerServiceStub:
-    return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(node.address))
+    return ledger_pb2_grpc.LedgerServiceStub(client_channel(node.address))
 
 
 def whole_trail(node: RunningNode, number: str, versions: int) -> bool:

@@ -47,10 +47,12 @@ from caseledger.nodes.replication.kafka_feed import (
 )
 from caseledger.nodes.replication.kafka_feed import delivery_of as delivery_of_record
 from caseledger.nodes.service.server import RunningNode, start
+from caseledger.nodes.trust.transport import Transport
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, log_pb2, log_pb2_grpc
 from tests import cassandra_fixtures
 from tests.nodes import requests as rq
 from tests.nodes.stores import fresh_nodes, node_config
+from tests.pki import client_channel
 
 TOWNSHIP = "370102001000"  # 解放路街道, the source
 COUNTY = "370102000000"  # 历下区, the receiver
@@ -332,7 +334,7 @@ class KafkaHarness:
 
 
 def ledger_stub(node: RunningNode) -> tuple[grpc.Channel, ledger_pb2_grpc.LedgerServiceStub]:
-    channel = grpc.insecure_channel(node.address)
+    channel = client_channel(node.address)
     return channel, ledger_pb2_grpc.LedgerServiceStub(channel)
 
 
@@ -352,7 +354,7 @@ class EarlyResumingLog(log_pb2_grpc.LogServiceServicer):
         earlier = log_pb2.StreamLogRequest()
         earlier.CopyFrom(request)
         earlier.after = request.after // 2
-        with grpc.insecure_channel(self.upstream) as channel:
+        with client_channel(self.upstream) as channel:
             call = log_pb2_grpc.LogServiceStub(channel).StreamLog(earlier)
             context.add_callback(call.cancel)
             try:
@@ -367,13 +369,15 @@ class Relay:
     """A gRPC server on port 0 that serves `log` only."""
 
     log: EarlyResumingLog
+    transport: Transport
+    """What the node the relay stands in for presents."""
     server: grpc.Server = field(init=False)
     address: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         log_pb2_grpc.add_LogServiceServicer_to_server(self.log, self.server)
-        port = self.server.add_insecure_port("127.0.0.1:0")
+        port = self.transport.bind(self.server, "127.0.0.1:0")
         self.server.start()
         self.address = f"127.0.0.1:{port}"
 

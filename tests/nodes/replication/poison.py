@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from caseledger.ledger.trail.quarantine import Entry
@@ -17,6 +16,7 @@ from tests.cli.test_cli_end_to_end import Operator
 from tests.nodes import requests as rq
 from tests.nodes import tamper
 from tests.nodes.replication.feeds import FeedHarness, drive_cases, ledger_stub, wait_for
+from tests.pki import client_channel
 
 MAPPER = ReceivedEvents(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
 """Any application's mapper encodes and decodes as the nodes' do."""
@@ -42,7 +42,7 @@ def trail_versions(node: RunningNode, number: str) -> int:
 
 
 def health(node: RunningNode, service: str = QUARANTINE_HEALTH) -> int:
-    with grpc.insecure_channel(node.address) as channel:
+    with client_channel(node.address) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service=service), timeout=10
         )

@@ -44,6 +44,7 @@ from tests.nodes import requests as rq
 from tests.nodes.processes import NodeProcess, free_ports, write_network
 from tests.nodes.replication.feeds import COUNTY, TOWNSHIP, kafka_address
 from tests.nodes.stores import fresh_nodes
+from tests.pki import client_channel
 from tests.timing import scaled, wait_for
 
 _CLIENTS = 3
@@ -57,7 +58,7 @@ class Appenders:
     number -> last version."""
 
     def __init__(self, address: str) -> None:
-        self._channel = grpc.insecure_channel(address)
+        self._channel = client_channel(address)
         self._stub = ledger_pb2_grpc.LedgerServiceStub(self._channel)
         self.acknowledged: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -160,7 +161,7 @@ class Pair:
         return self.nodes[COUNTY]
 
     def stub(self, code: str) -> ledger_pb2_grpc.LedgerServiceStub:
-        return ledger_pb2_grpc.LedgerServiceStub(grpc.insecure_channel(self.addresses[code]))
+        return ledger_pb2_grpc.LedgerServiceStub(client_channel(self.addresses[code]))
 
     def open_stores(self) -> None:
         """Open the source's log and the receiver's received events (once both ran)."""

@@ -38,6 +38,7 @@ from tests.nodes.replication.feeds import (
     source_head,
     wait_for,
 )
+from tests.pki import shared_pki
 
 
 def assert_stored_once(harness: FeedHarness, numbers: list[str]) -> None:
@@ -88,7 +89,11 @@ def test_a_stream_resumed_before_the_asked_position_stores_only_what_is_new(
     held = received_rows(grpc_harness.receiver)
     grpc_harness.stop_receiver()
     numbers += drive_cases(grpc_harness.source, 2, publish=False)
-    relay = Relay(EarlyResumingLog(grpc_harness.source.address))
+    source = grpc_harness.source.config
+    relay = Relay(
+        EarlyResumingLog(grpc_harness.source.address),
+        shared_pki().node(source.data_dir, source.code),
+    )
     try:
         grpc_harness.start_receiver(via=relay.address)
         wait_for(grpc_harness.caught_up, "the receiver to take the stream resumed early")

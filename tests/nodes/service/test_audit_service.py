@@ -19,6 +19,7 @@ from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, ledger_pb2, ledger_pb2_grpc
 from tests.nodes import requests as rq
 from tests.nodes.stores import fresh_nodes, node_config
+from tests.pki import client_channel
 from tests.samples import LIXIA
 
 
@@ -36,12 +37,12 @@ def node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningNode
 
 @pytest.fixture
 def audit(node: RunningNode) -> Iterator[audit_pb2_grpc.AuditServiceStub]:
-    with grpc.insecure_channel(node.address) as channel:
+    with client_channel(node.address) as channel:
         yield audit_pb2_grpc.AuditServiceStub(channel)
 
 
 def cases(node: RunningNode, count: int) -> list[str]:
-    with grpc.insecure_channel(node.address) as channel:
+    with client_channel(node.address) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher()))
         return [stub.Submit(rq.submit()).result.case_number for _ in range(count)]

@@ -43,6 +43,7 @@ from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 from caseledger.v1 import types_pb2 as t
 from tests.nodes import requests as rq
 from tests.nodes.requests import Stage
+from tests.pki import client_channel, secured
 from tests.samples import CITIZEN_ID, FOOD_LICENCE, LIXIA, LIXIA_BUREAU
 
 Stub = ledger_pb2_grpc.LedgerServiceStub
@@ -370,10 +371,10 @@ def _serve(path: Path, *, client_time: bool) -> Iterator[Served]:
     # The city is in the network (its address is never called: no transfer succeeds here).
     directory = {rq.JINAN: "127.0.0.1:9", LIXIA: "127.0.0.1:9"}
     node = start(
-        NodeConfig(code=LIXIA, data_dir=path, allow_client_time=client_time), (), directory
+        secured(NodeConfig(code=LIXIA, data_dir=path, allow_client_time=client_time)), (), directory
     )
     try:
-        with grpc.insecure_channel(node.address) as channel:
+        with client_channel(node.address) as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             stub.PublishItem(rq.publish_item())
             yield Served(node, stub)

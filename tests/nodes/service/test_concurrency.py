@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import grpc
 import pytest
 
 from caseledger.ledger.trail.canonical import GENESIS, digest
@@ -15,18 +14,19 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
+from tests.pki import client_channel, secured
 from tests.samples import LIXIA
 
 
 @pytest.fixture
 def own_time(tmp_path: Path) -> Iterator[RunningNode]:
-    node = start(NodeConfig(code=LIXIA, data_dir=tmp_path))
+    node = start(secured(NodeConfig(code=LIXIA, data_dir=tmp_path)))
     yield node
     node.stop(grace=0)
 
 
 def test_concurrent_commands_on_one_case_all_land_in_time_order(own_time: RunningNode) -> None:
-    with grpc.insecure_channel(own_time.address) as channel:
+    with client_channel(own_time.address) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         stub.PublishItem(ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher()))
         number = stub.Submit(rq.submit(client_time=False)).result.case_number

@@ -49,6 +49,7 @@ from caseledger.v1 import (
 )
 from tests.nodes import requests as rq
 from tests.nodes.requests import Stage
+from tests.pki import secured, shared_pki
 from tests.samples import LIXIA
 
 EXAMPLES = int(os.environ.get("CASELEDGER_FUZZ_EXAMPLES", "60"))
@@ -261,10 +262,15 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     """One node for the module; the city is in its network but never answers."""
     path: Path = tmp_path_factory.mktemp("fuzz")
     directory = {rq.JINAN: "127.0.0.1:9"}
-    node = start(NodeConfig(code=LIXIA, data_dir=path, allow_client_time=True), (), directory)
+    node = start(
+        secured(NodeConfig(code=LIXIA, data_dir=path, allow_client_time=True)), (), directory
+    )
     directory[LIXIA] = node.address  # an offer from itself is pulled from itself
     try:
-        with grpc.insecure_channel(node.address) as channel:
+        # The city calls: a node, above this one, so every service answers it
+        # (a client is turned away from the log and handoff services at the gate).
+        city = shared_pki().node(path / "city", rq.JINAN)
+        with city.channel(node.address) as channel:
             yield Fuzzed(node, channel, _bases(node, channel))
     finally:
         node.stop(grace=0)

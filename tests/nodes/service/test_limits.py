@@ -40,6 +40,7 @@ from caseledger.v1 import (
 )
 from tests.nodes import requests as rq
 from tests.nodes.requests import Stage
+from tests.pki import node_channel, secured
 from tests.samples import LIXIA, LIXIA_BUREAU
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -74,9 +75,12 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     directory = {rq.JINAN: "127.0.0.1:9", LIXIA: "127.0.0.1:9"}
     path = tmp_path_factory.mktemp("limits")
-    node = start(NodeConfig(code=LIXIA, data_dir=path, allow_client_time=True), (), directory)
+    node = start(
+        secured(NodeConfig(code=LIXIA, data_dir=path, allow_client_time=True)), (), directory
+    )
     try:
-        with grpc.insecure_channel(node.address) as channel:
+        # The city calls (a node, above this one): every service answers it.
+        with node_channel(node.address, rq.JINAN) as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             stub.PublishItem(rq.publish_item())
             yield Served(node, channel, stub)

@@ -15,12 +15,13 @@ from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2_grpc
 from tests.nodes import requests as rq
+from tests.pki import client_channel, secured
 from tests.samples import LIXIA
 
 
 @pytest.fixture
 def sqlite_node(tmp_path: Path) -> Iterator[RunningNode]:
-    node = start(NodeConfig(code=LIXIA, data_dir=tmp_path, allow_client_time=True), ())
+    node = start(secured(NodeConfig(code=LIXIA, data_dir=tmp_path, allow_client_time=True)), ())
     try:
         yield node
     finally:
@@ -41,7 +42,7 @@ def reason_of(error: grpc.RpcError) -> tuple[str, dict[str, str]]:
 def test_an_append_after_the_log_tail_was_cut_is_data_loss_naming_the_cut(
     sqlite_node: RunningNode, tmp_path: Path
 ) -> None:
-    with grpc.insecure_channel(sqlite_node.address) as channel:
+    with client_channel(sqlite_node.address) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         stub.PublishItem(rq.publish_item())
         stub.Submit(rq.submit())

@@ -24,6 +24,7 @@ from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 from tests.nodes import requests as rq
 from tests.nodes.requests import Stage
+from tests.pki import client_channel, secured
 from tests.samples import LIXIA, LIXIA_BUREAU
 
 Stub = ledger_pb2_grpc.LedgerServiceStub
@@ -38,9 +39,9 @@ class Node:
 
     def start(self) -> Stub:
         directory = {rq.JINAN: "127.0.0.1:9", LIXIA: "127.0.0.1:9"}
-        config = NodeConfig(code=LIXIA, data_dir=self.folder, allow_client_time=True)
+        config = secured(NodeConfig(code=LIXIA, data_dir=self.folder, allow_client_time=True))
         self.running = start(config, (), directory)
-        self.channel = grpc.insecure_channel(self.running.address)
+        self.channel = client_channel(self.running.address)
         return ledger_pb2_grpc.LedgerServiceStub(self.channel)
 
     def stop(self) -> None:

@@ -15,6 +15,7 @@ from caseledger.ledger.trail.canonical import GENESIS
 from caseledger.nodes.service.server import RunningNode
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
+from tests.pki import client_channel
 
 Stub = ledger_pb2_grpc.LedgerServiceStub
 
@@ -158,7 +159,7 @@ def test_a_stale_expected_version_is_aborted(stub: Stub) -> None:
 
 
 def test_health_and_reflection_are_served(node: RunningNode) -> None:
-    with grpc.insecure_channel(node.address) as channel:
+    with client_channel(node.address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         reply = health.Check(health_pb2.HealthCheckRequest(service="caseledger.v1.LedgerService"))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -29,6 +29,7 @@ from caseledger.nodes.trust import (
     renew,
     verify_issued_by,
 )
+from caseledger.nodes.trust.transport import node_host
 from tests.nodes.trust.conftest import CITY, PROVINCE
 
 
@@ -71,7 +72,12 @@ def test_a_node_certificate_covers_loopback_and_the_hosts_asked_for(
 ) -> None:
     made = issue(authority, CITY, data=tmp_path / "city", hosts=["jinan.example", "10.0.0.7"])
     names = sans(made.cert)
-    assert names.get_values_for_type(x509.DNSName) == ["localhost", "jinan.example"]
+    # and the name a caller dials the city by, which proves the division it reaches
+    assert names.get_values_for_type(x509.DNSName) == [
+        "localhost",
+        node_host(CITY),
+        "jinan.example",
+    ]
     assert names.get_values_for_type(x509.IPAddress) == [
         ipaddress.ip_address("127.0.0.1"),
         ipaddress.ip_address("10.0.0.7"),

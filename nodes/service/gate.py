@@ -1,0 +1,148 @@
+"""The gate: who is calling, checked before any servicer runs.
+
+Over mutual TLS, every call's certificate is turned into a `Caller` (a node by
+its division code, or a named client) and checked against the revocation list;
+calls that only nodes make (handoffs) are refused to clients. The
+finer rules, which need the request (whose log, which case), are the servicers'
+and use the same `Caller` (`caller_of`). A refusal is UNAUTHENTICATED or
+PERMISSION_DENIED with an ErrorInfo reason, a log line and a metric, and the
+servicer never runs, so nothing is written.
+
+An `--insecure` node has no gate: every caller is anonymous and every rule that
+needs a caller's identity is off (the node says so in its log at start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import structlog
+
+from caseledger.nodes.metrics import Metrics
+from caseledger.nodes.service.status import refusal_status
+from caseledger.nodes.trust.callers import ANONYMOUS, Caller, CallerKind, Callers, Refused
+
+_log = structlog.get_logger("caseledger.nodes.gate")
+
+NODE_ONLY_SERVICES = ("/caseledger.v1.HandoffService/",)
+"""Services only nodes call: a client certificate is refused there. (The log service
+also serves clients: an auditor's CLI reads a node's log to check its Merkle log.)"""
+
+CallerOf = Callable[[grpc.ServicerContext], Caller]
+
+
+def _peer_pem(context: grpc.ServicerContext) -> bytes | None:
+    certs = context.auth_context().get("x509_pem_cert")
+    return bytes(certs[0]) if certs else None
+
+
+class Gate(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    def __init__(self, callers: Callers, metrics: Metrics | None = None) -> None:
+        self._callers = callers
+        self._metrics = metrics
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}  # type: ignore[type-arg]
+
+    def caller_of(self, context: grpc.ServicerContext) -> Caller:
+        """The caller of a call the gate admitted."""
+        return self._callers.of(_peer_pem(context))
+
+    def refuse(
+        self,
+        context: grpc.ServicerContext,
+        rpc: str,
+        code: grpc.StatusCode,
+        reason: str,
+        message: str,
+        **metadata: str,
+    ) -> None:
+        """Refuse the call (this raises): the status, a log line and a metric."""
+        if self._metrics is not None:
+            self._metrics.refusals.labels(rpc=rpc, reason=reason).inc()
+        _log.warning("call refused", rpc=rpc, reason=reason, error=message[:300], **metadata)
+        context.abort_with_status(refusal_status(code, reason, message, **metadata))
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],  # type: ignore[type-arg]
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:  # type: ignore[type-arg]
+        method = handler_call_details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is None:
+            handler = continuation(handler_call_details)
+            if handler is None:
+                return None
+            wrapped = self._wrapped(method, handler)
+            self._handlers[method] = wrapped
+        return wrapped
+
+    def _admit(self, method: str, context: grpc.ServicerContext) -> None:
+        rpc = method.rpartition("/")[2]
+        try:
+            caller = self.caller_of(context)
+        except Refused as refused:
+            self.refuse(context, rpc, grpc.StatusCode.UNAUTHENTICATED, refused.reason, str(refused))
+            return
+        if caller.kind is not CallerKind.NODE and method.startswith(NODE_ONLY_SERVICES):
+            self.refuse(
+                context,
+                rpc,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "NODES_ONLY",
+                f"{rpc} is called by nodes of the network only, not by {caller}",
+                caller=str(caller),
+            )
+
+    def _wrapped(
+        self,
+        method: str,
+        handler: grpc.RpcMethodHandler,  # type: ignore[type-arg]
+    ) -> grpc.RpcMethodHandler:  # type: ignore[type-arg]
+        admit = self._admit
+        if handler.unary_unary is not None:
+            unary = handler.unary_unary
+
+            def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+                admit(method, context)
+                return unary(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.unary_stream is not None:
+            stream = handler.unary_stream
+
+            def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                admit(method, context)
+                return stream(request, context)
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream, handler.request_deserializer, handler.response_serializer
+            )
+        if handler.stream_unary is not None:
+            client_stream = handler.stream_unary
+
+            def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+                admit(method, context)
+                return client_stream(requests, context)
+
+            return grpc.stream_unary_rpc_method_handler(
+                stream_unary, handler.request_deserializer, handler.response_serializer
+            )
+        assert handler.stream_stream is not None
+        both = handler.stream_stream
+
+        def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+            admit(method, context)
+            return both(requests, context)
+
+        return grpc.stream_stream_rpc_method_handler(
+            stream_stream, handler.request_deserializer, handler.response_serializer
+        )
+
+
+def anonymous(_: grpc.ServicerContext) -> Caller:
+    """`caller_of` on an `--insecure` node."""
+    return ANONYMOUS

@@ -1,0 +1,32 @@
+"""What a node's server trusts: mutual TLS and the gate over it, or, for a local
+experiment only, plaintext with no caller known."""
+
+from __future__ import annotations
+
+import structlog
+from cryptography import x509
+
+from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.metrics import Metrics
+from caseledger.nodes.service.gate import Gate
+from caseledger.nodes.trust.callers import Callers
+from caseledger.nodes.trust.revocation import RevocationList
+from caseledger.nodes.trust.transport import INSECURE, Transport, node_key_pair
+
+_log = structlog.get_logger("caseledger.nodes.server")
+
+
+def security_of(config: NodeConfig, metrics: Metrics) -> tuple[Transport, Gate | None]:
+    """Mutual TLS and the gate, or (`insecure`) plaintext with no caller known."""
+    if config.insecure:
+        _log.warning(
+            "INSECURE: plaintext gRPC, no caller is authenticated and no rule of the "
+            "network's shape is enforced; for a local experiment only",
+            node=config.code,
+        )
+        return INSECURE, None
+    pair = node_key_pair(config.data_dir, config.code)
+    ca = x509.load_pem_x509_certificate(pair.ca)
+    revocations = RevocationList(config.revocation_list, ca)
+    revocations.serials()  # fail at start, not at the first call, if it cannot be read
+    return Transport(pair), Gate(Callers(revocations), metrics)

@@ -1,0 +1,112 @@
+"""How a node or a client talks gRPC: mutual TLS with the network PKI, or plaintext
+only when an operator asked for it by name (`--insecure`).
+
+A node presents its node certificate both as a server and as a client, and
+requires one from every caller: the handshake itself turns away a caller with no
+certificate, one from another CA, or an expired one. Revocation and the
+caller's identity are checked per call by the gate (`caseledger.nodes.trust.gate`),
+because gRPC's TLS takes no revocation list.
+
+A node is dialled by the name its certificate carries for its division code
+(`node_host`), not by its address: so the handshake also proves that the node
+answering is the division the caller meant, whatever address it was found at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from caseledger.nodes.trust.errors import TrustError
+from caseledger.nodes.trust.layout import ca_cert_copy, node_cert_file, tls_key_file
+
+NODE_HOST_SUFFIX = ".node.caseledger.internal"
+"""A node's certificate names `<code>` + this as a DNS name (`.internal` is reserved
+for private use, so no public name can collide with it)."""
+
+ChannelOptions = Sequence[tuple[str, object]]
+
+
+def node_host(code: str) -> str:
+    return code + NODE_HOST_SUFFIX
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A PEM private key and certificate, and the network CA's certificate that
+    checks the other side."""
+
+    key: bytes
+    cert: bytes
+    ca: bytes
+
+    @classmethod
+    def read(cls, key: Path, cert: Path, ca: Path, hint: str) -> KeyPair:
+        try:
+            return cls(key.read_bytes(), cert.read_bytes(), ca.read_bytes())
+        except OSError as error:
+            raise TrustError(f"{error.filename}: {error.strerror}; {hint}") from error
+
+
+def node_key_pair(data_dir: Path, code: str) -> KeyPair:
+    """A node's TLS key, its certificate and the CA certificate, from its data folder."""
+    return KeyPair.read(
+        tls_key_file(data_dir, code),
+        node_cert_file(data_dir, code),
+        ca_cert_copy(data_dir),
+        f"issue node {code} its certificate (caseledger network pki issue {code} --data "
+        f"{data_dir}) or, for a local experiment only, run it with --insecure",
+    )
+
+
+@dataclass(frozen=True)
+class Transport:
+    """Binds a server and opens channels, over mutual TLS with `pair`, or in
+    plaintext when `pair` is None."""
+
+    pair: KeyPair | None
+
+    @property
+    def secure(self) -> bool:
+        return self.pair is not None
+
+    def bind(self, server: grpc.Server, listen: str) -> int:
+        if self.pair is None:
+            return server.add_insecure_port(listen)
+        credentials = grpc.ssl_server_credentials(
+            [(self.pair.key, self.pair.cert)],
+            root_certificates=self.pair.ca,
+            require_client_auth=True,
+        )
+        return server.add_secure_port(listen, credentials)
+
+    def channel(
+        self, address: str, node: str | None = None, options: ChannelOptions = ()
+    ) -> grpc.Channel:
+        """A channel to `address`; given the division code of the `node` expected
+        there, the handshake fails unless that node's certificate answers."""
+        if self.pair is None:
+            return grpc.insecure_channel(address, options=list(options))
+        return grpc.secure_channel(
+            address, self.channel_credentials(), options=[*options, *self.name_options(node)]
+        )
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        assert self.pair is not None
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.pair.ca,
+            private_key=self.pair.key,
+            certificate_chain=self.pair.cert,
+        )
+
+    @staticmethod
+    def name_options(node: str | None) -> list[tuple[str, object]]:
+        if node is None:
+            return []
+        return [("grpc.ssl_target_name_override", node_host(node))]
+
+
+INSECURE = Transport(None)
