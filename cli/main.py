@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -19,6 +20,7 @@ from grpc_status import rpc_status
 from caseledger.cli.audit.command import audit
 from caseledger.cli.case import case
 from caseledger.cli.catalogue import catalogue
+from caseledger.cli.connect import TLS_ENV, TOKEN_ENV, ClientFolderError, read_token, use
 from caseledger.cli.demo.command import demo
 from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
@@ -236,6 +238,23 @@ class LedgerGroup(click.Group):
     help="Operator role recorded in every event.",
 )
 @click.option(
+    "--tls",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=TLS_ENV,
+    show_envvar=True,
+    metavar="FOLDER",
+    help="Client certificate folder (client.key, client.crt, ca.crt) for mutual TLS; "
+    "without it the CLI speaks plaintext, which only an --insecure node accepts.",
+)
+@click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    show_envvar=True,
+    metavar="FILE|TOKEN",
+    help="The operator's signed token (统一身份认证), or a file holding it; the node "
+    "records the identity it names instead of --operator and --role.",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=10.0,
@@ -244,7 +263,15 @@ class LedgerGroup(click.Group):
 )
 @click.version_option(package_name="caseledger")
 @click.pass_context
-def cli(ctx: click.Context, address: str, operator: str, role: str, timeout: float) -> None:
+def cli(  # noqa: PLR0917 - click passes every option
+    ctx: click.Context,
+    address: str,
+    operator: str,
+    role: str,
+    tls: Path | None,
+    token: str | None,
+    timeout: float,
+) -> None:
     """caseledger: drive, read and audit cases on the government service ledger (一网通办).
 
     Talks to one node over gRPC. Case commands take a case id or case number
@@ -252,6 +279,10 @@ def cli(ctx: click.Context, address: str, operator: str, role: str, timeout: flo
     """
     # A caller (the tests) may hand in how to reach a node instead of a network.
     connect: Connect | None = ctx.obj if callable(ctx.obj) else None
+    try:
+        use(tls, read_token(token))
+    except ClientFolderError as error:
+        raise click.UsageError(str(error)) from None
     session = Session(address, operator, role, timeout, connect)
     ctx.obj = session
     ctx.call_on_close(session.close)
