@@ -1,12 +1,14 @@
-"""Fetch, start, stop and check the real Kafka broker and Cassandra node.
+"""Fetch, start, stop and check the real Kafka broker, Cassandra node and Toxiproxy.
 
-    python docker/services.py fetch|start|stop|status|reset|classpath kafka|cassandra
+    python docker/services.py fetch|start|stop|status|reset|classpath kafka|cassandra|toxiproxy
 
 Both servers are assembled from their jars on Maven Central and run with
-`java` directly (no Docker). Settings come from the options below, then from
-CASELEDGER_* environment variables, then from the defaults; see
-docs/services.md. Exit status: 0 on success, 1 on failure, 2 on a usage
-error, 3 from `status` when the service is not running.
+`java` directly (no Docker); Toxiproxy, the fault injector, is built from its
+Go module with the Go toolchain (`fetch` builds it). Settings come from the
+options below, then from CASELEDGER_* environment variables, then from the
+defaults; see docs/services.md and, for Toxiproxy, docs/operations.md. Exit
+status: 0 on success, 1 on failure, 2 on a usage error, 3 from `status` when
+the service is not running.
 """
 
 from __future__ import annotations
@@ -22,11 +24,18 @@ from pathlib import Path
 
 import cassandra_node
 import kafka_broker
+import toxiproxy_server
 from jar_fetch import JarSet, fetch
 from jvm_process import ServerProcess, ServiceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOT_RUNNING = 3
+
+Settings = (
+    kafka_broker.KafkaSettings
+    | cassandra_node.CassandraSettings
+    | toxiproxy_server.ToxiproxySettings
+)
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,11 @@ class Service:
     """Everything the commands need to know about one configured service."""
 
     name: str
-    jars: JarSet
+    jars: JarSet | None  # None: not a JVM server (Toxiproxy is built, not fetched)
     work_dir: Path
     run_dir: Path
     process: ServerProcess
-    settings: kafka_broker.KafkaSettings | cassandra_node.CassandraSettings
+    settings: Settings
     ready_timeout_s: float
     stop_timeout_s: float
 
@@ -72,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fetch(service: Service) -> int:
+    if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
+        return _build(service.settings)
+    assert service.jars is not None
     ran, seconds = fetch(service.jars, service.work_dir)
     jar_count = len(list(service.jars.lib_dir.glob("*.jar")))
     if ran:
@@ -84,6 +96,16 @@ def _fetch(service: Service) -> int:
     return 0
 
 
+def _build(settings: toxiproxy_server.ToxiproxySettings) -> int:
+    ran, seconds = toxiproxy_server.build(settings)
+    pinned = f"{toxiproxy_server.MODULE}@{toxiproxy_server.VERSION}"
+    if ran:
+        print(f"toxiproxy: built {pinned} into {settings.binary} in {seconds:.1f} s")
+    else:
+        print(f"toxiproxy: {pinned} already built in {settings.binary} (cached)")
+    return 0
+
+
 def _start(service: Service) -> int:
     running = service.process.running_pid()
     if running is not None:
@@ -92,7 +114,7 @@ def _start(service: Service) -> int:
             f"{service.process.running_address()}; nothing to do"
         )
         return 0
-    if shutil.which("java") is None:
+    if service.jars is not None and shutil.which("java") is None:
         raise ServiceError("java not found on PATH; both servers need Java 17")
     _fetch(service)
     busy = _busy_ports(service)
@@ -144,6 +166,8 @@ def _reset(service: Service) -> int:
 
 
 def _classpath(service: Service) -> int:
+    if service.jars is None:
+        raise ServiceError(f"{service.name} has no classpath: it is not a JVM server")
     print(f"{service.jars.lib_dir}/*")
     return 0
 
@@ -151,6 +175,8 @@ def _classpath(service: Service) -> int:
 def _busy_ports(service: Service) -> list[int]:
     if isinstance(service.settings, kafka_broker.KafkaSettings):
         return kafka_broker.busy_ports(service.settings)
+    if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
+        return toxiproxy_server.busy_ports(service.settings)
     return cassandra_node.busy_ports(service.settings)
 
 
@@ -158,6 +184,9 @@ def _prepare(service: Service) -> list[str]:
     if isinstance(service.settings, kafka_broker.KafkaSettings):
         kafka_broker.prepare(service.settings)
         return kafka_broker.start_command(service.settings)
+    if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
+        toxiproxy_server.prepare(service.settings)
+        return toxiproxy_server.start_command(service.settings)
     cassandra_node.prepare(service.settings)
     return cassandra_node.start_command(service.settings)
 
@@ -165,6 +194,8 @@ def _prepare(service: Service) -> list[str]:
 def _is_ready(service: Service) -> bool:
     if isinstance(service.settings, kafka_broker.KafkaSettings):
         return kafka_broker.is_ready(service.settings)
+    if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
+        return toxiproxy_server.is_ready(service.settings)
     return cassandra_node.is_ready(service.settings)
 
 
@@ -181,8 +212,23 @@ def _configure(args: argparse.Namespace) -> Service:
     ).resolve()
     port = int(args.port or os.environ.get(prefix + "PORT") or 0)
     heap = args.heap or os.environ.get(prefix + "HEAP")
-    settings: kafka_broker.KafkaSettings | cassandra_node.CassandraSettings
-    if name == "kafka":
+    settings: Settings
+    jars: JarSet | None
+    if name == "toxiproxy":
+        for given, option in (
+            (args.controller_port, "--controller-port"),
+            (args.storage_port, "--storage-port"),
+            (args.heap, "--heap"),
+        ):
+            if given is not None:
+                raise ServiceError(f"{option} does not apply to toxiproxy")
+        settings = toxiproxy_server.ToxiproxySettings(
+            lib_dir=lib_dir, run_dir=run_dir, port=port or 8474
+        )
+        jars = None
+        process = toxiproxy_server.server_process(settings)
+        ready_default, stop_default = 30.0, 10.0
+    elif name == "kafka":
         if args.storage_port is not None:
             raise ServiceError("--storage-port applies to cassandra only")
         controller = int(args.controller_port or os.environ.get(prefix + "CONTROLLER_PORT") or 9093)
@@ -226,21 +272,25 @@ def _configure(args: argparse.Namespace) -> Service:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python docker/services.py",
-        description="Fetch, start, stop and check the real Kafka broker and Cassandra node.",
+        description="Fetch, start, stop and check the real Kafka broker, Cassandra node and "
+        "Toxiproxy.",
     )
     parser.add_argument(
         "command",
         choices=["fetch", "start", "stop", "status", "reset", "classpath"],
-        help="fetch jars; start (fetching first) and wait until ready; stop by pid file; "
+        help="fetch jars (toxiproxy: build it); start (fetching first) and wait until ready; "
+        "stop by pid file; "
         "status (exit 3 when not running); reset removes data, logs and config; "
         "classpath prints the java -cp value (for the Kafka perf tools)",
     )
-    parser.add_argument("service", choices=["kafka", "cassandra"])
+    parser.add_argument("service", choices=["kafka", "cassandra", "toxiproxy"])
     parser.add_argument(
         "--home", help="root of jars and run folders [$CASELEDGER_SERVICES_HOME or ./.services]"
     )
     parser.add_argument(
-        "--lib-dir", help="jar folder [$CASELEDGER_<SERVICE>_LIB_DIR or <home>/<service>/lib]"
+        "--lib-dir",
+        help="jar folder, toxiproxy's binary folder "
+        "[$CASELEDGER_<SERVICE>_LIB_DIR or <home>/<service>/lib]",
     )
     parser.add_argument(
         "--run-dir",
@@ -249,7 +299,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=int,
-        help="client port: Kafka PLAINTEXT 9092, Cassandra CQL 9042 [$CASELEDGER_<SERVICE>_PORT]",
+        help="client port: Kafka PLAINTEXT 9092, Cassandra CQL 9042, Toxiproxy's HTTP API 8474 "
+        "[$CASELEDGER_<SERVICE>_PORT]",
     )
     parser.add_argument(
         "--controller-port",
@@ -268,7 +319,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout",
         type=float,
-        help="seconds to wait until ready [$CASELEDGER_<SERVICE>_TIMEOUT; 90 Kafka, 240 Cassandra]",
+        help="seconds to wait until ready "
+        "[$CASELEDGER_<SERVICE>_TIMEOUT; 90 Kafka, 240 Cassandra, 30 Toxiproxy]",
     )
     return parser
 
