@@ -2,7 +2,9 @@
 C2SP signed note, signed with Ed25519 (docs/audit.md).
 
 The checkpoint text is three lines: the origin, the tree size in decimal and
-the root hash in standard base64. The origin names the node and its network:
+the root hash in standard base64, then any extension lines (C2SP allows them;
+a witnessing node lists there the checkpoints of its descendants it last
+witnessed, `ledger.audit.witness.pin_line`). The origin names the node and its network:
 `caseledger.example/<province code>/<division code>`, the network named by
 the 12-digit code of its province (the first two digits, then zeros). The
 note's key name is the origin; its key id is the first four bytes of
@@ -41,9 +43,16 @@ class Checkpoint:
     origin: str
     size: int
     root: bytes
+    extensions: tuple[str, ...] = ()
 
     def text(self) -> str:
-        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+        lines = (
+            self.origin,
+            str(self.size),
+            base64.b64encode(self.root).decode(),
+            *self.extensions,
+        )
+        return "".join(f"{line}\n" for line in lines)
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
@@ -59,7 +68,10 @@ class Checkpoint:
             raise BadNote("the root hash is not base64") from None
         if len(digest) != 32:
             raise BadNote("the root hash is not 32 bytes")
-        return cls(origin, int(size), digest)
+        extensions = tuple(lines[3:-1])
+        if any(not line for line in extensions):
+            raise BadNote("an extension line is empty")
+        return cls(origin, int(size), digest, extensions)
 
 
 def public_bytes(key: Ed25519PublicKey) -> bytes:
