@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61seledger/v1/audit.proto\x12\rcaseledger.v1\"3\n\x14GetCheckpointRequest\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\r\n\x05\x66resh\x18\x02 \x01(\x08\"l\n\x15GetCheckpointResponse\x12\x0c\n\x04note\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x11\n\troot_hash\x18\x04 \x01(\x0c\x12\x14\n\x0cverifier_key\x18\x05 \x01(\t\"-\n\x0c\x43\x61seEventRef\x12\x0c\n\x04\x63\x61se\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"w\n\x18GetInclusionProofRequest\x12\x12\n\x08position\x18\x01 \x01(\x03H\x00\x12,\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1b.caseledger.v1.CaseEventRefH\x00\x12\x11\n\ttree_size\x18\x03 \x01(\x03\x42\x06\n\x04leaf\"u\n\x19GetInclusionProofResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x12\n\nleaf_index\x18\x02 \x01(\x03\x12\x11\n\ttree_size\x18\x03 \x01(\x03\x12\x11\n\tleaf_hash\x18\x04 \x01(\x0c\x12\x0c\n\x04path\x18\x05 \x03(\x0c\";\n\x1aGetConsistencyProofRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x03\x12\x0e\n\x06second\x18\x02 \x01(\x03\"J\n\x1bGetConsistencyProofResponse\x12\r\n\x05\x66irst\x18\x01 \x01(\x03\x12\x0e\n\x06second\x18\x02 \x01(\x03\x12\x0c\n\x04path\x18\x03 \x03(\x0c\x32\xc0\x02\n\x0c\x41uditService\x12Z\n\rGetCheckpoint\x12#.caseledger.v1.GetCheckpointRequest\x1a$.caseledger.v1.GetCheckpointResponse\x12\x66\n\x11GetInclusionProof\x12\'.caseledger.v1.GetInclusionProofRequest\x1a(.caseledger.v1.GetInclusionProofResponse\x12l\n\x13GetConsistencyProof\x12).caseledger.v1.GetConsistencyProofRequest\x1a*.caseledger.v1.GetConsistencyProofResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61seledger/v1/audit.proto\x12\rcaseledger.v1\"3\n\x14GetCheckpointRequest\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\r\n\x05\x66resh\x18\x02 \x01(\x08\"l\n\x15GetCheckpointResponse\x12\x0c\n\x04note\x18\x01 \x01(\t\x12\x0e\n\x06origin\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x11\n\troot_hash\x18\x04 \x01(\x0c\x12\x14\n\x0cverifier_key\x18\x05 \x01(\t\"-\n\x0c\x43\x61seEventRef\x12\x0c\n\x04\x63\x61se\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"w\n\x18GetInclusionProofRequest\x12\x12\n\x08position\x18\x01 \x01(\x03H\x00\x12,\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1b.caseledger.v1.CaseEventRefH\x00\x12\x11\n\ttree_size\x18\x03 \x01(\x03\x42\x06\n\x04leaf\"u\n\x19GetInclusionProofResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x12\n\nleaf_index\x18\x02 \x01(\x03\x12\x11\n\ttree_size\x18\x03 \x01(\x03\x12\x11\n\tleaf_hash\x18\x04 \x01(\x0c\x12\x0c\n\x04path\x18\x05 \x03(\x0c\";\n\x1aGetConsistencyProofRequest\x12\r\n\x05\x66irst\x18\x01 \x01(\x03\x12\x0e\n\x06second\x18\x02 \x01(\x03\"J\n\x1bGetConsistencyProofResponse\x12\r\n\x05\x66irst\x18\x01 \x01(\x03\x12\x0e\n\x06second\x18\x02 \x01(\x03\x12\x0c\n\x04path\x18\x03 \x03(\x0c\"#\n\x13GetWitnessedRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\"h\n\x13WitnessedCheckpoint\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x11\n\troot_hash\x18\x03 \x01(\x0c\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x14\n\x0cwitnessed_at\x18\x05 \x01(\t\"d\n\x14GetWitnessedResponse\x12\x37\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\".caseledger.v1.WitnessedCheckpoint\x12\x13\n\x0bwitness_key\x18\x02 \x01(\t\" \n\x10ListForksRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\"j\n\x04\x46ork\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x15\n\raccepted_note\x18\x02 \x01(\t\x12\x18\n\x10\x63onflicting_note\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65tected_at\x18\x05 \x01(\t\"7\n\x11ListForksResponse\x12\"\n\x05\x66orks\x18\x01 \x03(\x0b\x32\x13.caseledger.v1.Fork2\xe9\x03\n\x0c\x41uditService\x12Z\n\rGetCheckpoint\x12#.caseledger.v1.GetCheckpointRequest\x1a$.caseledger.v1.GetCheckpointResponse\x12\x66\n\x11GetInclusionProof\x12\'.caseledger.v1.GetInclusionProofRequest\x1a(.caseledger.v1.GetInclusionProofResponse\x12l\n\x13GetConsistencyProof\x12).caseledger.v1.GetConsistencyProofRequest\x1a*.caseledger.v1.GetConsistencyProofResponse\x12W\n\x0cGetWitnessed\x12\".caseledger.v1.GetWitnessedRequest\x1a#.caseledger.v1.GetWitnessedResponse\x12N\n\tListForks\x12\x1f.caseledger.v1.ListForksRequest\x1a .caseledger.v1.ListForksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,6 +45,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=553
   _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_start=555
   _globals['_GETCONSISTENCYPROOFRESPONSE']._serialized_end=629
-  _globals['_AUDITSERVICE']._serialized_start=632
-  _globals['_AUDITSERVICE']._serialized_end=952
+  _globals['_GETWITNESSEDREQUEST']._serialized_start=631
+  _globals['_GETWITNESSEDREQUEST']._serialized_end=666
+  _globals['_WITNESSEDCHECKPOINT']._serialized_start=668
+  _globals['_WITNESSEDCHECKPOINT']._serialized_end=772
+  _globals['_GETWITNESSEDRESPONSE']._serialized_start=774
+  _globals['_GETWITNESSEDRESPONSE']._serialized_end=874
+  _globals['_LISTFORKSREQUEST']._serialized_start=876
+  _globals['_LISTFORKSREQUEST']._serialized_end=908
+  _globals['_FORK']._serialized_start=910
+  _globals['_FORK']._serialized_end=1016
+  _globals['_LISTFORKSRESPONSE']._serialized_start=1018
+  _globals['_LISTFORKSRESPONSE']._serialized_end=1073
+  _globals['_AUDITSERVICE']._serialized_start=1076
+  _globals['_AUDITSERVICE']._serialized_end=1565
 # @@protoc_insertion_point(module_scope)

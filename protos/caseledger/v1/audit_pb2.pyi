@@ -217,3 +217,161 @@ class GetConsistencyProofResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetConsistencyProofResponse: _TypeAlias = GetConsistencyProofResponse  # noqa: Y015
+
+@_typing.final
+class GetWitnessedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_FIELD_NUMBER: _builtins.int
+    node: _builtins.str
+    """A descendant's division code; empty: every descendant witnessed."""
+    def __init__(
+        self,
+        *,
+        node: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node", b"node"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWitnessedRequest: _TypeAlias = GetWitnessedRequest  # noqa: Y015
+
+@_typing.final
+class WitnessedCheckpoint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    ROOT_HASH_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    WITNESSED_AT_FIELD_NUMBER: _builtins.int
+    node: _builtins.str
+    size: _builtins.int
+    root_hash: _builtins.bytes
+    note: _builtins.str
+    """The descendant's signed note with this node's cosignature line added
+    (C2SP tlog-cosignature, cosignature/v1).
+    """
+    witnessed_at: _builtins.str
+    """When this node cosigned it (UTC, ISO 8601)."""
+    def __init__(
+        self,
+        *,
+        node: _builtins.str = ...,
+        size: _builtins.int = ...,
+        root_hash: _builtins.bytes = ...,
+        note: _builtins.str = ...,
+        witnessed_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node", b"node", "note", b"note", "root_hash", b"root_hash", "size", b"size", "witnessed_at", b"witnessed_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WitnessedCheckpoint: _TypeAlias = WitnessedCheckpoint  # noqa: Y015
+
+@_typing.final
+class GetWitnessedResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECKPOINTS_FIELD_NUMBER: _builtins.int
+    WITNESS_KEY_FIELD_NUMBER: _builtins.int
+    witness_key: _builtins.str
+    """This node's witness name and public key, as a cosignature verifier key
+    (`<name>+<key id>+<base64(0x04 ‖ key)>`); it proves nothing by itself.
+    """
+    @_builtins.property
+    def checkpoints(self) -> _containers.RepeatedCompositeFieldContainer[Global___WitnessedCheckpoint]: ...
+    def __init__(
+        self,
+        *,
+        checkpoints: _abc.Iterable[Global___WitnessedCheckpoint] | None = ...,
+        witness_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoints", b"checkpoints", "witness_key", b"witness_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWitnessedResponse: _TypeAlias = GetWitnessedResponse  # noqa: Y015
+
+@_typing.final
+class ListForksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_FIELD_NUMBER: _builtins.int
+    node: _builtins.str
+    """A descendant's division code; empty: every descendant."""
+    def __init__(
+        self,
+        *,
+        node: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["node", b"node"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListForksRequest: _TypeAlias = ListForksRequest  # noqa: Y015
+
+@_typing.final
+class Fork(_message.Message):
+    """Two views of one node's log that cannot both be true."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NODE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_NOTE_FIELD_NUMBER: _builtins.int
+    CONFLICTING_NOTE_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    DETECTED_AT_FIELD_NUMBER: _builtins.int
+    node: _builtins.str
+    accepted_note: _builtins.str
+    """The node's last checkpoint this node witnessed (cosigned), if any."""
+    conflicting_note: _builtins.str
+    """The node's signed checkpoint that does not match it, or empty when the
+    node sent two different events for one log position.
+    """
+    detail: _builtins.str
+    detected_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        node: _builtins.str = ...,
+        accepted_note: _builtins.str = ...,
+        conflicting_note: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        detected_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_note", b"accepted_note", "conflicting_note", b"conflicting_note", "detail", b"detail", "detected_at", b"detected_at", "node", b"node"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Fork: _TypeAlias = Fork  # noqa: Y015
+
+@_typing.final
+class ListForksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FORKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def forks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Fork]: ...
+    def __init__(
+        self,
+        *,
+        forks: _abc.Iterable[Global___Fork] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["forks", b"forks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListForksResponse: _TypeAlias = ListForksResponse  # noqa: Y015

@@ -52,6 +52,16 @@ class AuditServiceStub:
                 request_serializer=caseledger_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.FromString,
                 _registered_method=True)
+        self.GetWitnessed = channel.unary_unary(
+                '/caseledger.v1.AuditService/GetWitnessed',
+                request_serializer=caseledger_dot_v1_dot_audit__pb2.GetWitnessedRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_audit__pb2.GetWitnessedResponse.FromString,
+                _registered_method=True)
+        self.ListForks = channel.unary_unary(
+                '/caseledger.v1.AuditService/ListForks',
+                request_serializer=caseledger_dot_v1_dot_audit__pb2.ListForksRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_audit__pb2.ListForksResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -91,6 +101,25 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWitnessed(self, request, context):
+        """The latest checkpoint this node witnessed of each descendant it
+        witnesses (or only of `node`), each note with this node's cosignature.
+        Errors: INVALID_ARGUMENT (a bad division code), FAILED_PRECONDITION
+        (this node witnesses no one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListForks(self, request, context):
+        """Every fork this node found among its descendants' checkpoints (or only
+        `node`'s), with both sides as evidence. Errors: INVALID_ARGUMENT,
+        FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -108,6 +137,16 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.GetConsistencyProof,
                     request_deserializer=caseledger_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.SerializeToString,
+            ),
+            'GetWitnessed': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWitnessed,
+                    request_deserializer=caseledger_dot_v1_dot_audit__pb2.GetWitnessedRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_audit__pb2.GetWitnessedResponse.SerializeToString,
+            ),
+            'ListForks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListForks,
+                    request_deserializer=caseledger_dot_v1_dot_audit__pb2.ListForksRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_audit__pb2.ListForksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -194,6 +233,60 @@ class AuditService:
             '/caseledger.v1.AuditService/GetConsistencyProof',
             caseledger_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
             caseledger_dot_v1_dot_audit__pb2.GetConsistencyProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWitnessed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.AuditService/GetWitnessed',
+            caseledger_dot_v1_dot_audit__pb2.GetWitnessedRequest.SerializeToString,
+            caseledger_dot_v1_dot_audit__pb2.GetWitnessedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListForks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.AuditService/ListForks',
+            caseledger_dot_v1_dot_audit__pb2.ListForksRequest.SerializeToString,
+            caseledger_dot_v1_dot_audit__pb2.ListForksResponse.FromString,
             options,
             channel_credentials,
             insecure,

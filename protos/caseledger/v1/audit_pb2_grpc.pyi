@@ -55,6 +55,17 @@ class AuditServiceStub:
     Errors: INVALID_ARGUMENT (first > second or a negative size),
     OUT_OF_RANGE (second beyond the tree), FAILED_PRECONDITION.
     """
+    GetWitnessed: _grpc.UnaryUnaryMultiCallable[_audit_pb2.GetWitnessedRequest, _audit_pb2.GetWitnessedResponse]
+    """The latest checkpoint this node witnessed of each descendant it
+    witnesses (or only of `node`), each note with this node's cosignature.
+    Errors: INVALID_ARGUMENT (a bad division code), FAILED_PRECONDITION
+    (this node witnesses no one).
+    """
+    ListForks: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ListForksRequest, _audit_pb2.ListForksResponse]
+    """Every fork this node found among its descendants' checkpoints (or only
+    `node`'s), with both sides as evidence. Errors: INVALID_ARGUMENT,
+    FAILED_PRECONDITION.
+    """
 
 @_typing.type_check_only
 class AuditServiceAsyncStub(AuditServiceStub):
@@ -82,6 +93,17 @@ class AuditServiceAsyncStub(AuditServiceStub):
     """The consistency proof between the trees of `first` and `second` leaves.
     Errors: INVALID_ARGUMENT (first > second or a negative size),
     OUT_OF_RANGE (second beyond the tree), FAILED_PRECONDITION.
+    """
+    GetWitnessed: _aio.UnaryUnaryMultiCallable[_audit_pb2.GetWitnessedRequest, _audit_pb2.GetWitnessedResponse]  # type: ignore[assignment]
+    """The latest checkpoint this node witnessed of each descendant it
+    witnesses (or only of `node`), each note with this node's cosignature.
+    Errors: INVALID_ARGUMENT (a bad division code), FAILED_PRECONDITION
+    (this node witnesses no one).
+    """
+    ListForks: _aio.UnaryUnaryMultiCallable[_audit_pb2.ListForksRequest, _audit_pb2.ListForksResponse]  # type: ignore[assignment]
+    """Every fork this node found among its descendants' checkpoints (or only
+    `node`'s), with both sides as evidence. Errors: INVALID_ARGUMENT,
+    FAILED_PRECONDITION.
     """
 
 class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -125,6 +147,29 @@ class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
         """The consistency proof between the trees of `first` and `second` leaves.
         Errors: INVALID_ARGUMENT (first > second or a negative size),
         OUT_OF_RANGE (second beyond the tree), FAILED_PRECONDITION.
+        """
+
+    @_abc_1.abstractmethod
+    def GetWitnessed(
+        self,
+        request: _audit_pb2.GetWitnessedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.GetWitnessedResponse, _abc.Awaitable[_audit_pb2.GetWitnessedResponse]]:
+        """The latest checkpoint this node witnessed of each descendant it
+        witnesses (or only of `node`), each note with this node's cosignature.
+        Errors: INVALID_ARGUMENT (a bad division code), FAILED_PRECONDITION
+        (this node witnesses no one).
+        """
+
+    @_abc_1.abstractmethod
+    def ListForks(
+        self,
+        request: _audit_pb2.ListForksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.ListForksResponse, _abc.Awaitable[_audit_pb2.ListForksResponse]]:
+        """Every fork this node found among its descendants' checkpoints (or only
+        `node`'s), with both sides as evidence. Errors: INVALID_ARGUMENT,
+        FAILED_PRECONDITION.
         """
 
 def add_AuditServiceServicer_to_server(servicer: AuditServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

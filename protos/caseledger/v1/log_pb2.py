@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x61seledger/v1/log.proto\x12\rcaseledger.v1\"P\n\x10StreamLogRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\x12\x0e\n\x06topics\x18\x04 \x03(\t\"C\n\x08LogBatch\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.caseledger.v1.LogRecord\x12\x0c\n\x04head\x18\x02 \x01(\x03\"|\n\tLogRecord\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x15\n\roriginator_id\x18\x02 \x01(\t\x12\x1a\n\x12originator_version\x18\x03 \x01(\x03\x12\r\n\x05topic\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\x0c\x12\x0c\n\x04head\x18\x06 \x01(\x03\x32U\n\nLogService\x12G\n\tStreamLog\x12\x1f.caseledger.v1.StreamLogRequest\x1a\x17.caseledger.v1.LogBatch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x61seledger/v1/log.proto\x12\rcaseledger.v1\"P\n\x10StreamLogRequest\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\x12\x0e\n\x06topics\x18\x04 \x03(\t\"x\n\x08LogBatch\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.caseledger.v1.LogRecord\x12\x0c\n\x04head\x18\x02 \x01(\x03\x12\x33\n\ncheckpoint\x18\x03 \x01(\x0b\x32\x1f.caseledger.v1.SignedCheckpoint\"5\n\x10SignedCheckpoint\x12\x0c\n\x04note\x18\x01 \x01(\t\x12\x13\n\x0b\x63\x65rtificate\x18\x02 \x01(\x0c\"|\n\tLogRecord\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x15\n\roriginator_id\x18\x02 \x01(\t\x12\x1a\n\x12originator_version\x18\x03 \x01(\x03\x12\r\n\x05topic\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\x0c\x12\x0c\n\x04head\x18\x06 \x01(\x03\x32U\n\nLogService\x12G\n\tStreamLog\x12\x1f.caseledger.v1.StreamLogRequest\x1a\x17.caseledger.v1.LogBatch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMLOGREQUEST']._serialized_start=42
   _globals['_STREAMLOGREQUEST']._serialized_end=122
   _globals['_LOGBATCH']._serialized_start=124
-  _globals['_LOGBATCH']._serialized_end=191
-  _globals['_LOGRECORD']._serialized_start=193
-  _globals['_LOGRECORD']._serialized_end=317
-  _globals['_LOGSERVICE']._serialized_start=319
-  _globals['_LOGSERVICE']._serialized_end=404
+  _globals['_LOGBATCH']._serialized_end=244
+  _globals['_SIGNEDCHECKPOINT']._serialized_start=246
+  _globals['_SIGNEDCHECKPOINT']._serialized_end=299
+  _globals['_LOGRECORD']._serialized_start=301
+  _globals['_LOGRECORD']._serialized_end=425
+  _globals['_LOGSERVICE']._serialized_start=427
+  _globals['_LOGSERVICE']._serialized_end=512
 # @@protoc_insertion_point(module_scope)

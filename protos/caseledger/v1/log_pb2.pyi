@@ -60,23 +60,63 @@ class LogBatch(_message.Message):
 
     RECORDS_FIELD_NUMBER: _builtins.int
     HEAD_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_FIELD_NUMBER: _builtins.int
     head: _builtins.int
     """The highest position of the log when the batch was sent (for lag)."""
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogRecord]: ...
+    @_builtins.property
+    def checkpoint(self) -> Global___SignedCheckpoint:
+        """The node's checkpoint of its log up to the batch's last record (its
+        tree size is that record's position), for an ancestor to witness
+        (docs/audit.md). Only on unfiltered streams of a node that keeps a
+        Merkle log; absent when the tree has not reached the position yet.
+        """
+
     def __init__(
         self,
         *,
         records: _abc.Iterable[Global___LogRecord] | None = ...,
         head: _builtins.int = ...,
+        checkpoint: Global___SignedCheckpoint | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["head", b"head", "records", b"records"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint", b"checkpoint", "head", b"head", "records", b"records"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LogBatch: _TypeAlias = LogBatch  # noqa: Y015
+
+@_typing.final
+class SignedCheckpoint(_message.Message):
+    """A node's signed checkpoint as it travels with its events: in a log batch,
+    and as the value of a record of its Kafka checkpoint topic.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTE_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_FIELD_NUMBER: _builtins.int
+    note: _builtins.str
+    """The C2SP signed note, exactly as signed."""
+    certificate: _builtins.bytes
+    """The node's certificate (PEM), issued by the network CA: it binds the
+    identity key the note is signed with. Empty on a node without one.
+    """
+    def __init__(
+        self,
+        *,
+        note: _builtins.str = ...,
+        certificate: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignedCheckpoint: _TypeAlias = SignedCheckpoint  # noqa: Y015
 
 @_typing.final
 class LogRecord(_message.Message):
