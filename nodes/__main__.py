@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -20,7 +22,8 @@ from caseledger.nodes.network.supervisor import add_arguments as add_network_arg
 from caseledger.nodes.network.supervisor import run as run_network
 from caseledger.nodes.network.wiring import directory_of, sources_of
 from caseledger.nodes.replication.grpc_feed import Source
-from caseledger.nodes.service.server import start
+from caseledger.nodes.service.server import RunningNode, start
+from caseledger.nodes.store_lock import StoreLocked, lock_store
 from caseledger.nodes.trust.commands import add_arguments as add_pki_arguments
 from caseledger.nodes.trust.commands import run as run_pki
 from caseledger.nodes.trust.errors import TrustError
@@ -28,11 +31,35 @@ from caseledger.nodes.trust.errors import TrustError
 _SIGNAL_CHECK_SECONDS = 0.5
 """How long a SIGTERM may wait for the main thread to notice it."""
 
+BAD_INPUT = 2
+IN_USE = 3
+"""Exit status of a node refused because its port or its stores are taken."""
+
+
+def why_not_listening(listen: str) -> str:
+    """Why gRPC could not bind `listen`: it says only that it failed, so try the
+    port once more with a plain socket to tell a taken port from a bad address."""
+    host, _, port_text = listen.rpartition(":")
+    try:
+        port = int(port_text)
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host.strip("[]") or "0.0.0.0", port))
+    except ValueError:
+        return f"cannot listen on {listen}: write HOST:PORT"
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return (
+                f"cannot listen on {listen}: port {port} is in use by another node or "
+                "process (one node per port)"
+            )
+        return f"cannot listen on {listen}: {error.strerror}"
+    return f"cannot listen on {listen} (port {port})"
+
 
 def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="caseledger node")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run one node")
+    serve = sub.add_parser("serve", prog="caseledger node serve", help="run one node")
     serve.add_argument("--code", required=True, help="12-digit division code of the node")
     serve.add_argument(
         "--network",
@@ -40,9 +67,18 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         help="network file: the node's address, store and feed come from it, and "
         "it pulls its subtree's logs and its ancestors' catalogue",
     )
-    serve.add_argument("--listen", default="127.0.0.1:50051", help="HOST:PORT (port 0: any)")
     serve.add_argument(
-        "--data", type=Path, default=Path(defaults.get("CASELEDGER_DATA_DIR", "var"))
+        "--listen",
+        default="127.0.0.1:50051",
+        help="HOST:PORT, refused if another process listens there (port 0: any free port; "
+        "default: %(default)s)",
+    )
+    serve.add_argument(
+        "--data",
+        type=Path,
+        default=Path(defaults.get("CASELEDGER_DATA_DIR", "var")),
+        help="the node's stores, locked for this process (<code>.lock holds its PID) "
+        "[$CASELEDGER_DATA_DIR, default: %(default)s]",
     )
     serve.add_argument("--store", choices=("sqlite", "memory", "cassandra"), default="sqlite")
     serve.add_argument(
@@ -73,19 +109,34 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     )
     network = sub.add_parser("network", help="run a whole network, one process per node")
     add_network_arguments(network)
-    bench = sub.add_parser("bench", help="benchmark P1: durable appends beside baselines")
-    bench.add_argument("--clients", type=int, default=16)
-    bench.add_argument("--seconds", type=float, default=5.0)
-    bench.add_argument("--json", type=Path, help="also write the report here")
+    bench = sub.add_parser(
+        "bench",
+        prog="caseledger bench",
+        help="benchmark P1: durable appends beside baselines",
+    )
+    bench.add_argument(
+        "--clients", type=int, default=16, help="concurrent writers (default: %(default)s)"
+    )
+    bench.add_argument(
+        "--seconds", type=float, default=5.0, help="length of each run (default: %(default)s)"
+    )
+    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the report here")
     bench_cassandra = sub.add_parser(
-        "bench-cassandra", help="benchmark the Cassandra store beside SQLite, with LWT costs"
+        "bench-cassandra",
+        prog="python -m caseledger.nodes bench-cassandra",
+        help="benchmark the Cassandra store beside SQLite, with LWT costs",
     )
     bench_cassandra.add_argument(
         "--cassandra",
         default=defaults.get("CASELEDGER_CASSANDRA", "127.0.0.1:9042"),
         help="HOST:PORT [$CASELEDGER_CASSANDRA]",
     )
-    bench_cassandra.add_argument("--seconds", type=float, default=3.0)
+    bench_cassandra.add_argument(
+        "--seconds", type=float, default=3.0, help="length of each run (default: %(default)s)"
+    )
+    bench_cassandra.add_argument(
+        "--json", type=Path, metavar="PATH", help="also write the figures here"
+    )
     pki = sub.add_parser(
         "pki",
         prog="caseledger network pki",
@@ -108,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench-cassandra":
         from caseledger.nodes.bench.stores import main as bench_cassandra
 
-        return bench_cassandra(args.cassandra, args.seconds)
+        return bench_cassandra(args.cassandra, args.seconds, args.json)
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """`serve`: lock the node's stores, start it, run until SIGTERM or Ctrl-C."""
     configure_logging(args.log_format)
     log = structlog.get_logger("caseledger.nodes")
     from caseledger.ledger.codes.division import DivisionCode
@@ -118,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         code = str(DivisionCode.parse(args.code, "code"))
     except InvalidInput as error:
         print(f"caseledger node: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
     defaults = env_defaults()
     failpoint = defaults.get("CASELEDGER_FAILPOINT", "")
     sources: list[Source] = []
@@ -128,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             network = load_network(args.network)
         except NetworkFileError as error:
             print(f"caseledger node: {error}", file=sys.stderr)
-            return 2
+            return BAD_INPUT
         config = dataclasses.replace(
             network.to_node_config(code),
             allow_client_time=args.allow_client_time,
@@ -155,11 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             insecure=args.insecure,
             crl_file=args.crl,
         )
-    try:
-        node = start(config, sources, directory)
-    except TrustError as error:
-        print(f"caseledger node: {error}", file=sys.stderr)
-        return 2
+    node = _start(config, sources, directory)
+    if isinstance(node, int):
+        return node
     if config.metrics_port is not None:
         start_http_server(config.metrics_port, addr="127.0.0.1", registry=node.metrics.registry)
     structlog.contextvars.bind_contextvars(node=code)
@@ -178,6 +232,29 @@ def main(argv: list[str] | None = None) -> int:
     node.stop()
     log.info("node stopped")
     return 0
+
+
+def _start(
+    config: NodeConfig, sources: list[Source], directory: dict[str, str]
+) -> RunningNode | int:
+    """The running node, or the exit status of a refusal already said on stderr."""
+    try:
+        # Held until this process ends: the kernel lets go of it even on SIGKILL.
+        lock_store(config.data_dir, config.code)
+    except StoreLocked as error:
+        print(f"caseledger node: node {config.code}: {error}", file=sys.stderr)
+        return IN_USE
+    try:
+        return start(config, sources, directory)
+    except TrustError as error:
+        print(f"caseledger node: {error}", file=sys.stderr)
+        return BAD_INPUT
+    except RuntimeError as error:
+        if not str(error).startswith("Failed to bind"):
+            raise
+        reason = why_not_listening(config.listen)
+        print(f"caseledger node: node {config.code}: {reason}", file=sys.stderr)
+        return IN_USE
 
 
 if __name__ == "__main__":
