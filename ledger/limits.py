@@ -126,6 +126,15 @@ TEXT: Final[Mapping[str, int]] = MappingProxyType(
         "from_address": 255,
         "topic": 255,
         "topics": 255,
+        # Reports: a division code of the node's subtree (12, or 6 of GB/T 2260),
+        # days as YYYY-MM-DD, and a page token (a case id, or an offset).
+        "division": 12,
+        "as_of": 10,
+        "first_day": 10,
+        "last_day": 10,
+        "submitted_from": 10,
+        "submitted_to": 10,
+        "page_token": 64,
         # Names.
         "name": _PERSON_OR_BODY,
         "signer": _PERSON_OR_BODY,
@@ -188,6 +197,8 @@ NUMBERS: Final[Mapping[str, Bound]] = MappingProxyType(
         "tree_size": Bound(0, MAX_POSITION, "events"),
         "first": Bound(0, MAX_POSITION, "events"),
         "second": Bound(0, MAX_POSITION, "events"),
+        # A page of a report (0: the default page; `nodes.service.report`).
+        "page_size": Bound(0, 1000, "cases"),
     }
 )
 """The range of each integer field."""

@@ -64,6 +64,11 @@ class NodeConfig:
         return self.data_dir / f"{self.code}.published.sqlite"
 
     @property
+    def views_db(self) -> Path:
+        """The node's views (docs/projections.md): always SQLite, whatever its event store."""
+        return self.data_dir / f"{self.code}.views.sqlite"
+
+    @property
     def key_db(self) -> Path:
         return self.data_dir / f"{self.code}.keys.sqlite"
 
@@ -78,7 +83,9 @@ class NodeConfig:
             env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         elif self.store == "sqlite":
             env = {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                # The library's SQLite store whose logs can be followed
+                # (`subscribe`), which the node's views and feeds need.
+                "PERSISTENCE_MODULE": "caseledger.ledger.sqlite.subscribing",
                 "SQLITE_DBNAME": str(database or self.event_db),
                 # A writer waits for the lock rather than failing under load.
                 "SQLITE_LOCK_TIMEOUT": "10",

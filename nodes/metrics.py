@@ -42,3 +42,9 @@ class Metrics:
             "Highest position in the node's own log",
             registry=self.registry,
         )
+        self.projection_lag = Gauge(
+            "caseledger_projection_lag_events",
+            "Positions of a log the node's view has still to process",
+            ["view", "upstream"],
+            registry=self.registry,
+        )

@@ -10,15 +10,17 @@ anywhere resumes exactly where the view says it is.
 
 Two threads per upstream: one drains the subscription into a queue (the
 subscription's iterator blocks when the log is idle), one writes batches
-from it. A failure stops the follower and stays in `error`, for health.
+from it. A failure stops the follower and stays in `error`; observers
+(`observe`) hear of any stop, for health.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from eventsourcing import sqlite as library
 from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
 
 from caseledger.projections.projection import CaseProjection
@@ -42,9 +44,37 @@ class Follower:
         self._threads: list[threading.Thread] = []
         self._subscriptions: list[Subscription[ApplicationRecorder]] = []
         self._lock = threading.Lock()
+        self._observers: list[Callable[[Follower], None]] = []
+        self._started = False
         self.error: BaseException | None = None
 
+    @property
+    def projection(self) -> CaseProjection:
+        return self._projection
+
+    @property
+    def upstreams(self) -> Mapping[str, ApplicationRecorder]:
+        return self._upstreams
+
+    @property
+    def running(self) -> bool:
+        """Started, and neither stopped nor failed."""
+        return self._started and not self._stopping.is_set()
+
+    def observe(self, stopped: Callable[[Follower], None]) -> None:
+        """Call `stopped` once the follower stops, by `stop()` or by a failure (then
+        `error` is set): a health check turns on it rather than polling."""
+        self._observers.append(stopped)
+
     def start(self) -> None:
+        """Subscribe to every upstream from the view's position and follow them.
+
+        Raises NotImplementedError, before anything runs, for a store whose
+        recorders cannot subscribe."""
+        for recorder in self._upstreams.values():
+            if not _can_subscribe(recorder):
+                raise NotImplementedError(f"{type(recorder).__qualname__} cannot subscribe")
+        self._started = True
         for name, recorder in self._upstreams.items():
             position = self._projection.view.position(name)
             subscription = recorder.subscribe(gt=position)
@@ -61,11 +91,20 @@ class Follower:
                 thread.start()
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._stop()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=10)
+
+    def _stop(self) -> None:
+        with self._lock:
+            first = not self._stopping.is_set()
+            self._stopping.set()
         for subscription in self._subscriptions:
             subscription.stop()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        if first and self._started:
+            for observer in self._observers:
+                observer(self)
 
     def wait(self, upstream: str, position: int, timeout: float = 10.0) -> None:
         """Block until `upstream` is processed up to `position` (TimeoutError)."""
@@ -75,9 +114,7 @@ class Follower:
         with self._lock:
             if self.error is None:
                 self.error = error
-        self._stopping.set()
-        for subscription in self._subscriptions:
-            subscription.stop()
+        self._stop()
 
     def _drain(
         self,
@@ -96,7 +133,8 @@ class Follower:
         except BaseException as error:
             self._fail(error)
         finally:
-            self._stopping.set()
+            # A subscription that ends on its own ends the following too.
+            self._stop()
 
     def _write(self, upstream: str, arrived: queue.Queue[Notification]) -> None:
         try:
@@ -113,3 +151,10 @@ class Follower:
                 self._projection.process(upstream, batch)
         except BaseException as error:
             self._fail(error)
+
+
+def _can_subscribe(recorder: ApplicationRecorder) -> bool:
+    """Whether the recorder implements `subscribe` (the library's own SQLite
+    recorder only raises NotImplementedError)."""
+    subscribe = type(recorder).subscribe
+    return subscribe is not library.SQLiteApplicationRecorder.subscribe

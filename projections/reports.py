@@ -128,6 +128,30 @@ class Reports:
                 return CasePage(found, "" if len(found) < page_size else after)
         return CasePage(found, after)
 
+    @property
+    def node(self) -> str:
+        return str(self._node)
+
+    def item_codes(self, division: str = "") -> list[str]:
+        """The items of the cases held in the subtree of `division`, in order."""
+        return self._views.item_codes(CaseFilter(subtree=self._subtree(division)))
+
+    def ratings(
+        self, period: Period, as_of: date, division: str = "", *, bad_only: bool = False
+    ) -> list[CaseDeadline]:
+        """好差评: cases rated in `period` (by `as_of`) at a node of the subtree of
+        `division`, by the time rated, each with its rectification state on `as_of`."""
+        prefix = self._subtree(division)
+        rated = [
+            case_deadline(facts, as_of, self._calendar, self._rules)
+            # Every row: a case rated here may have been handed on out of the subtree.
+            for facts in self._views.rows()
+            if facts.rated_by.startswith(prefix)
+            and period.holds(facts.rated_at, as_of)
+            and (facts.rating_bad or not bad_only)
+        ]
+        return sorted(rated, key=lambda s: (s.facts.rated_at, s.facts.case_id))
+
     def overdue(self, as_of: date, division: str = "") -> list[CaseDeadline]:
         """Supervision (电子监察): every case flagged on `as_of` — 预警, 黄牌,
         红牌, or a step overdue — red first, then by case number."""

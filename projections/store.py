@@ -163,6 +163,17 @@ class CaseViews(library.SQLiteTrackingRecorder):
             c.execute(sql, params)
             return [CaseFacts.from_json(json.loads(r["facts"])) for r in c.fetchall()]
 
+    def item_codes(self, where: CaseFilter | None = None) -> list[str]:
+        """The distinct items of the folded cases `where` selects (its subtree only)."""
+        subtree = (where or CaseFilter()).subtree
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT DISTINCT item_code FROM cases WHERE version > 0 "
+                "AND (owner LIKE ? OR received_by LIKE ?) ORDER BY item_code",
+                (subtree + "%", subtree + "%"),
+            )
+            return [str(r["item_code"]) for r in c.fetchall()]
+
     def all_rows(self) -> Sequence[tuple[str, int, int, str]]:
         """Every row as (case id, version, seen, facts JSON): for comparing two views."""
         with self.datastore.transaction(commit=False) as c:

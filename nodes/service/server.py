@@ -8,7 +8,7 @@ can list and call the node.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 
@@ -41,7 +41,9 @@ from caseledger.nodes.service.boundary import Boundary
 from caseledger.nodes.service.checkpoints import Checkpoints
 from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
 from caseledger.nodes.service.log import LogService
+from caseledger.nodes.service.report import ReportService
 from caseledger.nodes.service.security import security_of
+from caseledger.nodes.service.views import PROJECTIONS_HEALTH, NodeViews
 from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.v1 import (
     audit_pb2,
@@ -52,6 +54,8 @@ from caseledger.v1 import (
     ledger_pb2_grpc,
     log_pb2,
     log_pb2_grpc,
+    report_pb2,
+    report_pb2_grpc,
 )
 
 _log = structlog.get_logger("caseledger.nodes.server")
@@ -78,6 +82,7 @@ class RunningNode:
     request_ids: SQLiteRequestIds | None = None
     checkpoints: Checkpoints | None = None
     transport: Transport = INSECURE
+    views: NodeViews | None = None
 
     @property
     def address(self) -> str:
@@ -91,6 +96,8 @@ class RunningNode:
         self.courier.stop()
         self.feed.stop()
         self.server.stop(grace).wait()
+        if self.views is not None:
+            self.views.stop()
         if self.publisher is not None:
             self.publisher.stop()
         if self.checkpoints is not None:
@@ -167,12 +174,19 @@ def start(
         checkpoints = Checkpoints(merkle_log, load_or_create(config.data_dir, config.code))
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(ledger, checkpoints), server)
     health_servicer = health.HealthServicer()
+    views = NodeViews(
+        config.views_db, ledger, settings.calendar, metrics, _projections_health(health_servicer)
+    )
+    report_pb2_grpc.add_ReportServiceServicer_to_server(
+        ReportService(views, settings.clock), server
+    )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     services = (
         ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
         log_pb2.DESCRIPTOR.services_by_name["LogService"].full_name,
         handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"].full_name,
         audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+        report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
         health.SERVICE_NAME,
         reflection.SERVICE_NAME,
     )
@@ -185,9 +199,11 @@ def start(
     handoffs.start()
     courier = Courier(ledger, handoffs.directory, transport)
     courier.start()
-    for name in ("", *services[:4]):
+    for name in ("", *services[:5]):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     _report_quarantine(health_servicer, received)
+    # The views follow the logs from where they stand; the node serves meanwhile.
+    views.start()
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
     feed: Feed
     publisher = None
@@ -216,6 +232,7 @@ def start(
         request_ids,
         checkpoints,
         transport,
+        views,
     )
 
 
@@ -234,6 +251,21 @@ def _report_quarantine(health_servicer: health.HealthServicer, received: Receive
 
     held()
     quarantine.observe(held)
+
+
+def _projections_health(health_servicer: health.HealthServicer) -> Callable[[bool], None]:
+    """`PROJECTIONS_HEALTH` is SERVING while the views' follower runs and NOT_SERVING
+    once it stops or fails, so `grpc_health_probe -service caseledger.projections`
+    flags views going stale; the node itself keeps serving, reports from what the
+    views hold, and `caseledger projection status` says why."""
+
+    def following(running: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING
+        if not running:
+            status = health_pb2.HealthCheckResponse.NOT_SERVING
+        health_servicer.set(PROJECTIONS_HEALTH, status)
+
+    return following
 
 
 def _kafka_replication(

@@ -92,7 +92,7 @@ def test_without_caseledger_cassandra_the_network_file_contact_points_are_used()
 def test_caseledger_cassandra_leaves_a_sqlite_store_alone(tmp_path: Path) -> None:
     config = NodeConfig(code=JINAN, data_dir=tmp_path)
     env = config.persistence_env(environ={"CASELEDGER_CASSANDRA": "127.0.0.1:19042"})
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["PERSISTENCE_MODULE"] == "caseledger.ledger.sqlite.subscribing"
     assert "CASSANDRA_CONTACT_POINTS" not in env
 
 

@@ -36,6 +36,7 @@ from caseledger.v1 import (
     ledger_pb2_grpc,
     log_pb2,
     log_pb2_grpc,
+    report_pb2,
     types_pb2,
 )
 from tests.nodes import requests as rq
@@ -49,6 +50,7 @@ SERVICES = [
     log_pb2.DESCRIPTOR.services_by_name["LogService"],
     handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"],
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"],
+    report_pb2.DESCRIPTOR.services_by_name["ReportService"],
 ]
 LONG_ITEM = f"{LIXIA_BUREAU}4370100200009"
 """A catalogue item of the longest limits the table allows."""
