@@ -18,6 +18,10 @@ or the trail does not verify there) does not hold the courier back: the
 refusal, with the evidence the node sent, is logged at error level and the
 courier goes on (the receiver records a conflict in its quarantine). Nor
 does a case whose trail is damaged here: it is logged and passed over.
+Any other failure (a store error, a bug) is reported to the node's `Workers`
+(logged at error, counted, the `caseledger.worker.courier` health service
+NOT_SERVING) and the page is tried again after a backoff: the courier never
+stops while the node runs.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import LedgerError
 from caseledger.nodes.handoff.handover import records_of
 from caseledger.nodes.trust.transport import INSECURE, Transport
+from caseledger.nodes.workers import COURIER, Backoff, Workers
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.handoff.courier")
@@ -61,15 +66,21 @@ def interested_in(owners: list[str], directory: Mapping[str, str], me: str) -> l
 
 class Courier:
     def __init__(
-        self, ledger: CaseLedger, directory: Mapping[str, str], transport: Transport = INSECURE
+        self,
+        ledger: CaseLedger,
+        directory: Mapping[str, str],
+        transport: Transport = INSECURE,
+        workers: Workers | None = None,
     ) -> None:
         self._ledger = ledger
         self._directory = directory
         self._transport = transport
+        self._workers = workers if workers is not None else Workers()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="courier", daemon=True)
 
     def start(self) -> None:
+        self._workers.started(COURIER)
         self._thread.start()
 
     def stop(self) -> None:
@@ -88,20 +99,35 @@ class Courier:
         received.process_recorder.insert_tracking(Tracking(_POSITION, position))
 
     def _run(self) -> None:
+        backoff = Backoff()
         while not self._stopping.is_set():
-            position = self._position()
-            page = self._ledger.recorder.select_notifications(position + 1, _PAGE)
-            carried = position
-            for notification in page:
-                if not self._carry(notification.originator_id, notification.topic):
-                    break  # a node is down: try this event again later
-                carried = notification.id
-            if carried > position:
-                # Once per page, not per event: an event carried twice after a
-                # restart stores nothing new at its receivers.
-                self._record(carried)
-            if carried == position or len(page) < _PAGE:
+            try:
+                caught_up = self._carry_page()
+            except Exception as error:
+                # Not a node being down (handled in `_carry`): reported, and
+                # the page tried again, from the recorded position.
+                self._workers.failed(COURIER, error)
+                self._stopping.wait(backoff.failed())
+                continue
+            backoff.succeeded()
+            self._workers.succeeded(COURIER)
+            if caught_up:
                 self._stopping.wait(_POLL_SECONDS)
+
+    def _carry_page(self) -> bool:
+        """Carry the next page of the log; True when there is nothing more to carry now."""
+        position = self._position()
+        page = self._ledger.recorder.select_notifications(position + 1, _PAGE)
+        carried = position
+        for notification in page:
+            if not self._carry(notification.originator_id, notification.topic):
+                break  # a node is down: try this event again later
+            carried = notification.id
+        if carried > position:
+            # Once per page, not per event: an event carried twice after a
+            # restart stores nothing new at its receivers.
+            self._record(carried)
+        return carried == position or len(page) < _PAGE
 
     def _carry(self, originator: UUID | str, topic: str) -> bool:
         """Deliver a case's trail to the nodes that held it; False if one could not take it."""

@@ -34,6 +34,7 @@ from caseledger.ledger.case.events import TransferRequested
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import InvalidInput, ItemNotFound, LedgerError
 from caseledger.nodes.trust.transport import INSECURE, Transport
+from caseledger.nodes.workers import HANDOFFS, Workers
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
 
 _log = structlog.get_logger("caseledger.nodes.handoff.handover")
@@ -88,8 +89,10 @@ class Handoffs:
         armed: str = "",
         simulated_time: bool = False,
         transport: Transport = INSECURE,
+        workers: Workers | None = None,
     ) -> None:
         self._ledger = ledger
+        self._workers = workers if workers is not None else Workers()
         self._transport = transport
         self.directory = directory
         self._own_address = own_address
@@ -108,6 +111,7 @@ class Handoffs:
     def start(self) -> None:
         with self._lock:
             self._pending.update(self._open_requests())
+        self._workers.started(HANDOFFS)
         self._thread.start()
 
     def stop(self) -> None:
@@ -210,9 +214,11 @@ class Handoffs:
             start = page[-1].id + 1
 
     def _retry(self) -> None:
+        # Every round is the retry of the last: a failure waits at most a round.
         while not self._stopping.wait(_RETRY_SECONDS):
             with self._lock:
                 pending = list(self._pending)
+            failed = False
             for case_id in pending:
                 if self._stopping.is_set():
                     return
@@ -222,6 +228,13 @@ class Handoffs:
                     # Damage here, or another copy at the target pulled back:
                     # reported each round, and the other handoffs go on.
                     _log.error("handoff not offered", case=str(case_id), error=str(error))
+                except Exception as error:
+                    # A store error or a bug: shown in the node's health, never
+                    # the end of the thread that resumes every other handoff.
+                    self._workers.failed(HANDOFFS, error, case=str(case_id))
+                    failed = True
+            if not failed:
+                self._workers.succeeded(HANDOFFS)
 
     # -- the target's side -----------------------------------------------------
 
