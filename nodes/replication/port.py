@@ -13,7 +13,8 @@ transaction, so the guarantees are the same whichever adapter runs:
 - nothing is applied twice (position and event identity are both checked);
 - per-case order is kept (a source's log is in append order, and within a
   case only one node appends at a time);
-- lag is measured and exported per source;
+- lag is measured and exported per source, and is unknown (NaN), not the
+  last value, while the feed cannot reach the source (`unreachable`);
 - one case's broken trail stops only that case: the intake quarantines it
   with its evidence (`ledger.trail.quarantine`), holds its later events, and
   stores the rest of the batch with the batch's position, so the source's
@@ -33,6 +34,7 @@ transaction, so the guarantees are the same whichever adapter runs:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -66,7 +68,7 @@ class FeedMetrics:
         )
         self.lag = Gauge(
             "caseledger_replication_lag_events",
-            "Source head minus applied position",
+            "Source head minus applied position; NaN (unknown) while the source is unreachable",
             ["source"],
             registry=registry,
         )
@@ -127,6 +129,12 @@ class Intake:
         if self.observer is not None and stored:
             self.observer(deliveries, time.time())
         return stored
+
+    def unreachable(self, source: str) -> None:
+        """The feed lost `source`: its lag is unknown (NaN, which Prometheus and
+        `network up` show as such) until its next batch, never the last value
+        seen, which would read 0 for a source that died caught up."""
+        self._metrics.lag.labels(source=source).set(math.nan)
 
     def note_gaps(self, source: str, deliveries: Sequence[Delivery]) -> None:
         """For a feed that delivers a source's whole log in order: record the
