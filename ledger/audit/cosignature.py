@@ -88,3 +88,9 @@ def verify_cosignature(note: str, name: str, public: bytes) -> Cosignature:
             raise BadNote(f"the cosignature of {name} does not verify") from None
         return Cosignature(name, timestamp)
     raise BadNote(f"the note has no cosignature of {name}")
+
+
+def cosignature_verifier_key(name: str, public: bytes) -> str:
+    """A witness's verifier key: `<name>+<hex key id>+<base64(0x04 ‖ key)>`."""
+    encoded = base64.b64encode(COSIGNATURE_V1 + public).decode()
+    return f"{name}+{cosignature_key_id(name, public).hex()}+{encoded}"

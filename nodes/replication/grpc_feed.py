@@ -13,6 +13,10 @@ is stored. A batch over this node's receive limit is asked for again one
 record at a time; a single record still over it cannot be carried, and is
 recorded as such (`Intake.skip`) and stepped over, so the source's later
 events still come. Nothing stops a source's thread but the node stopping.
+
+A batch of an unfiltered stream carries the source's signed checkpoint of its
+log up to the batch's last record: with a witness, the batch's leaves go to
+it before the batch is stored, and the checkpoint once it is.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import structlog
 from caseledger.ledger.limits import MAX_REQUEST_BYTES
 from caseledger.ledger.trail.received import TrailBroken
 from caseledger.nodes.replication.port import Intake
-from caseledger.nodes.replication.records import delivery_of
+from caseledger.nodes.replication.records import delivery_of, leaves_of
 from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
@@ -147,6 +151,12 @@ class LogStreamFeed:
                 call.cancel()
             for batch in call:
                 deliveries = [delivery_of(r) for r in batch.records]
+                witness = None if source.topics else self._intake.witness
                 if not source.topics:
                     self._intake.note_gaps(source.key, deliveries)
+                if witness is not None:
+                    witness.received(source.code, leaves_of(batch.records))
                 self._intake.take(source.key, deliveries, batch.head)
+                if witness is not None and batch.HasField("checkpoint"):
+                    signed = batch.checkpoint
+                    witness.checkpoint(source.code, signed.note, signed.certificate)

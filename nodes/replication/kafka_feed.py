@@ -17,9 +17,17 @@ one topic pattern:
   record it reads advance its position.
 
 Each record's value is the serialized `caseledger.v1.LogRecord`, the same
-record the gRPC log stream carries. A topic's partition count is fixed when
-it is created: adding partitions would move a case's later events to another
-partition, where they could overtake the earlier ones.
+record the gRPC log stream carries. Checkpoints travel beside the events:
+after each page is confirmed, the publisher of a node that signs them sends
+its checkpoint of the log up to the page's last position to
+`{prefix}.C.checkpoints` (a `caseledger.v1.SignedCheckpoint`), and an
+ancestor consumes its subtree's checkpoint topics with its authored ones and
+hands them to its witness, which waits, if need be, for the events a
+checkpoint covers (they come on other partitions, in their own time).
+
+A topic's partition count is fixed when it is created: adding partitions
+would move a case's later events to another partition, where they could
+overtake the earlier ones.
 
 Publisher ordering, once: read a page of the authored log after the
 published position -> cut it where its records pass the producer's request
@@ -52,7 +60,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -63,6 +71,7 @@ from eventsourcing.persistence import (
     Tracking,
 )
 from eventsourcing.utils import Environment
+from google.protobuf.message import DecodeError
 from prometheus_client import CollectorRegistry, Counter
 
 from caseledger.ledger import names
@@ -86,7 +95,7 @@ from caseledger.nodes.replication.kafka_client import (
 )
 from caseledger.nodes.replication.port import Intake
 from caseledger.nodes.replication.records import delivery_of as delivery_of_log_record
-from caseledger.nodes.replication.records import record_of
+from caseledger.nodes.replication.records import leaves_of, record_of
 from caseledger.v1 import log_pb2
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
@@ -113,18 +122,32 @@ class TopicLayout:
     def reference(self, code: str) -> str:
         return f"{self.prefix}.{code}.reference"
 
+    def checkpoints(self, code: str) -> str:
+        return f"{self.prefix}.{code}.checkpoints"
+
     def is_reference(self, topic: str) -> bool:
         return topic.endswith(".reference")
 
+    def is_checkpoints(self, topic: str) -> bool:
+        return topic.endswith(".checkpoints")
+
+    def code_of(self, topic: str) -> str:
+        """The node whose topic this is."""
+        return topic[len(self.prefix) + 1 :][:_CODE_LENGTH]
+
     def of_network(self, codes: Iterable[str]) -> list[str]:
-        return [name for code in codes for name in (self.authored(code), self.reference(code))]
+        return [
+            name
+            for code in codes
+            for name in (self.authored(code), self.reference(code), self.checkpoints(code))
+        ]
 
     def subscription(self, code: str) -> str:
-        """The pattern of what node `code` reads: its subtree's authored
-        topics (its own excluded) and its ancestors' reference topics."""
+        """The pattern of what node `code` reads: its subtree's authored and
+        checkpoint topics (its own excluded) and its ancestors' reference topics."""
         division = DivisionCode(code)
         rest = _CODE_LENGTH - len(division.prefix)
-        subtree = rf"(?!{code}$){division.prefix}\d{{{rest}}}"
+        subtree = rf"(?!{code}(?:$|\.)){division.prefix}\d{{{rest}}}(?:\.checkpoints)?"
         ancestors = "|".join(a.code for a in division.ancestors())
         reference = rf"|(?:{ancestors})\.reference" if ancestors else ""
         return rf"^{re.escape(self.prefix)}\.(?:{subtree}{reference})$"
@@ -182,6 +205,9 @@ class KafkaPublisher:
         max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self.topic = layout.authored(code)
+        self.checkpoint_topic = layout.checkpoints(code)
+        # The node's checkpoint of its log up to a position, when it signs them.
+        self.sign_at: Callable[[int], log_pb2.SignedCheckpoint | None] | None = None
         self._max_record = max_record_bytes
         self.not_published = Counter(
             "caseledger_events_not_published",
@@ -248,7 +274,9 @@ class KafkaPublisher:
         admin = TopicAdmin(self._broker)
         admin.open()
         try:
-            admin.ensure([self.topic, self.reference_topic], self._topic_settings)
+            admin.ensure(
+                [self.topic, self.reference_topic, self.checkpoint_topic], self._topic_settings
+            )
         finally:
             admin.close()
         producer = TopicProducer(self._broker, self._producer_settings)
@@ -280,11 +308,17 @@ class KafkaPublisher:
                 size += weight
             published = notification.id
         # The ordering: send the page, flush until every in-sync replica
-        # holds each record, and only then record the position. A crash in
-        # between re-sends the page (at-least-once to the topic); consumers
-        # store each event once (see the module docstring).
+        # holds each record, send the checkpoint that covers it, and only
+        # then record the position. A crash in between re-sends the page and
+        # its checkpoint (at-least-once to the topics); consumers store each
+        # event once (see the module docstring) and a witness takes a
+        # checkpoint it has seen as known.
         if records:
             producer.send_all(records)
+        signed = self.sign_at(published) if self.sign_at is not None else None
+        if signed is not None:
+            key = self.topic.encode()
+            producer.send_all([(self.checkpoint_topic, key, signed.SerializeToString())])
         self._positions.insert_tracking(Tracking(self.topic, published))
         return published - page[0].id + 1
 
@@ -374,9 +408,17 @@ class KafkaFeed:
             return []
 
     def _take(self, consumer: TopicConsumer, fetched: Fetched) -> None:
+        topic = fetched.partition.topic
+        witness = self._intake.witness
+        if self._layout.is_checkpoints(topic):
+            self._take_checkpoints(fetched)
+            return
         deliveries = [delivery_of(r) for r in fetched.records]
-        if self._layout.is_reference(fetched.partition.topic):
+        if self._layout.is_reference(topic):
             deliveries = [d for d in deliveries if _is_catalogue_event(d.event.topic)]
+        elif witness is not None:
+            logs = [log_record_of(r) for r in fetched.records]
+            witness.received(self._layout.code_of(topic), leaves_of(logs))
         if not deliveries:
             return
         head = max(fetched.highwater or 0, deliveries[-1].position)
@@ -387,3 +429,19 @@ class KafkaFeed:
             # verify, so stop reading it, loudly.
             self.broken[fetched.partition.key] = error
             consumer.pause(fetched.partition)
+
+    def _take_checkpoints(self, fetched: Fetched) -> None:
+        """Hand a checkpoint topic's records to the witness (a node that
+        witnesses no one just steps over them)."""
+        witness = self._intake.witness
+        if witness is not None:
+            node = self._layout.code_of(fetched.partition.topic)
+            for record in fetched.records:
+                try:
+                    signed = log_pb2.SignedCheckpoint.FromString(record.value)
+                except DecodeError:
+                    _log.error("unreadable checkpoint record", partition=fetched.partition.key)
+                    continue
+                witness.checkpoint(node, signed.note, signed.certificate)
+        if fetched.records:
+            self._intake.advance(fetched.partition.key, fetched.records[-1].offset + 1)

@@ -30,6 +30,12 @@ transaction, so the guarantees are the same whichever adapter runs:
   case) with re-sent records at new offsets, so neither can tell a hole from
   a skip; there a missing event shows as a version gap of its case, which
   every read of the case reports (`TrailDamaged`).
+
+Checkpoints travel with the events (docs/audit.md, "Witnesses"): a feed that
+reads a source's own log hands the leaves of what it received to the
+intake's `witness` before storing it (so nothing stored escapes the witness,
+and a redelivery only repeats what it already holds), and each signed
+checkpoint the source sent after the events it covers.
 """
 
 from __future__ import annotations
@@ -48,6 +54,18 @@ from caseledger.ledger.trail.quarantine import Entry, Reason
 from caseledger.ledger.trail.received import Delivery, KnownHashes, ReceivedEvents, TrailBroken
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
+
+
+class Witnessing(Protocol):
+    """What a node does with its descendants' checkpoints (`witnessing.NodeWitness`)."""
+
+    def received(self, node: str, leaves: Sequence[tuple[int, bytes]]) -> None:
+        """Leaves of `node`'s own log received: (log position, leaf hash)."""
+        ...
+
+    def checkpoint(self, node: str, note: str, certificate: bytes) -> None:
+        """A signed checkpoint of `node`, with the certificate binding its key."""
+        ...
 
 
 class Feed(Protocol):
@@ -103,6 +121,8 @@ class Intake:
         # Called after each stored batch with its deliveries and the time it was
         # stored; the replication benchmark measures lag per event with it.
         self.observer: Callable[[Sequence[Delivery], float], None] | None = None
+        # Set when this node witnesses its sources' checkpoints.
+        self.witness: Witnessing | None = None
         quarantine = received.quarantine
         if quarantine is not None:
             for entry in quarantine.entries():
@@ -161,6 +181,12 @@ class Intake:
         self._record(
             Entry(case="", source=source, version=position, reason=Reason.UNCARRIED, detail=detail)
         )
+        if position > self.position(source):
+            self.received.process_recorder.insert_tracking(Tracking(source, position))
+
+    def advance(self, source: str, position: int) -> None:
+        """Move `source`'s position past records that carry no event (a
+        Kafka checkpoint topic's), so they are not read again."""
         if position > self.position(source):
             self.received.process_recorder.insert_tracking(Tracking(source, position))
 

@@ -9,11 +9,14 @@ no adapter needs another adapter's code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
 from caseledger.ledger import names
+from caseledger.ledger.audit.leaves import UnhashableEvent, event_leaf
+from caseledger.ledger.errors import UnknownEventName
 from caseledger.ledger.trail.received import Delivery
 from caseledger.v1 import log_pb2
 
@@ -45,3 +48,21 @@ def delivery_of(record: log_pb2.LogRecord, position: int | None = None) -> Deliv
             state=record.state,
         ),
     )
+
+
+def leaves_of(records: Iterable[log_pb2.LogRecord]) -> list[tuple[int, bytes]]:
+    """The Merkle leaf of each received record of a source's own log, by the
+    log position it was sent with. A case event without a readable hash (or
+    an event of no known name) has no leaf: its position stays a hole in
+    what the witness holds, and the source's checkpoints beyond it wait (the
+    intake quarantines the case)."""
+    leaves = []
+    for record in records:
+        try:
+            leaf = event_leaf(
+                record.topic, record.originator_id, record.originator_version, record.state
+            )
+        except (UnhashableEvent, UnknownEventName):
+            continue
+        leaves.append((record.position, leaf))
+    return leaves

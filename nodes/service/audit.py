@@ -1,4 +1,5 @@
-"""The AuditService: the node's signed checkpoints and proofs over its Merkle log."""
+"""The AuditService: the node's signed checkpoints and proofs over its Merkle
+log, and what it witnessed of its descendants' (`witnessing`)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from grpc_status import rpc_status
 from caseledger.ledger import limits
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit import merkle
+from caseledger.ledger.audit.cosignature import cosignature_verifier_key
+from caseledger.ledger.audit.witness import Witness
+from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.errors import InvalidInput, LedgerError
 from caseledger.nodes.service.checkpoints import BeyondTree, Checkpoints, SignedCheckpoint
 from caseledger.nodes.service.status import DOMAIN, status_of
+from caseledger.nodes.service.witnessing import attached
 from caseledger.v1 import audit_pb2, audit_pb2_grpc
 
 
@@ -148,4 +153,62 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
             path = merkle.consistency_proof(tree, request.first, request.second)
         return audit_pb2.GetConsistencyProofResponse(
             first=request.first, second=request.second, path=path
+        )
+
+    def _witness(self, context: grpc.ServicerContext, node: str) -> Witness:
+        if node:
+            try:
+                DivisionCode.parse(node, field="node")
+            except InvalidInput as error:
+                context.abort_with_status(status_of(error))
+        attachment = attached(self._ledger)
+        if attachment is None:
+            _abort(
+                context,
+                code_pb2.FAILED_PRECONDITION,
+                "NOT_A_WITNESS",
+                "this node witnesses no one's checkpoints",
+            )
+        return attachment.witness.witness
+
+    def GetWitnessed(
+        self, request: audit_pb2.GetWitnessedRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.GetWitnessedResponse:
+        witness = self._witness(context, request.node)
+        store = witness.store
+        if request.node:
+            one = store.witnessed(request.node)
+            records = [] if one is None else [one]
+        else:
+            records = store.all_witnessed()
+        identity = witness.identity
+        return audit_pb2.GetWitnessedResponse(
+            checkpoints=[
+                audit_pb2.WitnessedCheckpoint(
+                    node=r.node,
+                    size=r.size,
+                    root_hash=r.root,
+                    note=r.note,
+                    witnessed_at=r.witnessed_at,
+                )
+                for r in records
+            ],
+            witness_key=cosignature_verifier_key(identity.name, identity.public),
+        )
+
+    def ListForks(
+        self, request: audit_pb2.ListForksRequest, context: grpc.ServicerContext
+    ) -> audit_pb2.ListForksResponse:
+        witness = self._witness(context, request.node)
+        return audit_pb2.ListForksResponse(
+            forks=[
+                audit_pb2.Fork(
+                    node=f.node,
+                    accepted_note=f.accepted_note,
+                    conflicting_note=f.conflicting_note,
+                    detail=f.detail,
+                    detected_at=f.detected_at,
+                )
+                for f in witness.store.forks(request.node)
+            ]
         )

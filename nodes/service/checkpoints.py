@@ -1,14 +1,18 @@
 """Signing the node's checkpoints: periodically while the log grows, and on demand.
 
 A background thread looks at the tree every `interval` seconds and signs a
-checkpoint when it grew since the last one; `latest` is that checkpoint (or
-one signed on the spot if none was yet). Ed25519 signatures are
-deterministic, so a checkpoint of a size signed twice is the same note.
+checkpoint when it grew since the last one, or when its extension lines
+changed (a witnessing node lists there the checkpoints it last witnessed,
+`ledger.audit.witness.pins`); `latest` is that checkpoint (or one signed on
+the spot if none was yet). Ed25519 signatures are deterministic, so a
+checkpoint of a size signed twice with the same extension lines is the same
+note.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -38,6 +42,8 @@ class Checkpoints:
         self.log = log
         self.identity = identity
         self._interval = interval
+        # The extension lines of every checkpoint signed from now on.
+        self.extensions: Callable[[], tuple[str, ...]] = tuple
         self._lock = threading.Lock()
         self._latest: SignedCheckpoint | None = None
         self._stop = threading.Event()
@@ -61,7 +67,7 @@ class Checkpoints:
             if size > tree.size:
                 raise BeyondTree(f"the tree has {tree.size} leaves, not {size}")
             root = merkle.root(tree, size)
-        checkpoint = Checkpoint(self.identity.name, size, root)
+        checkpoint = Checkpoint(self.identity.name, size, root, self.extensions())
         return SignedCheckpoint(checkpoint, self.identity.sign(checkpoint))
 
     def fresh(self) -> SignedCheckpoint:
@@ -85,8 +91,12 @@ class Checkpoints:
         while not self._stop.wait(self._interval):
             try:
                 with self._lock:
-                    known = -1 if self._latest is None else self._latest.checkpoint.size
-                if self.tree_size() != known:
+                    latest = self._latest
+                if (
+                    latest is None
+                    or self.tree_size() != latest.checkpoint.size
+                    or self.extensions() != latest.checkpoint.extensions
+                ):
                     self.fresh()
             except Exception:  # the next round tries again; a reader signs on demand
                 _log.exception("checkpoint_signing_failed")

@@ -12,6 +12,11 @@ Who gets what follows the network's shape, by the caller's certificate: a
 node above this one (its ancestors) gets the case events; a node below it gets
 reference events only (the catalogue); any other node gets nothing. A client
 (an auditor's CLI) reads the log to check the node's Merkle log.
+
+Each batch of an unfiltered stream carries the node's signed checkpoint of
+its log up to the batch's last record, with its certificate, once the
+witness is attached (`witnessing.attach_witness`): whoever follows the
+whole log can check that what the node signs is what it sent.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from caseledger.ledger.errors import InvalidInput, UnknownEventName
 from caseledger.ledger.limits import MAX_BATCH_BYTES
 from caseledger.nodes.service.gate import Gate
 from caseledger.nodes.service.status import status_of
+from caseledger.nodes.service.witnessing import attached
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _PAGE = 500
@@ -93,7 +99,9 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             fetched = len(page)
             page = within_bytes(page, MAX_BATCH_BYTES)
             if page:
+                checkpoint = None if request.topics else self._checkpoint_at(page[-1].id)
                 yield log_pb2.LogBatch(
+                    checkpoint=checkpoint,
                     records=[
                         log_pb2.LogRecord(
                             position=n.id,
@@ -114,6 +122,10 @@ class LogService(log_pb2_grpc.LogServiceServicer):
                 if not request.follow:
                     return
                 self._ledger.log_signal.wait_beyond(seen, _IDLE_SECONDS)
+
+    def _checkpoint_at(self, position: int) -> log_pb2.SignedCheckpoint | None:
+        attachment = attached(self._ledger)
+        return None if attachment is None else attachment.carried(position)
 
 
 def within_bytes(page: Sequence[Notification], budget: int) -> Sequence[Notification]:
