@@ -49,6 +49,13 @@ class NodeConfig:
     # `ca.crl` in `data_dir`, reloaded whenever it changes.
     insecure: bool = False
     crl_file: Path | None = None
+    # Operators' tokens (docs/identity.md): verified with the keys of `identity_jwks`
+    # (the network's identity provider), for this audience and these issuers; the
+    # role table is the default unless `role_file` overrides some roles.
+    identity_jwks: Path | None = None
+    identity_audience: str = "caseledger"
+    identity_issuers: tuple[str, ...] = ("urn:caseledger:identity:development",)
+    role_file: Path | None = None
 
     @property
     def event_db(self) -> Path:

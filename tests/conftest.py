@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from caseledger.cli.connect import TLS_ENV
+from caseledger.cli.connect import TLS_ENV, TOKEN_ENV
 from tests.pki import shared_pki
 
 # Hypothesis's per-example deadline is a timing assertion: on two shared cores
@@ -18,12 +18,16 @@ settings.load_profile("caseledger")
 
 @pytest.fixture(autouse=True, scope="session")
 def _cli_client_certificate() -> Iterator[None]:
-    """The CLI under test presents the shared test PKI's client certificate, as an
-    operator's CLI presents theirs (`CASELEDGER_TLS`); subprocesses inherit it."""
+    """The CLI under test presents the shared test PKI's client certificate and the
+    province machine account's token, as an operator's CLI presents theirs
+    (`CASELEDGER_TLS`, `CASELEDGER_TOKEN`); subprocesses inherit them."""
     before = os.environ.get(TLS_ENV)
+    token_before = os.environ.get(TOKEN_ENV)
     os.environ[TLS_ENV] = str(shared_pki().client_folder())
+    os.environ[TOKEN_ENV] = shared_pki().token
     yield
-    if before is None:
-        os.environ.pop(TLS_ENV, None)
-    else:
-        os.environ[TLS_ENV] = before
+    for name, value in ((TLS_ENV, before), (TOKEN_ENV, token_before)):
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -18,6 +18,8 @@ from pathlib import Path
 import grpc
 
 from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.identity import SYSTEM, init_provider, issue_token
+from caseledger.nodes.identity.provider import ProviderFolder
 from caseledger.nodes.trust.authority import Authority, load_ca
 from caseledger.nodes.trust.certificates import issue
 from caseledger.nodes.trust.clients import issue_client
@@ -26,6 +28,8 @@ from caseledger.nodes.trust.layout import PkiFolder, node_cert_file
 from caseledger.nodes.trust.transport import KeyPair, Transport
 
 CLIENT = "test-client"
+AUDIENCE = "caseledger"
+PROVINCE = "370000000000"
 
 
 class TestPki:
@@ -37,10 +41,32 @@ class TestPki:
             load_ca(self.folder) if self.folder.ca_cert.exists() else init_ca(self.folder, network)
         )
         self._lock = threading.Lock()
+        self.identity = ProviderFolder(root / "identity")
+        if not self.identity.jwks.exists():
+            init_provider(self.identity.root)
+        # A machine account of the province: it acts for the operator each request
+        # names, as a window system does (docs/identity.md).
+        self.token = self.operator_token("test-system", [SYSTEM])
 
     @property
     def crl(self) -> Path:
         return self.folder.crl
+
+    def operator_token(
+        self,
+        operator: str,
+        roles: list[str],
+        division: str = PROVINCE,
+        audience: str = AUDIENCE,
+    ) -> str:
+        return issue_token(
+            self.identity.root,
+            operator_id=operator,
+            name=operator,
+            roles=roles,
+            division=division,
+            audience=audience,
+        )
 
     def secure(self, data_dir: Path, code: str) -> None:
         """Issue node `code` its certificate in `data_dir`, unless it has one."""
@@ -51,7 +77,12 @@ class TestPki:
     def secured(self, config: NodeConfig) -> NodeConfig:
         """`config` with its certificate issued and this PKI's revocation list."""
         self.secure(config.data_dir, config.code)
-        return replace(config, crl_file=self.crl)
+        return replace(
+            config,
+            crl_file=self.crl,
+            identity_jwks=self.identity.jwks,
+            identity_audience=AUDIENCE,
+        )
 
     def client_folder(self, name: str = CLIENT) -> Path:
         folder = self.folder.root / "clients" / name
@@ -65,6 +96,15 @@ class TestPki:
         return Transport(
             KeyPair.read(folder / "client.key", folder / "client.crt", folder / "ca.crt", "")
         )
+
+    def client_channel(self, address: str, token: str | None = None) -> grpc.Channel:
+        """A client's channel, its calls carrying `token` (the machine account's by default)."""
+        transport = self.client()
+        credentials = grpc.composite_channel_credentials(
+            transport.channel_credentials(),
+            grpc.access_token_call_credentials(token or self.token),
+        )
+        return grpc.secure_channel(address, credentials)
 
     def node(self, data_dir: Path, code: str) -> Transport:
         """What node `code` presents (for a test that stands in for a node)."""
@@ -94,8 +134,9 @@ def secured(config: NodeConfig) -> NodeConfig:
 
 
 def client_channel(address: str) -> grpc.Channel:
-    """A test client's channel to a node of the shared PKI."""
-    return shared_pki().client().channel(address)
+    """A test client's channel to a node of the shared PKI, acting through the
+    province's machine account for the operator each request names."""
+    return shared_pki().client_channel(address)
 
 
 def node_channel(address: str, code: str) -> grpc.Channel:

@@ -28,7 +28,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from caseledger.cli.audit.command import CHAIN_BROKEN
-from caseledger.cli.connect import open_channel
+from caseledger.cli.connect import open_channel, read_token
 from caseledger.cli.demo.catalogue import PROVINCE
 from caseledger.cli.demo.day import Day, DayCase, DemoFailure, publish_catalogue
 from caseledger.cli.demo.network import (
@@ -131,7 +131,8 @@ def demo(
             # per node and the operator's client certificate, used here.
             operator = folder / "stores" / "pki" / "operator"
             out.print(f"mutual TLS: the network's CA in {operator.parent}, client {operator}")
-            status = run_day(out, network.nodes, session.timeout, operator)
+            token = read_token(str(operator / "token"))
+            status = run_day(out, network.nodes, session.timeout, operator, token)
         finally:
             network.stop()
             out.print("network stopped")
@@ -180,10 +181,14 @@ def _padded(text: str, width: int) -> str:
 
 
 def run_day(
-    out: Console, nodes: Sequence[DemoNode], timeout: float, tls: Path | None = None
+    out: Console,
+    nodes: Sequence[DemoNode],
+    timeout: float,
+    tls: Path | None = None,
+    token: str | None = None,
 ) -> int:
     """Drive the day, wait for replication, report; the demo's exit status."""
-    channels = [open_channel(node.address, tls) for node in nodes]
+    channels = [open_channel(node.address, tls, token) for node in nodes]
     try:
         stubs = {
             node.code: ledger_pb2_grpc.LedgerServiceStub(channel)

@@ -31,11 +31,41 @@ _PRE_REVIEWED_CHANNELS = frozenset({SubmissionChannel.ONLINE, SubmissionChannel.
 
 
 @dataclass(frozen=True)
+class Authentication:
+    """Who vouched for the operator: the verified token's issuer and key id, the
+    subject it names and the division it serves (a machine account acting for the
+    operator, or the operator themself)."""
+
+    issuer: str
+    key_id: str
+    subject: str
+    division: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "issuer": self.issuer,
+            "key_id": self.key_id,
+            "subject": self.subject,
+            "division": self.division,
+        }
+
+
+@dataclass(frozen=True)
 class Operator:
-    """The person (or system) acting, recorded in every event."""
+    """The person (or system) acting, recorded in every event; `authentication` is
+    what vouched for them, where the node verified a token (recorded in the event's
+    payload as `authenticated`, inside the hash)."""
 
     id: str
     role: str
+    authentication: Authentication | None = None
+
+
+def vouched(payload: dict[str, Any], operator: Operator) -> dict[str, Any]:
+    """The payload with who vouched for its operator, when a token did."""
+    if operator.authentication is None:
+        return payload
+    return {**payload, "authenticated": operator.authentication.to_json()}
 
 
 @dataclass(frozen=True)
@@ -152,6 +182,7 @@ class CaseBase(ev.CaseState, Aggregate):
             },
             "materials": materials_json(materials, "materials"),
         }
+        payload = vouched(payload, ctx.operator)
         hashed = ev.hashed_object(
             case=case_id,
             version=1,
@@ -205,6 +236,7 @@ class CaseBase(ev.CaseState, Aggregate):
     def _append(
         self, event_class: type[ev.CaseEvent], ctx: Context, payload: dict[str, Any]
     ) -> None:
+        payload = vouched(payload, ctx.operator)
         hashed = ev.hashed_object(
             case=self.id,
             version=self.version + 1,

@@ -12,6 +12,9 @@ this package) and a real deployment::
       pki: var/demo/pki           # the network CA's folder; nodes read its ca.crl;
                                   # default: pki in defaults.data_dir
       insecure: false             # true: plaintext, no caller checked (experiments only)
+      audience: caseledger        # what operators' tokens must name; default caseledger;
+                                  # the provider's keys: identity/identity-provider.jwks.json
+                                  # in the pki folder
     kafka:                        # required once any node's feed is kafka
       bootstrap: 127.0.0.1:9092   # host:port, or a list of them
       topic_prefix: caseledger    # default caseledger
@@ -89,7 +92,7 @@ from caseledger.nodes.network.rules import (
 DEMO_NETWORK = "demo_network.yaml"
 
 _TOP_KEYS = ("network", "defaults", "security", "kafka", "nodes")
-_SECURITY_KEYS = ("pki", "insecure")
+_SECURITY_KEYS = ("pki", "insecure", "audience")
 _DEFAULT_KEYS = ("data_dir", "store", "feed")
 _KAFKA_KEYS = ("bootstrap", "topic_prefix")
 _NODE_KEYS = ("code", "name", "level", "address", "store", "feed", "data_dir")
@@ -257,7 +260,7 @@ class _Reader:
             self.report(("network",), "missing: name the network" if name is None else _NOT_TEXT)
         defaults = self.defaults(data.get("defaults"))
         kafka = self.kafka(data.get("kafka"))
-        pki, insecure = self.security(data.get("security"), defaults)
+        pki, insecure, audience = self.security(data.get("security"), defaults)
         drafts = self.nodes(data.get("nodes"), defaults)
         rules = [duplicate_codes, address_clashes, extra_roots, shared_keyspaces]
         if data.get("kafka") is None:
@@ -270,23 +273,29 @@ class _Reader:
         if self.problems or not isinstance(name, str):
             return None
         nodes = tuple(s for s in specs if s is not None)
-        return Network(name.strip(), nodes, kafka, source, pki=pki, insecure=insecure)
+        return Network(
+            name.strip(), nodes, kafka, source, pki=pki, insecure=insecure, audience=audience
+        )
 
-    def security(self, raw: object, defaults: _Defaults) -> tuple[Path, bool]:
+    def security(self, raw: object, defaults: _Defaults) -> tuple[Path, bool, str]:
         path: Location = ("security",)
         default = (defaults.data_dir or Path("var")) / "pki"
         if raw is None:
-            return default, False
+            return default, False, "caseledger"
         if not isinstance(raw, Mapping):
             self.report(path, f"must be a mapping of {', '.join(_SECURITY_KEYS)}")
-            return default, False
+            return default, False, "caseledger"
         self.unknown_keys(raw, _SECURITY_KEYS, path)
         pki = self.data_dir(raw["pki"], (*path, "pki")) if "pki" in raw else None
         insecure = raw.get("insecure", False)
         if not isinstance(insecure, bool):
             self.report((*path, "insecure"), "must be true or false")
             insecure = False
-        return pki or default, insecure
+        audience = raw.get("audience", "caseledger")
+        if not _is_text(audience):
+            self.report((*path, "audience"), _NOT_TEXT)
+            audience = "caseledger"
+        return pki or default, insecure, str(audience).strip()
 
     def defaults(self, raw: object) -> _Defaults:
         path: Location = ("defaults",)

@@ -159,6 +159,13 @@ class Network:
     pki: Path = Path("var/pki")
     """The network CA's folder; its `ca.crl` is the revocation list every node reads."""
     insecure: bool = False
+    audience: str = "caseledger"
+    """The audience operators' tokens must name to be taken by this network's nodes."""
+
+    @property
+    def identity_jwks(self) -> Path:
+        """The identity provider's public keys (its JWKS), kept with the PKI."""
+        return self.pki / "identity" / "identity-provider.jwks.json"
 
     @cached_property
     def _by_code(self) -> dict[str, NodeSpec]:
@@ -224,4 +231,6 @@ class Network:
             kafka_topic_prefix=kafka.topic_prefix if kafka else "caseledger",
             insecure=self.insecure,
             crl_file=self.pki / "ca.crl",
+            identity_jwks=self.identity_jwks,
+            identity_audience=self.audience,
         )

@@ -80,7 +80,11 @@ def network_document(network: Network, overrides: Overrides) -> dict[str, Any]:
     document: dict[str, Any] = {"network": network.name}
     # The CA goes with the stores when they move (--data), so a run keeps its own PKI.
     pki = overrides.data.resolve() / "pki" if overrides.data is not None else network.pki
-    document["security"] = {"pki": str(pki), "insecure": network.insecure}
+    document["security"] = {
+        "pki": str(pki),
+        "insecure": network.insecure,
+        "audience": network.audience,
+    }
     kafka = _kafka_section(network, overrides)
     if kafka is not None:
         document["kafka"] = kafka

@@ -8,6 +8,10 @@ and use the same `Caller` (`caller_of`). A refusal is UNAUTHENTICATED or
 PERMISSION_DENIED with an ErrorInfo reason, a log line and a metric, and the
 servicer never runs, so nothing is written.
 
+A client also presents its operator's signed token: the gate admits the call
+only for an operator the token vouches for, in a role and a division that allow it
+(`caseledger.nodes.service.operators`); the servicer records that operator.
+
 An `--insecure` node has no gate: every caller is anonymous and every rule that
 needs a caller's identity is off (the node says so in its log at start).
 """
@@ -21,6 +25,13 @@ import grpc
 import structlog
 
 from caseledger.nodes.metrics import Metrics
+from caseledger.nodes.service.operators import (
+    Acting,
+    Operators,
+    PermissionRefused,
+    TokenRefused,
+    bearer_token,
+)
 from caseledger.nodes.service.status import refusal_status
 from caseledger.nodes.trust.callers import ANONYMOUS, Caller, CallerKind, Callers, Refused
 
@@ -29,6 +40,10 @@ _log = structlog.get_logger("caseledger.nodes.gate")
 NODE_ONLY_SERVICES = ("/caseledger.v1.HandoffService/",)
 """Services only nodes call: a client certificate is refused there. (The log service
 also serves clients: an auditor's CLI reads a node's log to check its Merkle log.)"""
+
+CHECKED_SERVICES = "/caseledger.v1."
+"""Calls a client makes for an operator, who must present a token (health and
+reflection are gRPC's, and need the certificate only)."""
 
 CallerOf = Callable[[grpc.ServicerContext], Caller]
 
@@ -39,14 +54,37 @@ def _peer_pem(context: grpc.ServicerContext) -> bytes | None:
 
 
 class Gate(grpc.ServerInterceptor):  # type: ignore[type-arg]
-    def __init__(self, callers: Callers, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, callers: Callers, operators: Operators, metrics: Metrics | None = None
+    ) -> None:
         self._callers = callers
+        self._operators = operators
         self._metrics = metrics
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}  # type: ignore[type-arg]
 
     def caller_of(self, context: grpc.ServicerContext) -> Caller:
         """The caller of a call the gate admitted."""
         return self._callers.of(_peer_pem(context))
+
+    def acting(
+        self, context: grpc.ServicerContext, rpc: str, named_role: str | None = None
+    ) -> Acting | None:
+        """The operator a client's call acts as (None for a node's call); a refusal
+        aborts the call."""
+        if self.caller_of(context).kind is not CallerKind.CLIENT:
+            return None
+        token = bearer_token(list(context.invocation_metadata()))
+        try:
+            return self._operators.acting(token, rpc, named_role)
+        except TokenRefused as refused:
+            self.refuse(
+                context, rpc, grpc.StatusCode.UNAUTHENTICATED, refused.reason, refused.detail
+            )
+        except PermissionRefused as refused:
+            self.refuse(
+                context, rpc, grpc.StatusCode.PERMISSION_DENIED, refused.reason, refused.detail
+            )
+        raise AssertionError("unreachable: refuse aborts")
 
     def refuse(
         self,
@@ -94,6 +132,8 @@ class Gate(grpc.ServerInterceptor):  # type: ignore[type-arg]
                 f"{rpc} is called by nodes of the network only, not by {caller}",
                 caller=str(caller),
             )
+        if caller.kind is CallerKind.CLIENT and method.startswith(CHECKED_SERVICES):
+            self.acting(context, rpc)
 
     def _wrapped(
         self,

@@ -50,7 +50,7 @@ class LedgerService(CaseCommandHandlers):
     ) -> ledger_pb2.PublishItemResponse:
         with self._translated("PublishItem", context):
             terms: ItemTerms = convert.item_terms(request.terms)
-            operator = self._context(request.meta, request).operator
+            operator = self._context(request.meta, request, context, "PublishItem").operator
             return ledger_pb2.PublishItemResponse(
                 version=self._ledger.publish_item(terms, operator)
             )
@@ -75,7 +75,7 @@ class LedgerService(CaseCommandHandlers):
             structlog.contextvars.bound_contextvars(request_id=request.meta.request_id),
         ):
             checks = convert.Violations()
-            ctx = checks.check(lambda: self._context(request.meta, request))
+            ctx = checks.check(lambda: self._context(request.meta, request, context, "Submit"))
             code = checks.check(lambda: convert.item_code(request.item_code, "item_code"))
             channel = checks.check(
                 lambda: convert.code_of(request.channel, SubmissionChannel, "channel")
@@ -137,7 +137,9 @@ class LedgerService(CaseCommandHandlers):
     ) -> ledger_pb2.EraseSubjectResponse:
         with self._translated("EraseSubject", context):
             checks = convert.Violations()
-            ctx = checks.check(lambda: self._context(request.meta, request))
+            ctx = checks.check(
+                lambda: self._context(request.meta, request, context, "EraseSubject")
+            )
             kind = checks.check(
                 lambda: convert.code_of(request.applicant_type, ApplicantType, "applicant_type")
             )

@@ -11,7 +11,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol, TypeAlias, TypeVar
 
@@ -27,6 +27,7 @@ from caseledger.ledger.timelimits.calendar import WorkingCalendar
 from caseledger.nodes.handoff.handover import Handoffs
 from caseledger.nodes.metrics import Metrics
 from caseledger.nodes.service import convert
+from caseledger.nodes.service.gate import Gate
 from caseledger.nodes.service.status import status_of
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 
@@ -88,12 +89,18 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
     """What every RPC handler shares; the handlers live in the subclasses."""
 
     def __init__(
-        self, ledger: CaseLedger, settings: LedgerSettings, metrics: Metrics, handoffs: Handoffs
+        self,
+        ledger: CaseLedger,
+        settings: LedgerSettings,
+        metrics: Metrics,
+        handoffs: Handoffs,
+        gate: Gate | None = None,
     ) -> None:
         self._ledger = ledger
         self._settings = settings
         self._metrics = metrics
         self._handoffs = handoffs
+        self._gate = gate  # None on an --insecure node: the request names the operator
 
     # -- the one path --------------------------------------------------------
 
@@ -110,7 +117,29 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
         finally:
             self._metrics.latency.labels(rpc=rpc).observe(time.perf_counter() - started)
 
-    def _context(self, meta: types_pb2.CommandMeta, request: Message) -> Context:
+    def _operator(
+        self, meta: types_pb2.CommandMeta, context: grpc.ServicerContext | None, rpc: str
+    ) -> Operator:
+        """Who the event records: the operator a verified token names, or the one the
+        request names for the machine account that vouched (docs/identity.md); on an
+        insecure node, or for a node's own call, the one the request names."""
+        named = Operator(meta.operator.id, meta.operator.role)
+        if self._gate is None or context is None:
+            return named
+        acting = self._gate.acting(context, rpc, meta.operator.role)
+        if acting is None:
+            return named
+        if acting.on_behalf:
+            return replace(named, authentication=acting.authentication())
+        return Operator(acting.identity.operator_id, acting.role, acting.authentication())
+
+    def _context(
+        self,
+        meta: types_pb2.CommandMeta,
+        request: Message,
+        context: grpc.ServicerContext | None = None,
+        rpc: str = "",
+    ) -> Context:
         checks = convert.Violations()
         for path, value in (
             ("meta.request_id", meta.request_id),
@@ -134,7 +163,7 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
         checks.raise_any()
         return Context(
             node=self._ledger.node,
-            operator=Operator(meta.operator.id, meta.operator.role),
+            operator=self._operator(meta, context, rpc),
             at=at,
             request_id=meta.request_id,
             request_digest=request_digest(request),
@@ -172,7 +201,7 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
         ):
             checks = convert.Violations()
             case_ref = checks.check(lambda: convert.case_reference(request.case))
-            ctx = checks.check(lambda: self._context(request.meta, request))
+            ctx = checks.check(lambda: self._context(request.meta, request, context, rpc))
             checks.raise_any()
             assert case_ref is not None
             assert ctx is not None
