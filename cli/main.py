@@ -22,8 +22,11 @@ from caseledger.cli.case import case
 from caseledger.cli.catalogue import catalogue
 from caseledger.cli.connect import TLS_ENV, TOKEN_ENV, ClientFolderError, read_token, use
 from caseledger.cli.demo.command import demo
+from caseledger.cli.identity import identity
 from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
+from caseledger.cli.projection import projection
+from caseledger.cli.report import report
 from caseledger.cli.session import Connect, Session
 from caseledger.cli.subject import subject
 from caseledger.cli.transitions import next_actions, status_text
@@ -47,7 +50,12 @@ Exit codes:
   6  no such case or item
   7  already exists (a request id reused for another case or command)
   8  version conflict: read the case and decide again
-  9  node not reachable (or it did not answer in time)
+  9  node not reachable (or it did not answer in time, or the TLS
+     handshake failed: no, a foreign or an expired client certificate)
+ 10  not authenticated: the certificate is revoked, or the operator's
+     token is missing, expired, or not one this network takes
+ 11  not permitted: the operator's role or division does not allow the
+     command, or the caller is not a node the network's shape allows
 """
 
 
@@ -147,7 +155,27 @@ def _conflict(status: Any, text: str, address: str) -> str:
 
 
 def _unreachable(status: Any, text: str, address: str) -> str:
+    lowered = text.lower()
+    if any(word in lowered for word in ("ssl", "handshake", "certificate", "tls")):
+        return (
+            f"the TLS handshake with the node at {address} failed: {text}\n"
+            "  the node takes callers with a client certificate of its network's CA "
+            "(--tls / CASELEDGER_TLS: client.key, client.crt, ca.crt) that is valid today"
+        )
     return f"node at {address} is not reachable"
+
+
+def _unauthenticated(status: Any, text: str, address: str) -> str:
+    lines = [f"not authenticated: {text}", *_reason_line(_error_info(status))]
+    lines.append(
+        "  present a valid client certificate (--tls) and the operator's token "
+        "(--token / CASELEDGER_TOKEN, from the network's identity provider)"
+    )
+    return "\n".join(lines)
+
+
+def _denied(status: Any, text: str, address: str) -> str:
+    return "\n".join([f"not permitted: {text}", *_reason_line(_error_info(status))])
 
 
 def _damaged(status: Any, text: str, address: str) -> str:
@@ -179,6 +207,8 @@ NODE_FAILURES: dict[grpc.StatusCode, Translation] = {
     grpc.StatusCode.DATA_LOSS: Translation(3, _damaged),
     grpc.StatusCode.UNAVAILABLE: Translation(9, _unreachable),
     grpc.StatusCode.DEADLINE_EXCEEDED: Translation(9, _unreachable),
+    grpc.StatusCode.UNAUTHENTICATED: Translation(10, _unauthenticated),
+    grpc.StatusCode.PERMISSION_DENIED: Translation(11, _denied),
 }
 OTHER_FAILURE = 1
 
@@ -288,7 +318,19 @@ def cli(  # noqa: PLR0917 - click passes every option
     ctx.call_on_close(session.close)
 
 
-for _group in (demo, node, network, catalogue, case, subject, audit, bench):
+for _group in (
+    demo,
+    node,
+    network,
+    catalogue,
+    case,
+    subject,
+    audit,
+    report,
+    projection,
+    identity,
+    bench,
+):
     cli.add_command(_group)
 
 
