@@ -16,6 +16,8 @@ import structlog
 from prometheus_client import start_http_server
 
 from caseledger.nodes.config import NodeConfig, env_defaults
+from caseledger.nodes.identity.commands import add_arguments as add_identity_arguments
+from caseledger.nodes.identity.commands import run as run_identity
 from caseledger.nodes.logs import configure_logging
 from caseledger.nodes.network.file import NetworkFileError, load_network
 from caseledger.nodes.network.supervisor import add_arguments as add_network_arguments
@@ -96,6 +98,18 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         "default: mutual TLS with the certificate in the data folder",
     )
     serve.add_argument(
+        "--identity-jwks",
+        type=Path,
+        metavar="FILE",
+        help="the identity provider's public keys (JWKS) that operators' tokens are "
+        "checked with (with --network: identity/identity-provider.jwks.json in its pki folder)",
+    )
+    serve.add_argument(
+        "--audience",
+        help="the audience operators' tokens must name (default: the network file's, "
+        "else caseledger)",
+    )
+    serve.add_argument(
         "--crl",
         type=Path,
         help="the network's revocation list, reloaded when it changes (default: ca.crl in "
@@ -143,6 +157,12 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         help="the network PKI: CA, node certificates, revocation",
     )
     add_pki_arguments(pki)
+    identity = sub.add_parser(
+        "identity",
+        prog="caseledger identity",
+        help="operators' tokens: a development identity provider, token checks, roles",
+    )
+    add_identity_arguments(identity)
     return parser
 
 
@@ -152,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_network(args)
     if args.command == "pki":
         return run_pki(args)
+    if args.command == "identity":
+        return run_identity(args)
     if args.command == "bench":
         from caseledger.nodes.bench.append import main as bench
 
@@ -196,6 +218,8 @@ def _serve(args: argparse.Namespace) -> int:
             config,
             insecure=config.insecure or args.insecure,
             crl_file=args.crl or config.crl_file,
+            identity_jwks=args.identity_jwks or config.identity_jwks,
+            identity_audience=args.audience or config.identity_audience,
         )
         sources, directory = sources_of(network, code), directory_of(network)
     else:
@@ -210,6 +234,8 @@ def _serve(args: argparse.Namespace) -> int:
             failpoint=failpoint,
             insecure=args.insecure,
             crl_file=args.crl,
+            identity_jwks=args.identity_jwks,
+            identity_audience=args.audience or "caseledger",
         )
     node = _start(config, sources, directory)
     if isinstance(node, int):
