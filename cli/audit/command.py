@@ -10,7 +10,9 @@ fetched at more nodes as well and the copies are compared with each other
 `audit quarantined` lists what a node holds apart (`quarantine`). With
 `--proofs`, each event is also proven included in the signed checkpoint of
 the node that authored it (`inclusion`); `audit verify` checks a node's
-whole log against its checkpoint (`verify`, docs/audit.md).
+whole log against its checkpoint (`verify`, docs/audit.md); `audit
+witnessed` and `audit forks` show what a node cosigned of its descendants'
+checkpoints and the forks it found (`witnesses`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from caseledger.cli.audit.inclusion import (
 from caseledger.cli.audit.quarantine import quarantined
 from caseledger.cli.audit.trail import EventCheck, TrailReport, verify_trail
 from caseledger.cli.audit.verify import verify
+from caseledger.cli.audit.witnesses import forks, witnessed
 from caseledger.cli.connect import open_channel
 from caseledger.cli.output import beijing_time, console, emit_json
 from caseledger.cli.session import Session
@@ -57,6 +60,8 @@ def audit() -> None:
 audit.add_command(verify)
 audit.add_command(bundle)
 audit.add_command(check_bundle)
+audit.add_command(witnessed)
+audit.add_command(forks)
 
 
 @dataclass(frozen=True)

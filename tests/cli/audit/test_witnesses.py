@@ -1,0 +1,81 @@
+"""`caseledger audit witnessed` and `audit forks` against a real parent that
+witnesses its child over the log stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from caseledger.ledger.audit.checkpoint import origin_of, public_bytes
+from caseledger.ledger.audit.cosignature import cosignature_verifier_key
+from tests.cli.test_cli_end_to_end import Operator
+from tests.nodes.replication.feeds import COUNTY, TOWNSHIP, drive_cases, wait_for
+from tests.nodes.replication.poison import steps
+from tests.nodes.witness.harness import WitnessedGrpc, forks, lie, witnessed_up_to_head
+
+
+@pytest.fixture
+def family(tmp_path: Path) -> Iterator[WitnessedGrpc]:
+    with structlog.testing.capture_logs():
+        built = WitnessedGrpc(tmp_path, "sqlite")
+        yield built
+        built.close()
+
+
+def test_witnessed_lists_the_childs_checkpoint_with_a_cosignature_that_verifies(
+    family: WitnessedGrpc,
+) -> None:
+    drive_cases(family.source, 1)
+    wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+    run = Operator(family.receiver.address)
+    result = run("audit", "witnessed", family.receiver.address, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["verified"] is True
+    assert report["witness"] == origin_of(COUNTY)
+    (row,) = report["witnessed"]
+    assert row["node"] == TOWNSHIP
+    assert row["cosignature_verified"] is True
+
+
+def test_witnessed_with_another_witness_key_does_not_verify(
+    family: WitnessedGrpc, tmp_path: Path
+) -> None:
+    drive_cases(family.source, 1)
+    wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+    other = tmp_path / "other.key"
+    # The witness's name with another key: the node's cosignature is not by it.
+    public = public_bytes(Ed25519PrivateKey.generate().public_key())
+    other.write_text(cosignature_verifier_key(origin_of(COUNTY), public), encoding="utf-8")
+    result = Operator(family.receiver.address)(
+        "audit", "witnessed", family.receiver.address, "--witness-key", str(other)
+    )
+    assert result.exit_code == 3, result.output
+    assert "no cosignature of" in result.stdout
+
+
+def test_forks_is_quiet_for_an_honest_child_and_alerts_with_both_notes_after_a_lie(
+    family: WitnessedGrpc,
+) -> None:
+    number, _ = drive_cases(family.source, 2)
+    steps(family.source, number, 2)
+    wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+    run = Operator(family.receiver.address)
+    quiet = run("audit", "forks", family.receiver.address)
+    assert quiet.exit_code == 0, quiet.output
+    assert "found no fork" in quiet.stdout
+
+    lie(family, number)
+    wait_for(lambda: bool(forks(family.receiver)), "the parent to find the fork", timeout=60)
+    alert = run("audit", "forks", family.receiver.address)
+    assert alert.exit_code == 3, alert.output
+    assert f"FORK in the log of node {TOWNSHIP}" in alert.stdout
+    report = json.loads(run("audit", "forks", family.receiver.address, "--json").stdout)
+    (fork,) = report["forks"]
+    assert fork["accepted_note"].startswith(origin_of(TOWNSHIP) + "\n")
+    assert fork["conflicting_note"].startswith(origin_of(TOWNSHIP) + "\n")
