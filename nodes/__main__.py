@@ -135,6 +135,12 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         "--seconds", type=float, default=5.0, help="length of each run (default: %(default)s)"
     )
     bench.add_argument("--json", type=Path, metavar="PATH", help="also write the report here")
+    bench.add_argument(
+        "--insecure",
+        action="store_true",
+        help="run the node in plaintext with no token checks (to compare; default: mutual "
+        "TLS and a token checked on every call, as deployed)",
+    )
     bench_cassandra = sub.add_parser(
         "bench-cassandra",
         prog="python -m caseledger.nodes bench-cassandra",
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from caseledger.nodes.bench.append import main as bench
 
-        return bench(args.clients, args.seconds, args.json)
+        return bench(args.clients, args.seconds, args.json, args.insecure)
     if args.command == "bench-cassandra":
         from caseledger.nodes.bench.stores import main as bench_cassandra
 

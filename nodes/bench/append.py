@@ -29,6 +29,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from caseledger.nodes.bench import data as bench_data
+from caseledger.nodes.bench.secured import prepare
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 
 _BENCH_NODE = "370102001000"
@@ -152,8 +153,18 @@ async def _paced(call: Any, rate: float, seconds: float) -> list[float]:
     return latencies
 
 
-async def grpc_loads(address: str, clients: int, seconds: float) -> list[Figure]:
-    async with grpc.aio.insecure_channel(address) as channel:
+async def grpc_loads(
+    address: str,
+    clients: int,
+    seconds: float,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> list[Figure]:
+    channel = (
+        grpc.aio.insecure_channel(address)
+        if credentials is None
+        else grpc.aio.secure_channel(address, credentials)
+    )
+    async with channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         numbers = await _prepare_cases(stub, clients)
         payload = b"x" * 64
@@ -191,7 +202,7 @@ async def grpc_loads(address: str, clients: int, seconds: float) -> list[Figure]
 # -- orchestration ---------------------------------------------------------------
 
 
-def _start_node(folder: Path) -> tuple[subprocess.Popen[str], str]:
+def _start_node(folder: Path, security: list[str]) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -206,6 +217,7 @@ def _start_node(folder: Path) -> tuple[subprocess.Popen[str], str]:
             str(folder),
             "--log-format",
             "json",
+            *security,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -219,18 +231,24 @@ def _start_node(folder: Path) -> tuple[subprocess.Popen[str], str]:
     return process, line.split()[1]
 
 
-def run(clients: int, seconds: float) -> dict[str, Any]:
+def run(clients: int, seconds: float, insecure: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="caseledger-bench-") as scratch:
         folder = Path(scratch)
         library = library_save(folder, seconds)
-        process, address = _start_node(folder / "node")
+        security = prepare(folder, _BENCH_NODE, folder / "node", insecure=insecure)
+        process, address = _start_node(folder / "node", security.serve_args)
         try:
-            echo, append, paced = asyncio.run(grpc_loads(address, clients, seconds))
+            echo, append, paced = asyncio.run(
+                grpc_loads(address, clients, seconds, security.credentials)
+            )
         finally:
             process.terminate()
             process.wait(timeout=30)
     return {
-        "benchmark": "P1 durable append",
+        "benchmark": "P1 durable append"
+        + (
+            " (plaintext, no token checks)" if insecure else " (mutual TLS, token checked per call)"
+        ),
         "clients": clients,
         "seconds": seconds,
         "cpus": os.cpu_count(),
@@ -259,8 +277,8 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(clients: int, seconds: float, json_path: Path | None) -> int:
-    report = run(clients, seconds)
+def main(clients: int, seconds: float, json_path: Path | None, insecure: bool = False) -> int:
+    report = run(clients, seconds, insecure)
     print(render(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
