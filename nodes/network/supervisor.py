@@ -46,8 +46,12 @@ from caseledger.nodes.network import keyspaces as network_keyspaces
 from caseledger.nodes.network.file import NetworkFileError, demo_network, load_network
 from caseledger.nodes.network.model import STORE_KINDS, Network, NodeSpec, StoreKind
 from caseledger.nodes.network.run_copy import Overrides, write_network_copy
+from caseledger.nodes.network.watch import CHECK_EVERY, HealthWatch, WatchedNode
+from caseledger.nodes.trust.clients import CLIENT_CERT, CLIENT_KEY
 from caseledger.nodes.trust.errors import TrustError
-from caseledger.nodes.trust.provision import provision
+from caseledger.nodes.trust.layout import ca_cert_copy
+from caseledger.nodes.trust.provision import operator_folder, provision
+from caseledger.nodes.trust.transport import INSECURE, KeyPair, Transport
 
 READY_TIMEOUT = 60.0
 STOP_GRACE = 15.0
@@ -137,15 +141,24 @@ class Supervisor:
         logs: Path,
         node_args: Sequence[str] = (),
         err: IO[str] | None = None,
+        *,
+        metrics_base_port: int | None = None,
     ) -> None:
         self.network = network
         self.network_file = network_file
         self.logs = logs
         self.node_args = tuple(node_args)
+        # Node i of the file serves its metrics on base + i.
+        self.metrics_ports: dict[str, int] = (
+            {}
+            if metrics_base_port is None
+            else {n.code: metrics_base_port + i for i, n in enumerate(network.nodes)}
+        )
         self.nodes: list[NodeProcess] = []
         self._err = err if err is not None else sys.stderr
 
     def command_of(self, node: NodeSpec) -> list[str]:
+        metrics = self.metrics_ports.get(node.code)
         return [
             sys.executable,
             "-m",
@@ -156,6 +169,7 @@ class Supervisor:
             "--code",
             node.code,
             *self.node_args,
+            *([] if metrics is None else ["--metrics-port", str(metrics)]),
         ]
 
     def start(self) -> None:
@@ -223,6 +237,14 @@ class Supervisor:
                 self._say(f"node {node.spec} stopped with exit status {node.process.returncode}")
                 clean = False
         return clean
+
+    def watched(self) -> list[WatchedNode]:
+        """The nodes that listen, for the health watch."""
+        return [
+            WatchedNode(n.spec, n.address, self.metrics_ports.get(n.spec.code))
+            for n in self.nodes
+            if n.address is not None
+        ]
 
     def _say(self, text: str) -> None:
         print(text, file=self._err, flush=True)
@@ -305,8 +327,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="plaintext gRPC with no caller checked (a local experiment only; default: "
         "mutual TLS with the network's PKI, made in its pki folder if absent)",
     )
-    up.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT, metavar="SECONDS")
-    up.add_argument("--stop-grace", type=float, default=STOP_GRACE, metavar="SECONDS")
+    up.add_argument(
+        "--metrics-base-port",
+        type=int,
+        metavar="PORT",
+        help="serve each node's Prometheus metrics on PORT, PORT+1, ... in file order "
+        "(on 127.0.0.1; default: none); the health watch then also reports sources a "
+        "node cannot reach",
+    )
+    up.add_argument(
+        "--health-every",
+        type=float,
+        default=CHECK_EVERY,
+        metavar="SECONDS",
+        help="look at brokers, stores, nodes' health and sources this often and report "
+        "each problem on the console when it appears and when it clears; 0: never "
+        "(default: %(default)s)",
+    )
+    up.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=READY_TIMEOUT,
+        metavar="SECONDS",
+        help="how long every node has to listen (default: %(default)s)",
+    )
+    up.add_argument(
+        "--stop-grace",
+        type=float,
+        default=STOP_GRACE,
+        metavar="SECONDS",
+        help="how long a node has to drain before it is killed (default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -314,6 +365,40 @@ def run(args: argparse.Namespace) -> int:
     if args.network_command == "drop-keyspaces":
         return network_keyspaces.run(args)
     return up(args)
+
+
+def _say(text: str) -> None:
+    print(f"caseledger network: {text}", file=sys.stderr, flush=True)
+
+
+def _start_health_watch(
+    network: Network, supervisor: Supervisor, args: argparse.Namespace, stopping: threading.Event
+) -> None:
+    """Report what is wrong already (before READY, so it is not missed), then keep watching."""
+    if args.health_every <= 0:
+        return
+    for code, port in supervisor.metrics_ports.items():
+        _say(f"metrics of node {code} at http://127.0.0.1:{port}/metrics")
+    insecure = args.insecure or network.insecure
+    transport = INSECURE if insecure else operator_transport(network.pki)
+    watch = HealthWatch(network, supervisor.watched(), transport, _say)
+    watch.report()
+    threading.Thread(
+        target=watch.run, args=(stopping, args.health_every), name="health-watch", daemon=True
+    ).start()
+
+
+def operator_transport(pki: Path) -> Transport:
+    """The operator's client certificate (`provision` makes it), to ask nodes their health."""
+    folder = operator_folder(pki)
+    return Transport(
+        KeyPair.read(
+            folder / CLIENT_KEY,
+            folder / CLIENT_CERT,
+            ca_cert_copy(folder),
+            f"issue the operator a client certificate in {folder}",
+        )
+    )
 
 
 def up(args: argparse.Namespace) -> int:
@@ -355,20 +440,25 @@ def up(args: argparse.Namespace) -> int:
         except TrustError as error:
             print(f"caseledger network: {error}", file=sys.stderr)
             return BAD_NETWORK_FILE
-    supervisor = Supervisor(network, network_file, home / "logs", node_args)
+    supervisor = Supervisor(
+        network, network_file, home / "logs", node_args, metrics_base_port=args.metrics_base_port
+    )
     parent = os.getppid() if args.stop_with_parent else None
     status = 0
+    watching = threading.Event()
     try:
         supervisor.start()
         if supervisor.wait_ready(args.ready_timeout, interrupted):
             for node in supervisor.nodes:
                 print(f"LISTENING {node.spec.code} {node.address} {node.spec.name}")
+            _start_health_watch(network, supervisor, args, watching)
             count = len(supervisor.nodes)
             print(f"READY {network.name}: {count} nodes, logs in {supervisor.logs}", flush=True)
             supervisor.watch(interrupted, parent)
-    except (NodeExited, NotReady, OSError) as failure:
+    except (NodeExited, NotReady, OSError, TrustError) as failure:
         print(f"caseledger network: {failure}", file=sys.stderr, flush=True)
         status = NODE_FAILED
+    watching.set()
     running = len([n for n in supervisor.nodes if n.process.poll() is None])
     print(f"caseledger network: stopping {running} node(s)", file=sys.stderr, flush=True)
     if not supervisor.stop(args.stop_grace) and status == 0:
