@@ -13,13 +13,14 @@ every trail verifies at both nodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.faults.clerks import Clerks
 from tests.faults.holdings import (
+    Holdings,
     assert_acknowledged_and_verified,
     assert_nothing_quarantined,
     assert_received_once_in_order,
@@ -56,6 +57,16 @@ def _broken_streams(network: LinkedNetwork) -> int:
     return sum(1 for r in logged(log, "source unreachable") if r.get("source") == TOWNSHIP)
 
 
+def _holding_more(county: Holdings, events: int) -> Callable[[], bool]:
+    target = len(county.stored()) + events
+    return lambda: len(county.stored()) >= target
+
+
+def _broken_again(network: LinkedNetwork) -> Callable[[], bool]:
+    broken = _broken_streams(network)
+    return lambda: _broken_streams(network) > broken
+
+
 def test_a_log_stream_reset_mid_batch_resumes_at_the_next_position(
     network: LinkedNetwork,
 ) -> None:
@@ -69,13 +80,11 @@ def test_a_log_stream_reset_mid_batch_resumes_at_the_next_position(
         wait_for(lambda: len(county.stored()) >= _STEP, "appends to reach the county")
         link = network.proxy(COUNTY, TOWNSHIP)
         for _ in range(_RESETS):
-            flowing = len(county.stored()) + _STEP
-            wait_for(lambda f=flowing: len(county.stored()) >= f, "the stream to flow")
+            wait_for(_holding_more(county, _STEP), "the stream to flow")
             # The next chunk of the stream is dropped and the connection reset:
             # a cut inside whatever the township was sending.
-            broken = _broken_streams(network)
             reset = link.add(ResetPeer(0), stream="downstream")
-            wait_for(lambda b=broken: _broken_streams(network) > b, "the county to see the reset")
+            wait_for(_broken_again(network), "the county to see the reset")
             link.remove(reset)
         acknowledged = clerks.stop()
         assert clerks.failures == [], "the township's own clerks were never cut off"
