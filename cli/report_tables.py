@@ -168,8 +168,9 @@ def stats_table(
     title: str, rows: Sequence[report_pb2.StatisticsRow], total: report_pb2.Figures | None
 ) -> Table:
     table = Table(title=title)
-    table.add_column("区划 division")
-    table.add_column("层级 level")
+    # Codes and levels are read whole; the figures' headers may wrap instead.
+    table.add_column("区划 division", no_wrap=True, min_width=12)
+    table.add_column("层级 level", no_wrap=True)
     if any(row.item_code for row in rows):
         table.add_column("事项 item")
     for header in _FIGURE_HEADERS:

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -31,6 +31,13 @@ from caseledger.cli.audit.command import CHAIN_BROKEN
 from caseledger.cli.connect import open_channel, read_token
 from caseledger.cli.demo.catalogue import PROVINCE
 from caseledger.cli.demo.day import Day, DayCase, DemoFailure, publish_catalogue
+from caseledger.cli.demo.levels import (
+    cases_table,
+    holdings_of,
+    level_tables,
+    summary_table,
+    wait_for_views,
+)
 from caseledger.cli.demo.network import (
     NetworkFailure,
     Service,
@@ -39,18 +46,12 @@ from caseledger.cli.demo.network import (
     kafka_broker,
     start_network,
 )
-from caseledger.cli.demo.report import (
-    DemoNode,
-    audit_across_nodes,
-    cases_table,
-    held_views,
-    summary_table,
-    verify_everything_at,
-)
+from caseledger.cli.demo.report import DemoNode, audit_across_nodes, verify_everything_at
 from caseledger.cli.demo.stories import STORIES
 from caseledger.cli.output import console
+from caseledger.cli.params import BEIJING
 from caseledger.cli.session import Session
-from caseledger.v1 import ledger_pb2_grpc
+from caseledger.v1 import ledger_pb2_grpc, report_pb2_grpc
 
 DEMO_FAILED = 1
 REPLICATION_TIMEOUT = 90.0
@@ -194,6 +195,10 @@ def run_day(
             node.code: ledger_pb2_grpc.LedgerServiceStub(channel)
             for node, channel in zip(nodes, channels, strict=True)
         }
+        reports = {
+            node.code: report_pb2_grpc.ReportServiceStub(channel)
+            for node, channel in zip(nodes, channels, strict=True)
+        }
         day = Day(stubs, timeout)
         names = {node.code: node.name for node in nodes}
         publish_catalogue(day, [node.code for node in nodes])
@@ -206,7 +211,8 @@ def run_day(
                 where = " → ".join(names[owner] for owner in case.owners)
                 out.print(f"  {_padded(where, 24)} {number}  {case.item}: {case.story}")
         _wait_for_replication(out, day, nodes)
-        return _report(out, day, nodes)
+        wait_for_views(reports, timeout, REPLICATION_TIMEOUT)
+        return _report(out, day, nodes, reports)
     finally:
         for channel in channels:
             channel.close()
@@ -233,12 +239,23 @@ def _holds(day: Day, node: DemoNode, case: DayCase) -> bool:
     return view is not None and view.version >= case.version
 
 
-def _report(out: Console, day: Day, nodes: Sequence[DemoNode]) -> int:
+def _report(
+    out: Console,
+    day: Day,
+    nodes: Sequence[DemoNode],
+    reports: Mapping[str, report_pb2_grpc.ReportServiceStub],
+) -> int:
+    """The nodes' own reports of the day, then the audit of the travelled case."""
     province = min(nodes, key=lambda node: len(node.prefix))
-    held = held_views(day, nodes)
+    held = holdings_of(reports, day.timeout)
     out.print()
-    out.print(cases_table(day, nodes, held[province.code]))
+    stories = {number: case.story for number, case in day.cases.items()}
+    names = {node.code: node.name for node in nodes}
+    out.print(cases_table(stories, names, held[province.code]))
     out.print(summary_table(nodes, held))
+    # Every level of the province, from the first day a case of the day began.
+    first = min(case.submitted_at.ToDatetime(BEIJING).date() for case in held[province.code])
+    adds_up = level_tables(out, reports[province.code], first.isoformat(), day.timeout)
     travelled = next(case for case in day.cases.values() if len(case.owners) > 1)
     by_code = {node.code: node for node in nodes}
     township, county = by_code[travelled.owners[0]], by_code[travelled.owners[1]]
@@ -249,4 +266,6 @@ def _report(out: Console, day: Day, nodes: Sequence[DemoNode]) -> int:
             out.print(f"[red]✗ {problem}[/red]")
     else:
         out.print(f"✓ all {len(day.cases)} trails of the day verified at {province}")
+    if not adds_up:
+        return DEMO_FAILED
     return 0 if verified and not problems else CHAIN_BROKEN

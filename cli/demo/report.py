@@ -1,14 +1,13 @@
-"""What the demo shows after the day: per-level summaries and one case's audit across nodes.
+"""What the demo shows after the day: the nodes it ran, and one case's audit across nodes.
 
-Every figure is read back from the nodes over gRPC (`GetCase`,
-`ListCaseEvents`), never from what the demo sent, and every trail is
-verified here with `trail.verify_trail`, trusting no node.
+Every trail is read back from the nodes over gRPC (`ListCaseEvents`), never
+from what the demo sent, and verified here with `trail.verify_trail`,
+trusting no node. The per-level tables are the nodes' own reports (`levels`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -18,13 +17,11 @@ from rich.table import Table
 from caseledger.cli.audit.trail import TrailReport, verify_trail
 from caseledger.cli.demo.day import Day, DayCase
 from caseledger.cli.output import beijing_time
-from caseledger.cli.vocabulary import CASE_STATUSES, DEADLINE_STATUSES, SATISFACTIONS, stage_label
+from caseledger.cli.vocabulary import DEADLINE_STATUSES, stage_label
 from caseledger.v1 import ledger_pb2
 from caseledger.v1 import types_pb2 as t
 
 _LEVELS = {2: "省 province", 4: "市 city", 6: "县区 county", 9: "乡镇街道 township"}
-_OVERDUE = (t.DEADLINE_STATUS_YELLOW, t.DEADLINE_STATUS_RED)
-_BAD = (t.SATISFACTION_DISSATISFIED, t.SATISFACTION_VERY_DISSATISFIED)
 _SHORT_HASH = 12
 
 
@@ -56,77 +53,6 @@ class DemoNode:
         return f"{self.name} {self.code}"
 
 
-def held_views(day: Day, nodes: Sequence[DemoNode]) -> dict[str, dict[str, ledger_pb2.CaseView]]:
-    """Node code -> case number -> the node's view, for every case of the day it holds."""
-    held: dict[str, dict[str, ledger_pb2.CaseView]] = {}
-    for node in nodes:
-        views = ((number, day.find(node.code, number)) for number in day.cases)
-        held[node.code] = {number: view for number, view in views if view is not None}
-    return held
-
-
-def _counted(labels: Iterable[str]) -> str:
-    counts = Counter(labels)
-    return " · ".join(f"{label} {n}" for label, n in sorted(counts.items())) or "-"
-
-
-def summary_table(
-    nodes: Sequence[DemoNode], held: Mapping[str, Mapping[str, ledger_pb2.CaseView]]
-) -> Table:
-    """One row per node, province first: what it owns, its deadlines and ratings, what it holds."""
-    table = Table(title="各级汇总 per-level summary (each node's own answer)")
-    for header in ("层级 level", "节点 node", "办件 owned", "状态 status", "黄/红牌 overdue"):
-        table.add_column(header, justify="right" if header.startswith("办件") else "left")
-    for header in ("预警 warning", "评价 ratings", "差评 bad / 整改中 open", "持有 held"):
-        table.add_column(header, justify="left")
-    for node in sorted(nodes, key=lambda n: len(n.prefix)):
-        views = held[node.code]
-        owned = [v for v in views.values() if v.owner == node.code]
-        overdue = [v for v in owned if v.deadline.status in _OVERDUE]
-        bad = [v for v in owned if v.satisfaction in _BAD]
-        table.add_row(
-            node.level,
-            escape(str(node)),
-            str(len(owned)),
-            _counted(CASE_STATUSES.label(v.status) for v in owned),
-            _counted(DEADLINE_STATUSES.label(v.deadline.status) for v in overdue),
-            str(sum(v.deadline.status == t.DEADLINE_STATUS_WARNING for v in owned)),
-            _counted(SATISFACTIONS.label(v.satisfaction) for v in owned if v.satisfaction),
-            f"{len(bad)} / {sum(v.rectification_open for v in owned)}",
-            f"{len(views)} ({len(owned)} own + {len(views) - len(owned)} replicated)",
-        )
-    return table
-
-
-def cases_table(
-    day: Day, nodes: Sequence[DemoNode], views: Mapping[str, ledger_pb2.CaseView]
-) -> Table:
-    """The day's cases as the province sees them."""
-    names = {node.code: node.name for node in nodes}
-    table = Table(title="今日办件 the day's cases, as the province holds them")
-    for header in (
-        "办件编号 number",
-        "事项 item",
-        "经办 handled by",
-        "状态 status",
-        "时限 deadline",
-    ):
-        table.add_column(header)
-    table.add_column("what it shows")
-    for number, case in day.cases.items():
-        view = views[number]
-        deadline = view.deadline
-        table.add_row(
-            number,
-            escape(case.item),
-            escape(" → ".join(names.get(owner, owner) for owner in _handled_by(view))),
-            CASE_STATUSES.label(view.status),
-            deadline_cell(deadline),
-            escape(case.story),
-        )
-    return table
-
-
 _CONCLUDED = (t.DEADLINE_STATUS_CONCLUDED_ON_TIME, t.DEADLINE_STATUS_CONCLUDED_LATE)
 
 
@@ -142,12 +68,6 @@ def deadline_cell(deadline: ledger_pb2.Deadline) -> str:
     left = deadline.days_remaining
     rest = f"剩余 {left} left" if left >= 0 else f"超期 {-left} over"
     return f"{label}: {used}, {rest}"
-
-
-def _handled_by(view: ledger_pb2.CaseView) -> list[str]:
-    """Its owners in order, back to the current one (a case sent down returns to a former owner)."""
-    owners = list(view.owners) or [view.owner]
-    return owners if owners[-1] == view.owner else [*owners, view.owner]
 
 
 def audit_across_nodes(out: Console, day: Day, number: str, nodes: Sequence[DemoNode]) -> bool:

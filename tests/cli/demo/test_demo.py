@@ -195,3 +195,12 @@ def test_demo_on_a_cassandra_province_verifies_the_day_there_and_drops_its_keysp
         (announced[1],),
     )
     assert keyspaces == []
+
+
+def test_demo_shows_every_levels_figures_from_the_provinces_report_adding_up(
+    demo_output: str,
+) -> None:
+    for level in ("省 province", "市 city", "县区 county", "乡镇街道 township"):
+        assert f"{level} 各级统计 figures" in demo_output
+        assert f"✓ {level}: " in demo_output
+    assert "rows do not add up" not in demo_output
