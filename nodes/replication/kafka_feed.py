@@ -58,10 +58,8 @@ quarantined by the intake, and the partition goes on with its other cases.
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 import structlog
 from eventsourcing.persistence import (
@@ -76,7 +74,6 @@ from prometheus_client import CollectorRegistry, Counter
 
 from caseledger.ledger import names
 from caseledger.ledger.catalogue import is_reference_data
-from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.sqlite.log_signal import LogSignal
 from caseledger.ledger.trail.received import Delivery, TrailBroken
 from caseledger.nodes.replication.kafka_client import (
@@ -96,79 +93,27 @@ from caseledger.nodes.replication.kafka_client import (
 from caseledger.nodes.replication.port import Intake
 from caseledger.nodes.replication.records import delivery_of as delivery_of_log_record
 from caseledger.nodes.replication.records import leaves_of, record_of
+from caseledger.nodes.replication.topics import TopicLayout, create_network_topics
 from caseledger.v1 import log_pb2
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
+# The layout lives in `topics`; named here too, where the adapter is.
+__all__ = [
+    "KafkaFeed",
+    "KafkaPublisher",
+    "TopicLayout",
+    "create_network_topics",
+    "delivery_of",
+    "log_record_of",
+]
 _PAGE = 1_000
 _POLL_SECONDS = 0.05
 _POLL_MS = 100
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
-_CODE_LENGTH = 12
 MAX_RECORD_BYTES = 1024 * 1024
 """kafka-python's `max_request_size` and, give or take, the broker's
 `message.max.bytes`: the largest record a topic takes by default."""
 _RECORD_OVERHEAD = 128  # record and batch headers, counted generously
-
-
-@dataclass(frozen=True)
-class TopicLayout:
-    """Which Kafka topics a network's nodes write and read."""
-
-    prefix: str = "caseledger"
-
-    def authored(self, code: str) -> str:
-        return f"{self.prefix}.{code}"
-
-    def reference(self, code: str) -> str:
-        return f"{self.prefix}.{code}.reference"
-
-    def checkpoints(self, code: str) -> str:
-        return f"{self.prefix}.{code}.checkpoints"
-
-    def is_reference(self, topic: str) -> bool:
-        return topic.endswith(".reference")
-
-    def is_checkpoints(self, topic: str) -> bool:
-        return topic.endswith(".checkpoints")
-
-    def code_of(self, topic: str) -> str:
-        """The node whose topic this is."""
-        return topic[len(self.prefix) + 1 :][:_CODE_LENGTH]
-
-    def of_network(self, codes: Iterable[str]) -> list[str]:
-        return [
-            name
-            for code in codes
-            for name in (self.authored(code), self.reference(code), self.checkpoints(code))
-        ]
-
-    def subscription(self, code: str) -> str:
-        """The pattern of what node `code` reads: its subtree's authored and
-        checkpoint topics (its own excluded) and its ancestors' reference topics."""
-        division = DivisionCode(code)
-        rest = _CODE_LENGTH - len(division.prefix)
-        subtree = rf"(?!{code}(?:$|\.)){division.prefix}\d{{{rest}}}(?:\.checkpoints)?"
-        ancestors = "|".join(a.code for a in division.ancestors())
-        reference = rf"|(?:{ancestors})\.reference" if ancestors else ""
-        return rf"^{re.escape(self.prefix)}\.(?:{subtree}{reference})$"
-
-
-def create_network_topics(
-    broker: BrokerSettings,
-    layout: TopicLayout,
-    codes: Iterable[str],
-    settings: TopicSettings | None = None,
-) -> list[str]:
-    """Create every node's topics up front (a pattern subscription notices a
-    topic created later only at its next metadata refresh)."""
-    names = layout.of_network(codes)
-    admin = TopicAdmin(broker)
-    admin.open()
-    try:
-        admin.ensure(names, settings)
-    finally:
-        admin.close()
-    return names
 
 
 def log_record_of(record: Record) -> log_pb2.LogRecord:

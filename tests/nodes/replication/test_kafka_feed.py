@@ -72,6 +72,8 @@ LAYOUT = TopicLayout("cl")
         (TOWNSHIP, f"cl.{COUNTY}.reference"),
         (TOWNSHIP, f"cl.{CITY}.reference"),
         (TOWNSHIP, f"cl.{PROVINCE}.reference"),
+        (PROVINCE, f"cl.{TOWNSHIP}.checkpoints"),  # to witness its subtree
+        (COUNTY, f"cl.{TOWNSHIP}.checkpoints"),
     ],
 )
 def test_a_node_reads_its_subtree_and_its_ancestors_reference_data(reader: str, topic: str) -> None:
@@ -90,6 +92,9 @@ def test_a_node_reads_its_subtree_and_its_ancestors_reference_data(reader: str, 
         (COUNTY, f"cl.{TOWNSHIP}.reference"),  # reference data flows down only
         (PROVINCE, f"other.{TOWNSHIP}"),  # another network
         (PROVINCE, f"clx{TOWNSHIP}"),
+        (COUNTY, f"cl.{COUNTY}.checkpoints"),  # its own checkpoints
+        (TOWNSHIP, f"cl.{COUNTY}.checkpoints"),  # an ancestor's
+        (COUNTY, f"cl.{OTHER_COUNTY}.checkpoints"),
     ],
 )
 def test_a_node_reads_nothing_else(reader: str, topic: str) -> None:
