@@ -16,7 +16,9 @@ events still come. Nothing stops a source's thread but the node stopping.
 
 A batch of an unfiltered stream carries the source's signed checkpoint of its
 log up to the batch's last record: with a witness, the batch's leaves go to
-it before the batch is stored, and the checkpoint once it is.
+it before the batch is stored, and the checkpoint once it is. A checkpoint
+may also come alone, in a batch of no records, when the source's tree
+reached the last position sent only after it was sent.
 """
 
 from __future__ import annotations
@@ -156,7 +158,8 @@ class LogStreamFeed:
                     self._intake.note_gaps(source.key, deliveries)
                 if witness is not None:
                     witness.received(source.code, leaves_of(batch.records))
-                self._intake.take(source.key, deliveries, batch.head)
+                if deliveries:
+                    self._intake.take(source.key, deliveries, batch.head)
                 if witness is not None and batch.HasField("checkpoint"):
                     signed = batch.checkpoint
                     witness.checkpoint(source.code, signed.note, signed.certificate)

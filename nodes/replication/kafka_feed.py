@@ -153,6 +153,7 @@ class KafkaPublisher:
         self.checkpoint_topic = layout.checkpoints(code)
         # The node's checkpoint of its log up to a position, when it signs them.
         self.sign_at: Callable[[int], log_pb2.SignedCheckpoint | None] | None = None
+        self._owed = 0  # a confirmed position whose checkpoint is not sent yet
         self._max_record = max_record_bytes
         self.not_published = Counter(
             "caseledger_events_not_published",
@@ -198,6 +199,7 @@ class KafkaPublisher:
                     producer = self._open()
                 seen = self._signal.appends if self._signal is not None else 0
                 if self._publish_page(producer) == 0:
+                    self._send_checkpoint(producer, self._owed)
                     if self._signal is not None:
                         self._signal.wait_beyond(seen, _POLL_SECONDS)
                     else:
@@ -260,12 +262,23 @@ class KafkaPublisher:
         # checkpoint it has seen as known.
         if records:
             producer.send_all(records)
-        signed = self.sign_at(published) if self.sign_at is not None else None
-        if signed is not None:
-            key = self.topic.encode()
-            producer.send_all([(self.checkpoint_topic, key, signed.SerializeToString())])
+        self._send_checkpoint(producer, published)
         self._positions.insert_tracking(Tracking(self.topic, published))
         return published - page[0].id + 1
+
+    def _send_checkpoint(self, producer: TopicProducer, position: int) -> None:
+        """Send the node's checkpoint of its log up to `position`; while it
+        cannot be signed (no signer yet, or a Cassandra store's tree still
+        behind its log), owe it and try again when idle."""
+        if position == 0:
+            return
+        signed = self.sign_at(position) if self.sign_at is not None else None
+        if signed is None:
+            self._owed = position
+            return
+        value = signed.SerializeToString()
+        producer.send_all([(self.checkpoint_topic, self.topic.encode(), value)])
+        self._owed = 0
 
     def _not_published(self, notification: Notification, size: int) -> None:
         case, version = str(notification.originator_id), notification.originator_version

@@ -16,7 +16,9 @@ reference events only (the catalogue); any other node gets nothing. A client
 Each batch of an unfiltered stream carries the node's signed checkpoint of
 its log up to the batch's last record, with its certificate, once the
 witness is attached (`witnessing.attach_witness`): whoever follows the
-whole log can check that what the node signs is what it sent.
+whole log can check that what the node signs is what it sent. When the tree
+has not reached a batch's last position yet (a Cassandra store's follows
+its log), that checkpoint comes later on its own, in a batch of no records.
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ class LogService(log_pb2_grpc.LogServiceServicer):
         except UnknownEventName as error:
             context.abort_with_status(status_of(InvalidInput.single("topics", str(error))))
         after, left = request.after, request.limit or -1
+        # The last position sent whose checkpoint could not go with it (the
+        # tree had not reached it yet): sent on its own once it can.
+        owed = 0
         while context.is_active() and not self._stopping.is_set():
             seen = self._ledger.log_signal.appends
             limit = _PAGE if left < 0 else min(_PAGE, left)
@@ -100,6 +105,7 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             page = within_bytes(page, MAX_BATCH_BYTES)
             if page:
                 checkpoint = None if request.topics else self._checkpoint_at(page[-1].id)
+                owed = page[-1].id if checkpoint is None and not request.topics else 0
                 yield log_pb2.LogBatch(
                     checkpoint=checkpoint,
                     records=[
@@ -121,6 +127,12 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             if fetched < limit and len(page) == fetched:
                 if not request.follow:
                     return
+                late = self._checkpoint_at(owed) if owed else None
+                if late is not None:
+                    owed = 0
+                    head = self._ledger.recorder.max_notification_id() or 0
+                    yield log_pb2.LogBatch(checkpoint=late, head=head)
+                    continue
                 self._ledger.log_signal.wait_beyond(seen, _IDLE_SECONDS)
 
     def _checkpoint_at(self, position: int) -> log_pb2.SignedCheckpoint | None:

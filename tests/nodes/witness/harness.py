@@ -38,9 +38,13 @@ def stopped(node: RunningNode) -> None:
 
 @dataclass
 class WitnessedGrpc(GrpcHarness):
+    # False: the source starts without sending its checkpoints (a test attaches later).
+    source_attached: bool = True
+
     def start_source(self) -> None:
         super().start_source()
-        witnessing(self.source)
+        if self.source_attached:
+            witnessing(self.source)
 
     def stop_source(self) -> None:
         stopped(self.source)
@@ -55,9 +59,13 @@ class WitnessedGrpc(GrpcHarness):
 
 @dataclass
 class WitnessedKafka(KafkaHarness):
+    # False: the source starts without sending its checkpoints (a test attaches later).
+    source_attached: bool = True
+
     def start_source(self) -> None:
         super().start_source()
-        witnessing(self.source)
+        if self.source_attached:
+            witnessing(self.source)
 
     def stop_source(self) -> None:
         stopped(self.source)

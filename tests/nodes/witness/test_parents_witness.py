@@ -34,6 +34,7 @@ from tests.nodes.witness.harness import (
     witness_key,
     witnessed,
     witnessed_up_to_head,
+    witnessing,
 )
 from tests.pki import client_channel
 
@@ -112,6 +113,28 @@ def test_a_child_that_rewrote_its_history_and_signed_it_is_caught_refused_and_re
     forks_counted = sample_sum(harness.receiver, "caseledger_checkpoint_forks", source=TOWNSHIP)
     assert forks_counted == 1
     assert health(harness.receiver, WITNESS_HEALTH) == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@pytest.mark.parametrize("feed", ["grpc", pytest.param("kafka", marks=pytest.mark.kafka)])
+def test_a_checkpoint_that_could_not_go_with_its_events_follows_them_on_its_own(
+    feed: str, tmp_path: Path
+) -> None:
+    """The source sends its events before it can sign for them (here: before
+    its checkpoints are attached; on Cassandra: before its tree caught up);
+    the checkpoint it owes comes alone once it can, with no new event."""
+    late: Harness
+    if feed == "kafka":
+        late = WitnessedKafka(tmp_path, feeds.kafka_address(), "sqlite", source_attached=False)
+    else:
+        late = WitnessedGrpc(tmp_path, "sqlite", source_attached=False)
+    try:
+        drive_cases(late.source, 1)
+        wait_for(late.caught_up, "the receiver to take the events")
+        assert witnessed(late.receiver) == []
+        witnessing(late.source)
+        wait_for(lambda: witnessed_up_to_head(late.receiver, late.source), "the late checkpoint")
+    finally:
+        late.close()
 
 
 def _raw(encoded: str) -> bytes:
