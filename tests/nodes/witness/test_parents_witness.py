@@ -115,6 +115,26 @@ def test_a_child_that_rewrote_its_history_and_signed_it_is_caught_refused_and_re
     assert health(harness.receiver, WITNESS_HEALTH) == health_pb2.HealthCheckResponse.NOT_SERVING
 
 
+def test_the_evidence_and_the_alert_outlive_a_restart_of_the_parent(
+    harness: Harness, logs: list[MutableMapping[str, Any]]
+) -> None:
+    number, _ = drive_cases(harness.source, 2)
+    steps(harness.source, number, 2)
+    wait_for(lambda: witnessed_up_to_head(harness.receiver, harness.source), "the cosignature")
+    lie(harness, number)
+    wait_for(lambda: bool(forks(harness.receiver)), "the parent to find the fork", timeout=60)
+    (fork,) = forks(harness.receiver)
+    (honest,) = witnessed(harness.receiver)
+
+    harness.stop_receiver()
+    harness.start_receiver()
+    assert forks(harness.receiver) == [fork]
+    assert witnessed(harness.receiver) == [honest]
+    assert health(harness.receiver, WITNESS_HEALTH) == health_pb2.HealthCheckResponse.NOT_SERVING
+    forks_counted = sample_sum(harness.receiver, "caseledger_checkpoint_forks", source=TOWNSHIP)
+    assert forks_counted == 1
+
+
 @pytest.mark.parametrize("feed", ["grpc", pytest.param("kafka", marks=pytest.mark.kafka)])
 def test_a_checkpoint_that_could_not_go_with_its_events_follows_them_on_its_own(
     feed: str, tmp_path: Path
