@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import structlog
+from eventsourcing.persistence import PersistenceError
 from prometheus_client import start_http_server
 
 from caseledger.nodes.config import NodeConfig, env_defaults
@@ -33,6 +34,7 @@ from caseledger.nodes.trust.errors import TrustError
 _SIGNAL_CHECK_SECONDS = 0.5
 """How long a SIGTERM may wait for the main thread to notice it."""
 
+STORE_FAILED = 1
 BAD_INPUT = 2
 IN_USE = 3
 """Exit status of a node refused because its port or its stores are taken."""
@@ -287,6 +289,10 @@ def _start(
         reason = why_not_listening(config.listen)
         print(f"caseledger node: node {config.code}: {reason}", file=sys.stderr)
         return IN_USE
+    except PersistenceError as error:
+        # Unreachable, or (ConsistencyUnmet) too few replicas for its settings.
+        print(f"caseledger node: node {config.code}: its store: {error}", file=sys.stderr)
+        return STORE_FAILED
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ dicts, statements as CQL text with positional parameters, and errors as the
 - the request may have been applied (a write timed out, or failed on some
   replicas): `OutcomeUnknown`, an `OperationalError` the log writer resolves;
 - the cluster cannot serve it (no host, unavailable, read timeout):
-  `OperationalError`;
+  `OperationalError`; when the nodes answer but too few replicas are alive
+  for the consistency level (a keyspace's replication factor beyond the
+  cluster: LOCAL_QUORUM with factor 3 on one node), `ConsistencyUnmet`,
+  which says so rather than calling the cluster unreachable;
 - the statement is wrong for the schema (no such table, bad CQL):
   `ProgrammingError`.
 
@@ -33,6 +36,7 @@ from cassandra import (
     OperationTimedOut,
     RequestExecutionException,
     RequestValidationException,
+    Unavailable,
     WriteFailure,
     WriteTimeout,
 )
@@ -60,6 +64,29 @@ _SCHEMA_TIMEOUT = 60.0
 
 class OutcomeUnknown(OperationalError):
     """A write may or may not have been applied (timed out or failed on some replicas)."""
+
+
+class ConsistencyUnmet(OperationalError):
+    """The cluster answered, but has fewer live replicas than the consistency level needs."""
+
+    def __init__(self, unavailable: Unavailable) -> None:
+        level = ConsistencyLevel.value_to_name.get(unavailable.consistency, "?")
+        self.consistency = str(level)
+        self.required = int(unavailable.required_replicas or 0)
+        self.alive = int(unavailable.alive_replicas or 0)
+        super().__init__(
+            f"Cassandra cannot meet consistency {self.consistency}: it needs "
+            f"{self.required} live replica(s) of the data and has {self.alive}; the keyspace's "
+            "replication factor asks more of this cluster than its live nodes can give "
+            "(CASSANDRA_REPLICATION_FACTOR, a network file's replication_factor: at most the "
+            "number of nodes; or lower the consistency, docs/cassandra.md)"
+        )
+
+
+def _unavailable(error: NoHostAvailable) -> Unavailable | None:
+    """The first host's answer that too few replicas were alive, if that is why no host served."""
+    answers = getattr(error, "errors", None) or {}
+    return next((a for a in answers.values() if isinstance(a, Unavailable)), None)
 
 
 @dataclass(frozen=True)
@@ -238,7 +265,14 @@ def translated(*, write: bool) -> Iterator[None]:
     except (InvalidRequest, RequestValidationException) as error:
         raise ProgrammingError(f"Cassandra refused the statement: {error}") from error
     except NoHostAvailable as error:
+        # The driver tries the next host when one says "unavailable", and calls
+        # the end of its hosts "no host available": the hosts' answers say why.
+        unavailable = _unavailable(error)
+        if unavailable is not None:
+            raise ConsistencyUnmet(unavailable) from error
         raise OperationalError(f"Cassandra unreachable: {error}") from error
+    except Unavailable as error:
+        raise ConsistencyUnmet(error) from error
     except RequestExecutionException as error:
         raise OperationalError(f"Cassandra could not serve the request: {error}") from error
     except DriverException as error:

@@ -24,21 +24,29 @@ this package) and a real deployment::
         address: 127.0.0.1:50110  # where the node's gRPC server listens
         store:
           kind: cassandra
-          contact_points: [127.0.0.1:9042]  # port defaults to 9042
+          contact_points: [127.0.0.1:9042]  # port defaults to 9042; default
+                                            # $CASELEDGER_CASSANDRA, else 127.0.0.1:9042
           keyspace: caseledger_37           # default caseledger_<code>
-          replication_factor: 1             # default 1
+          replication_factor: 1             # default 1; at most the cluster's nodes
           lease_seconds: 10                 # writer lease; default the module's (10)
         feed: kafka
       - code: "370100"
         name: 济南市
         level: city               # optional: province | city | county | township
         address: 127.0.0.1:50111
+      - code: "370124102000"
+        name: 东阿镇
+        parent: "370100000000"    # its county is not listed: say so (see below)
+        address: 127.0.0.1:50112
 
 Rules, all checked on load:
 
-- Nesting is read from the codes, never written: a node's parent is its
-  nearest listed ancestor. Exactly one node has no listed ancestor (the
-  root, usually the province); every other node lies inside its prefix.
+- Nesting is read from the codes: a node's parent is its nearest listed
+  ancestor. Exactly one node has no listed ancestor (the root, usually the
+  province); every other node lies inside its prefix. A node whose nearest
+  listed ancestor is not the division directly above it (a township whose
+  county is not listed) is refused unless its `parent` names that ancestor:
+  a mistyped code would otherwise hang silently under the province.
 - Codes are distinct; so are addresses, and no two nodes take one port of
   the same machine (`localhost` and `127.0.0.1` are one host; `0.0.0.0`
   takes the port on every interface).
@@ -87,6 +95,7 @@ from caseledger.nodes.network.rules import (
     extra_roots,
     kafka_feeds,
     shared_keyspaces,
+    skipped_levels,
 )
 
 DEMO_NETWORK = "demo_network.yaml"
@@ -95,7 +104,7 @@ _TOP_KEYS = ("network", "defaults", "security", "kafka", "nodes")
 _SECURITY_KEYS = ("pki", "insecure", "audience")
 _DEFAULT_KEYS = ("data_dir", "store", "feed")
 _KAFKA_KEYS = ("bootstrap", "topic_prefix")
-_NODE_KEYS = ("code", "name", "level", "address", "store", "feed", "data_dir")
+_NODE_KEYS = ("code", "name", "level", "parent", "address", "store", "feed", "data_dir")
 _STORE_KEYS = ("kind", "contact_points", "keyspace", "replication_factor", "lease_seconds")
 _NOT_TEXT = "must be a non-blank text"
 _LEVELS = {level.name.lower(): level for level in Level}
@@ -262,7 +271,7 @@ class _Reader:
         kafka = self.kafka(data.get("kafka"))
         pki, insecure, audience = self.security(data.get("security"), defaults)
         drafts = self.nodes(data.get("nodes"), defaults)
-        rules = [duplicate_codes, address_clashes, extra_roots, shared_keyspaces]
+        rules = [duplicate_codes, address_clashes, extra_roots, skipped_levels, shared_keyspaces]
         if data.get("kafka") is None:
             rules.append(kafka_feeds)
         # duplicate_codes runs first: it marks the copies the tree must ignore.
@@ -353,6 +362,7 @@ class _Reader:
             missing = "missing: the division's name, e.g. 济南市"
             self.report((*path, "name"), missing if name is None else _NOT_TEXT)
         self.level(raw.get("level"), (*path, "level"), code)
+        parent = self.code(raw["parent"], (*path, "parent")) if "parent" in raw else None
         address = self.addresses(raw.get("address"), (*path, "address"), None, single=True)
         store_at = (*path, "store") if "store" in raw else ("defaults", "store")
         feed_at = (*path, "feed") if "feed" in raw else ("defaults", "feed")
@@ -376,6 +386,7 @@ class _Reader:
             feed,
             feed_at,
             data_dir,
+            parent=parent,
         )
 
     def code(self, raw: object, path: Location) -> DivisionCode | None:
@@ -442,8 +453,12 @@ class _Reader:
                 if key in spec:
                     self.report((*path, key), f"applies to kind cassandra only, not {kind}")
             return None if len(self.problems) > before else StoreSpec(kind)
-        points = self.addresses(
-            spec.get("contact_points"), (*path, "contact_points"), CASSANDRA_PORT
+        # Without contact_points the node finds its cluster where the process
+        # is told to (CASELEDGER_CASSANDRA, `NodeConfig.persistence_env`).
+        points = (
+            self.addresses(spec["contact_points"], (*path, "contact_points"), CASSANDRA_PORT)
+            if "contact_points" in spec
+            else ()
         )
         keyspace = spec.get("keyspace")
         if keyspace is not None and not (

@@ -75,6 +75,15 @@ def run(args: argparse.Namespace) -> int:
     except (NetworkFileError, OSError) as error:
         print(f"caseledger network: {error}", file=sys.stderr)
         return NOT_DROPPED
+    if not keyspaces:
+        # `network up --store CODE=cassandra` moves nodes in the run's copy only.
+        print(
+            f"caseledger network: no node of {args.file} keeps its events in Cassandra; "
+            "after `network up --store CODE=cassandra`, give the run's copy "
+            "(<data>/network.yaml)",
+            file=sys.stderr,
+        )
+        return NOT_DROPPED
     if not args.yes:
         for keyspace in keyspaces:
             print(f"would drop keyspace {keyspace}")

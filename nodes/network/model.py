@@ -2,10 +2,10 @@
 
 A network is read from a network file (`caseledger.nodes.network.file`
 documents the format and checks it on load) and held here as frozen
-values. Nesting is never written in the file: a node's parent is its
-nearest *listed* ancestor by division code, so a township whose county is
-not listed hangs under its city, and a node's subtree is every listed node
-inside its jurisdiction prefix.
+values. A node's parent is its nearest *listed* ancestor by division code,
+so a township whose county is not listed hangs under its city (the file
+must then confirm it with `parent:`), and a node's subtree is every listed
+node inside its jurisdiction prefix.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ class StoreSpec:
     """A node's event store: `sqlite` (one file per node), `memory`, or `cassandra`.
 
     The Cassandra fields are empty for the other kinds; for a Cassandra
-    node the keyspace is always set (by default `caseledger_<code>`).
+    node the keyspace is always set (by default `caseledger_<code>`), and no
+    contact points means the process's cluster (CASELEDGER_CASSANDRA, else
+    127.0.0.1:9042).
     """
 
     kind: StoreKind = "sqlite"
@@ -101,10 +103,11 @@ class StoreSpec:
         if self.kind != "cassandra":
             return {}
         env = {
-            "CASSANDRA_CONTACT_POINTS": ",".join(str(a) for a in self.contact_points),
             "CASSANDRA_KEYSPACE": self.keyspace or "",
             "CASSANDRA_REPLICATION_FACTOR": str(self.replication_factor),
         }
+        if self.contact_points:
+            env["CASSANDRA_CONTACT_POINTS"] = ",".join(str(a) for a in self.contact_points)
         if self.lease_seconds is not None:
             env["CASSANDRA_LEASE_SECONDS"] = str(self.lease_seconds)
         return env

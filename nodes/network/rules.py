@@ -41,6 +41,8 @@ class NodeDraft:
     feed_at: Location
     data_dir: Path | None
     duplicate: bool = False
+    parent: DivisionCode | None = None
+    """The parent the file names (`parent:`), confirming a nesting that skips a level."""
 
     @property
     def at(self) -> Location:
@@ -171,3 +173,39 @@ def kafka_feeds(drafts: list[NodeDraft]) -> list[Finding]:
     places = dict.fromkeys(d.feed_at for d in drafts if d.feed == "kafka")
     reason = "kafka needs the top-level kafka section (bootstrap, topic_prefix)"
     return [Finding(where, reason) for where in places]
+
+
+def skipped_levels(drafts: list[NodeDraft]) -> list[Finding]:
+    """A node hangs under its nearest listed ancestor. When that is not the division
+    directly above it, a typo in a code is the likelier story (370302001000 for
+    370102001000 hangs a township under the province), so the file must say
+    so with `parent:`; a `parent:` that is not the nearest listed ancestor is
+    refused too, since nesting is read from the codes, never chosen."""
+    listed = {d.code: d for d in drafts if d.code is not None and not d.duplicate}
+    findings: list[Finding] = []
+    for code, draft in listed.items():
+        ancestors = code.ancestors()
+        nearest = next((a for a in ancestors if a in listed), None)
+        if draft.parent is not None:
+            if draft.parent != nearest:
+                findings.append(Finding((*draft.at, "parent"), _wrong_parent(draft, nearest)))
+            continue
+        if nearest is None or nearest == ancestors[0]:
+            continue
+        above = listed[nearest]
+        reason = (
+            f"{code}'s nearest listed node is {above.label}, a {nearest.level.name.lower()}, "
+            f"not the {ancestors[0].level.name.lower()} directly above it ({ancestors[0]}): "
+            f'check the code, or, if it is meant, write parent: "{nearest}"'
+        )
+        findings.append(Finding((*draft.at, "code"), reason))
+    return findings
+
+
+def _wrong_parent(draft: NodeDraft, nearest: DivisionCode | None) -> str:
+    if nearest is None:
+        return f"{draft.parent} is not listed above {draft.code}: this node has no listed ancestor"
+    return (
+        f"{draft.parent} is not {draft.code}'s nearest listed ancestor; that is {nearest} "
+        "(a node hangs under its nearest listed ancestor)"
+    )

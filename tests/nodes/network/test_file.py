@@ -244,7 +244,7 @@ def test_an_unknown_key_is_refused_so_a_typo_never_falls_back_to_a_default() -> 
     text = with_node("370102000000") + "    stroe: memory\n"
     assert problems_of(text) == [
         "line 12: nodes[2] (370102000000 历下区) stroe: unknown key; expected one of "
-        "code, name, level, address, store, feed, data_dir"
+        "code, name, level, parent, address, store, feed, data_dir"
     ]
 
 

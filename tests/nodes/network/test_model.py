@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from caseledger.ledger.codes.division import Level
+from caseledger.ledger.codes.division import DivisionCode, Level
 from caseledger.nodes.network.file import demo_network, parse_network
 from caseledger.nodes.network.model import Address, Network, NodeNotListed, NodeSpec, StoreSpec
 
@@ -26,10 +26,16 @@ def codes(nodes: tuple[NodeSpec, ...]) -> list[str]:
 
 
 def network_of(*listed: str) -> Network:
-    """A network of the given codes, each on its own port."""
+    """A network of the given codes, each on its own port; a node whose nearest
+    listed ancestor is not directly above it names it as `parent`, as the file
+    format asks."""
     lines = ["network: test", "nodes:"]
     for port, code in enumerate(listed, start=50200):
         lines += [f'  - code: "{code}"', f"    name: n{code}", f"    address: 127.0.0.1:{port}"]
+        ancestors = [a.code for a in DivisionCode(code).ancestors()]
+        nearest = next((a for a in ancestors if a in listed), None)
+        if nearest is not None and nearest != ancestors[0]:
+            lines.append(f'    parent: "{nearest}"')
     return parse_network("\n".join(lines))
 
 
