@@ -15,7 +15,7 @@ are dates in Beijing time, the days deadlines are counted in.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -122,7 +122,9 @@ class CaseFacts:
         return stops
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every member is a JSON value already (tuples of text and numbers), so a
+        # shallow dict is enough; `asdict` copied each tuple deeply on every event.
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseFacts:
@@ -134,6 +136,9 @@ class CaseFacts:
                 "transfers": tuple(tuple(t) for t in data["transfers"]),
             }
         )
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(CaseFacts))
 
 
 def at_text(moment: datetime) -> str:

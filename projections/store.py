@@ -59,37 +59,58 @@ class CaseFilter:
 
 
 class ViewBatch:
-    """The rows of one batch, read and written inside its transaction."""
+    """The rows of one batch, read and written inside its transaction.
+
+    A row is read at most once per batch and written once, when the batch
+    ends (`flush`): a batch holds several events of most cases it touches,
+    and each would otherwise read, decode, encode and write the row again.
+    """
 
     def __init__(self, cursor: SQLiteCursor) -> None:
         self._cursor = cursor
+        self._touched: dict[str, CaseRow | None] = {}
+        self._written: dict[str, CaseRow] = {}
 
     def row(self, case_id: str) -> CaseRow | None:
+        if case_id in self._touched:
+            return self._touched[case_id]
         self._cursor.execute("SELECT facts, seen FROM cases WHERE case_id = ?", (case_id,))
         found = self._cursor.fetchone()
-        if found is None:
-            return None
-        return CaseRow(CaseFacts.from_json(json.loads(found["facts"])), int(found["seen"]))
+        row = None
+        if found is not None:
+            row = CaseRow(CaseFacts.from_json(json.loads(found["facts"])), int(found["seen"]))
+        self._touched[case_id] = row
+        return row
 
     def put(self, row: CaseRow) -> None:
-        f = row.facts
-        self._cursor.execute(
+        self._touched[row.facts.case_id] = row
+        self._written[row.facts.case_id] = row
+
+    def flush(self) -> None:
+        """Write every row put since the last flush."""
+        self._cursor.executemany(
             f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                f.case_id,
-                f.version,
-                row.seen,
-                f.number,
-                f.owner,
-                f.received_by,
-                f.item_code,
-                f.status,
-                f.submitted_at,
-                f.accepted_at,
-                f.concluded_at,
-                json.dumps(f.to_json(), ensure_ascii=False, separators=(",", ":")),
-            ),
+            [_values(row) for row in self._written.values()],
         )
+        self._written.clear()
+
+
+def _values(row: CaseRow) -> tuple[str | int, ...]:
+    f = row.facts
+    return (
+        f.case_id,
+        f.version,
+        row.seen,
+        f.number,
+        f.owner,
+        f.received_by,
+        f.item_code,
+        f.status,
+        f.submitted_at,
+        f.accepted_at,
+        f.concluded_at,
+        json.dumps(f.to_json(), ensure_ascii=False, separators=(",", ":")),
+    )
 
 
 class CaseViews(library.SQLiteTrackingRecorder):
@@ -123,7 +144,9 @@ class CaseViews(library.SQLiteTrackingRecorder):
         the recorded one.
         """
         with self.datastore.transaction(commit=True) as c:
-            yield ViewBatch(c)
+            batch = ViewBatch(c)
+            yield batch
+            batch.flush()
             self._insert_tracking(c, Tracking(upstream, position))
 
     def close(self) -> None:
