@@ -30,6 +30,8 @@ COURIER = "courier"
 HANDOFFS = "handoffs"
 PUBLISHER = "publisher"
 CHECKPOINTS = "checkpoints"
+KAFKA_FEED = "feed.kafka"
+"""The Kafka feed's one consumer thread (the gRPC feed has one per source, `feed_worker`)."""
 
 
 def feed_worker(source: str) -> str:

@@ -38,6 +38,7 @@ from caseledger.nodes.workers import (
     CHECKPOINTS,
     COURIER,
     HANDOFFS,
+    KAFKA_FEED,
     PUBLISHER,
     feed_worker,
     health_service,
@@ -113,7 +114,7 @@ class HealthWatch:
                 self._say(f"UNHEALTHY {text}")
         for key, text in self._seen.items():
             if key not in now:
-                self._say(f"HEALTHY again: {text}")
+                self._say(f"HEALTHY again, was: {text}")
         self._seen = now
         return now
 
@@ -177,8 +178,10 @@ class HealthWatch:
         return status
 
     def _workers(self, code: str) -> list[str]:
+        if self._network.node(code).feed == "kafka":
+            return [COURIER, HANDOFFS, CHECKPOINTS, PUBLISHER, KAFKA_FEED]
         feeds = [feed_worker(source.key) for source in sources_of(self._network, code)]
-        return [COURIER, HANDOFFS, PUBLISHER, CHECKPOINTS, *feeds]
+        return [COURIER, HANDOFFS, CHECKPOINTS, *feeds]
 
     def _sources(self, node: WatchedNode) -> Iterator[tuple[str, str]]:
         if node.metrics_port is None:

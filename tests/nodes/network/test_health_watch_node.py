@@ -1,0 +1,47 @@
+"""The health watch reads a node's health services: a failing background worker is
+reported with the node and the worker, and again when it is back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grpc_health.v1 import health_pb2
+
+from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.network.file import parse_network
+from caseledger.nodes.network.watch import HealthWatch, WatchedNode
+from caseledger.nodes.service.server import start
+from caseledger.nodes.workers import COURIER, health_service
+from tests.pki import secured, shared_pki
+
+_CITY = "370100000000"
+
+
+def test_a_failing_worker_is_reported_once_and_its_recovery_too(tmp_path: Path) -> None:
+    node = start(secured(NodeConfig(code=_CITY, data_dir=tmp_path)))
+    try:
+        network = parse_network(
+            f'network: watch\nnodes:\n  - code: "{_CITY}"\n    name: 济南市\n'
+            f"    address: {node.address}\n"
+        )
+        said: list[str] = []
+        watch = HealthWatch(
+            network,
+            [WatchedNode(network.nodes[0], node.address)],
+            shared_pki().client(),
+            said.append,
+        )
+        watch.report()
+        assert said == []
+        service = health_service(COURIER)
+        node.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+        watch.report()
+        watch.report()  # still failing: not said again
+        node.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        watch.report()
+    finally:
+        node.stop()
+    assert said == [
+        f"UNHEALTHY node {_CITY} 济南市: {service} NOT_SERVING",
+        f"HEALTHY again, was: node {_CITY} 济南市: {service} NOT_SERVING",
+    ]
