@@ -135,6 +135,21 @@ def test_the_evidence_and_the_alert_outlive_a_restart_of_the_parent(
     assert forks_counted == 1
 
 
+@pytest.mark.cassandra
+@pytest.mark.usefixtures("cassandra_keyspace")
+def test_a_child_and_a_parent_on_cassandra_witness_as_on_sqlite(tmp_path: Path) -> None:
+    """A Cassandra store's tree follows its log: a checkpoint the stream
+    could not carry yet comes on its own, and is cosigned all the same."""
+    family = WitnessedGrpc(tmp_path, "cassandra")
+    try:
+        number, _ = drive_cases(family.source, 2)
+        steps(family.source, number, 3)
+        wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+        assert forks(family.receiver) == []
+    finally:
+        family.close()
+
+
 @pytest.mark.parametrize("feed", ["grpc", pytest.param("kafka", marks=pytest.mark.kafka)])
 def test_a_checkpoint_that_could_not_go_with_its_events_follows_them_on_its_own(
     feed: str, tmp_path: Path
