@@ -36,6 +36,8 @@ class LinkedNetwork:
     nodes: Mapping[str, str]
     links: Iterable[Link] = ()
     toxiproxy: Toxiproxy | None = None
+    feed: str = "grpc"
+    kafka: Mapping[str, object] | None = None  # the network file's section, for the Kafka feed
     addresses: dict[str, str] = field(init=False)
     proxies: dict[Link, Proxy] = field(init=False)
     processes: dict[str, NodeProcess] = field(init=False)
@@ -64,7 +66,7 @@ class LinkedNetwork:
             else (name, ports[code])
             for code, name in self.nodes.items()
         }
-        return write_network(self.folder / viewer, seen)
+        return write_network(self.folder / viewer, seen, feed=self.feed, kafka=self.kafka)
 
     def proxy(self, dialer: str, listener: str) -> Proxy:
         return self.proxies[dialer, listener]
