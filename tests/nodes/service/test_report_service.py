@@ -271,3 +271,17 @@ def test_a_case_handed_over_reaches_the_views_of_the_node_that_took_it(
     # Imported events (received) and the county's own acceptance (authored) both counted.
     expected = county.ledger.GetCase(ledger_pb2.GetCaseRequest(case=number)).case.version
     assert case.version == expected
+
+
+# -- on either store -----------------------------------------------------------------
+
+
+def test_a_nodes_views_follow_its_log_on_either_store(node: RunningNode, store_kind: str) -> None:
+    """The `node` fixture runs on SQLite and on Cassandra (tests/nodes/conftest.py):
+    both stores' recorders subscribe, so both nodes keep views."""
+    serving = serve(node)  # held: the channel closes with the generator
+    served = next(serving)
+    number = served.ledger.Submit(rq.submit()).result.case_number
+    wait_for(served.caught_up, f"the views caught up on {store_kind}")
+    assert [case.case_number for case in served.cases()] == [number]
+    assert served.projections_health() == health_pb2.HealthCheckResponse.SERVING
