@@ -84,14 +84,25 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         help="the node's stores, locked for this process (<code>.lock holds its PID) "
         "[$CASELEDGER_DATA_DIR, default: %(default)s]",
     )
-    serve.add_argument("--store", choices=("sqlite", "memory", "cassandra"), default="sqlite")
+    serve.add_argument(
+        "--store",
+        choices=("sqlite", "memory", "cassandra"),
+        default="sqlite",
+        help="where the node keeps its events (cassandra: the cluster of "
+        "$CASELEDGER_CASSANDRA; default: %(default)s)",
+    )
     serve.add_argument(
         "--allow-client-time",
         action="store_true",
         help="take occurred_at from requests (migration, simulation)",
     )
     serve.add_argument(
-        "--calendar-file", type=Path, default=defaults.get("CASELEDGER_CALENDAR_FILE")
+        "--calendar-file",
+        type=Path,
+        default=defaults.get("CASELEDGER_CALENDAR_FILE"),
+        metavar="FILE",
+        help="the working-day calendar (holidays, make-up days) deadlines are counted in "
+        "[$CASELEDGER_CALENDAR_FILE, default: the built-in one]",
     )
     serve.add_argument(
         "--insecure",
@@ -117,11 +128,17 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         help="the network's revocation list, reloaded when it changes (default: ca.crl in "
         "the data folder; with --network: the pki folder's)",
     )
-    serve.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on 127.0.0.1:PORT (default: none)",
+    )
     serve.add_argument(
         "--log-format",
         choices=("json", "console"),
         default=defaults.get("CASELEDGER_LOG_FORMAT", "json"),
+        help="JSON lines, or lines for a person [$CASELEDGER_LOG_FORMAT, default: %(default)s]",
     )
     network = sub.add_parser("network", help="run a whole network, one process per node")
     add_network_arguments(network)

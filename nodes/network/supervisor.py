@@ -282,17 +282,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument(
         "--data",
         type=Path,
+        metavar="DIR",
         help="keep everything here: the nodes' stores in stores/, their logs in logs/, and "
         "network.yaml, the copy of the network file they run from",
     )
     up.add_argument(
         "--base-port",
         type=int,
-        help="listen on BASE, BASE+1, ... in file order instead of the file's ports",
+        metavar="PORT",
+        help="listen on PORT, PORT+1, ... in file order instead of the file's ports",
     )
-    up.add_argument("--feed", choices=("grpc", "kafka"), help="use this feed on every node")
-    up.add_argument("--kafka", metavar="HOST:PORT", help="the broker for the kafka feed")
-    up.add_argument("--topic-prefix", help="the kafka feed's topic prefix")
+    up.add_argument(
+        "--feed",
+        choices=("grpc", "kafka"),
+        help="use this feed on every node (default: each node's in the file)",
+    )
+    up.add_argument(
+        "--kafka",
+        metavar="HOST:PORT",
+        help="the broker for the kafka feed (default: the file's kafka section)",
+    )
+    up.add_argument(
+        "--topic-prefix",
+        metavar="PREFIX",
+        help="the kafka feed's topic prefix (default: the file's, else caseledger)",
+    )
     up.add_argument(
         "--store",
         type=store_choice,

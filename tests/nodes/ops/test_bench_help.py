@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -24,3 +25,18 @@ def test_bench_help_names_the_caseledger_bench_command() -> None:
 
 def test_bench_cassandra_offers_json() -> None:
     assert "--json PATH" in _help("bench-cassandra")
+
+
+def test_serve_and_network_up_describe_every_option_with_its_default() -> None:
+    for command in (("serve",), ("network", "up")):
+        text = " ".join(_help(*command).split())
+        options = sorted(set(re.findall(r"\[(--[a-z-]+)", _help(*command))))
+        for option in options:
+            # The option, its metavar (NAME or {choices}) if any, then the first word after.
+            entry = rf"{option}(?: (?:\{{[^}}]*\}}|[A-Z][A-Z0-9:_=]*))? (\S+)"
+            described = re.search(entry, text.split("options:")[1])
+            assert described is not None, option
+            assert not described.group(1).startswith("--"), f"{option} has no description"
+    serve = " ".join(_help("serve").split())
+    for default in ("default: sqlite", "default: json", "default: 127.0.0.1:50051"):
+        assert default in serve
