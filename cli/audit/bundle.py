@@ -8,6 +8,13 @@ running: the hash chain (as `audit replay`), every checkpoint's signature
 (with `--key`, or the bundled key, said to be trusted on first use), and
 every inclusion proof with the leaf recomputed from the event's hash
 (docs/audit.md). Exit 0 when all of it verifies, 3 otherwise.
+
+With `--witness CODE=HOST:PORT`, an author's checkpoint in the bundle is the
+latest one the node at HOST:PORT (an ancestor of CODE) witnessed, with its
+cosignature and the witness's key, and the proofs are in that checkpoint;
+check-bundle then verifies the cosignature too (with `--witness-key`, or the
+bundled key, trusted on first use). An event the witness has not covered yet
+gets no proof, and is listed as such.
 """
 
 from __future__ import annotations
@@ -19,10 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+import grpc
 from rich.markup import escape
 
 from caseledger.cli.audit import merkle
-from caseledger.cli.audit.checkpoint import CheckpointRefused, VerifierKey, verify_note
+from caseledger.cli.audit.checkpoint import (
+    CheckpointRefused,
+    SignedCheckpoint,
+    VerifierKey,
+    verify_note,
+)
+from caseledger.cli.audit.cosignature import WitnessKey, verify_cosignature
 from caseledger.cli.audit.inclusion import parse_authors, read_keys
 from caseledger.cli.audit.trail import verify_trail
 from caseledger.cli.connect import open_channel
@@ -48,14 +62,28 @@ def _b64(data: bytes) -> str:
     "--author", "authors", multiple=True, metavar="CODE=HOST:PORT",
     help="Where the node of division CODE answers, for the events it authored.",
 )  # fmt: skip
+@click.option(
+    "--witness", "witnesses", multiple=True, metavar="CODE=HOST:PORT",
+    help="A node that witnesses CODE (an ancestor): bundle CODE's checkpoint it cosigned.",
+)  # fmt: skip
 @click.pass_obj
-def bundle(session: Session, case_ref: str, out: Path, authors: tuple[str, ...]) -> None:
+def bundle(
+    session: Session,
+    case_ref: str,
+    out: Path,
+    authors: tuple[str, ...],
+    witnesses: tuple[str, ...],
+) -> None:
     """Write CASE's trail, its authors' signed checkpoints and the inclusion
     proofs of its events to one file that verifies offline (check-bundle)."""
     try:
         where = parse_authors(authors)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--author") from None
+    try:
+        witnessed_by = parse_authors(witnesses)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--witness") from None
     response = session.ledger.ListCaseEvents(
         ledger_pb2.ListCaseEventsRequest(case=case_ref), timeout=session.timeout
     )
@@ -76,16 +104,26 @@ def bundle(session: Session, case_ref: str, out: Path, authors: tuple[str, ...])
                 audit_pb2.GetCheckpointRequest(fresh=True), timeout=session.timeout
             )
             checkpoints[code] = {"note": signed.note, "verifier_key": signed.verifier_key}
+            size = signed.size
+            if code in witnessed_by:
+                cosigned = _witnessed(witnessed_by[code], code, session.timeout)
+                checkpoints[code].update(cosigned)
+                size = int(cosigned.pop("size"))
             for event in response.events:
                 if event.node != code:
                     continue
-                proof = stub.GetInclusionProof(
-                    audit_pb2.GetInclusionProofRequest(
-                        event=audit_pb2.CaseEventRef(case=case_id, version=event.version),
-                        tree_size=signed.size,
-                    ),
-                    timeout=session.timeout,
-                )
+                try:
+                    proof = stub.GetInclusionProof(
+                        audit_pb2.GetInclusionProofRequest(
+                            event=audit_pb2.CaseEventRef(case=case_id, version=event.version),
+                            tree_size=size,
+                        ),
+                        timeout=session.timeout,
+                    )
+                except grpc.RpcError as error:
+                    if error.code() is not grpc.StatusCode.OUT_OF_RANGE:
+                        raise
+                    continue  # after the witnessed checkpoint: not covered yet
                 proofs.append(
                     {
                         "version": event.version,
@@ -110,6 +148,18 @@ def bundle(session: Session, case_ref: str, out: Path, authors: tuple[str, ...])
     )
 
 
+def _witnessed(address: str, code: str, timeout: float) -> dict[str, Any]:
+    """The latest checkpoint of `code` the node at `address` cosigned."""
+    with open_channel(address) as channel:
+        reply = audit_pb2_grpc.AuditServiceStub(channel).GetWitnessed(
+            audit_pb2.GetWitnessedRequest(node=code), timeout=timeout
+        )
+    if not reply.checkpoints:
+        raise click.ClickException(f"the node at {address} has witnessed no checkpoint of {code}")
+    (record,) = reply.checkpoints
+    return {"note": record.note, "witness_key": reply.witness_key, "size": record.size}
+
+
 @dataclass
 class BundleReport:
     problems: list[str] = field(default_factory=list)
@@ -122,7 +172,46 @@ class BundleReport:
         return not self.problems
 
 
-def check(document: Any, keys: dict[str, VerifierKey]) -> BundleReport:
+def _check_cosignature(
+    report: BundleReport, code: str, signed: dict[str, Any], keys: dict[str, WitnessKey]
+) -> None:
+    bundled = WitnessKey.parse(signed["witness_key"])
+    key = keys.get(bundled.name)
+    if key is None:
+        key = bundled
+        report.notes.append(f"witness {key.name}: bundled key trusted on first use")
+    verify_cosignature(signed["note"], key)
+    report.notes.append(f"checkpoint of {code} cosigned by its witness {key.name}")
+
+
+def _heads(
+    document: dict[str, Any],
+    keys: dict[str, VerifierKey],
+    witness_keys: dict[str, WitnessKey],
+    report: BundleReport,
+) -> dict[str, SignedCheckpoint]:
+    """Each author's bundled checkpoint, once its signatures verify."""
+    heads = {}
+    for code, signed in dict(document.get("checkpoints", {})).items():
+        key = keys.get(code)
+        try:
+            if key is None:
+                key = VerifierKey.parse(signed["verifier_key"])
+                report.notes.append(f"checkpoint of {code}: bundled key trusted on first use")
+            heads[code] = verify_note(signed["note"], key)
+            if "witness_key" in signed:
+                _check_cosignature(report, code, signed, witness_keys)
+        except (CheckpointRefused, KeyError, TypeError) as error:
+            report.problems.append(f"checkpoint of {code} refused: {error}")
+    return heads
+
+
+def check(
+    document: Any,
+    keys: dict[str, VerifierKey],
+    witness_keys: dict[str, WitnessKey] | None = None,
+) -> BundleReport:
+    """`witness_keys`: the witnesses' keys, by witness name."""
     report = BundleReport()
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         report.problems.append(f"not a {FORMAT} bundle")
@@ -139,16 +228,7 @@ def check(document: Any, keys: dict[str, VerifierKey]) -> BundleReport:
     if not trail.verified:
         position, reason = trail.first_break or (None, "unknown")
         report.problems.append(f"the chain breaks at event {position}: {reason}")
-    heads = {}
-    for code, signed in dict(document.get("checkpoints", {})).items():
-        key = keys.get(code)
-        try:
-            if key is None:
-                key = VerifierKey.parse(signed["verifier_key"])
-                report.notes.append(f"checkpoint of {code}: bundled key trusted on first use")
-            heads[code] = verify_note(signed["note"], key)
-        except (CheckpointRefused, KeyError, TypeError) as error:
-            report.problems.append(f"checkpoint of {code} refused: {error}")
+    heads = _heads(document, keys, witness_keys or {}, report)
     events = {event.version: event for event in response.events}
     for proof in document.get("proofs", []):
         try:
@@ -181,18 +261,32 @@ def check(document: Any, keys: dict[str, VerifierKey]) -> BundleReport:
     "--key", "key_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
     help="An authoring node's verifier key (repeatable); otherwise the bundled one.",
 )  # fmt: skip
+@click.option(
+    "--witness-key", "witness_files", multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A witness's key (repeatable); otherwise the bundled one.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
-def check_bundle(path: Path, key_files: tuple[Path, ...], as_json: bool) -> None:
-    """Check an evidence bundle offline: chain, signatures and inclusion proofs."""
+def check_bundle(
+    path: Path, key_files: tuple[Path, ...], witness_files: tuple[Path, ...], as_json: bool
+) -> None:
+    """Check an evidence bundle offline: chain, signatures, cosignatures and inclusion proofs."""
     try:
         keys = read_keys(key_files)
     except (OSError, CheckpointRefused) as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
     try:
+        witness_keys = {
+            key.name: key
+            for key in (WitnessKey.parse(f.read_text(encoding="utf-8")) for f in witness_files)
+        }
+    except (OSError, CheckpointRefused) as error:
+        raise click.BadParameter(str(error), param_hint="--witness-key") from None
+    try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise click.BadParameter(str(error), param_hint="FILE") from None
-    report = check(document, keys)
+    report = check(document, keys, witness_keys)
     if as_json:
         emit_json(
             {

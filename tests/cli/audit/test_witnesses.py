@@ -79,3 +79,30 @@ def test_forks_is_quiet_for_an_honest_child_and_alerts_with_both_notes_after_a_l
     (fork,) = report["forks"]
     assert fork["accepted_note"].startswith(origin_of(TOWNSHIP) + "\n")
     assert fork["conflicting_note"].startswith(origin_of(TOWNSHIP) + "\n")
+
+
+def test_a_bundle_with_the_witnessed_checkpoint_verifies_its_cosignature_offline(
+    family: WitnessedGrpc, tmp_path: Path
+) -> None:
+    (number,) = drive_cases(family.source, 1)
+    wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+    bundle = tmp_path / "case.evidence.json"
+    witness = f"{TOWNSHIP}={family.receiver.address}"
+    run = Operator(family.source.address)
+    written = run("audit", "bundle", number, "--out", str(bundle), "--witness", witness)
+    assert written.exit_code == 0, written.output
+
+    checked = run("audit", "check-bundle", str(bundle), "--json")
+    assert checked.exit_code == 0, checked.output
+    report = json.loads(checked.stdout)
+    assert report["proven"] == report["events"] == 2
+    assert (
+        f"checkpoint of {TOWNSHIP} cosigned by its witness {origin_of(COUNTY)}" in (report["notes"])
+    )
+
+    stranger = tmp_path / "stranger.key"
+    public = public_bytes(Ed25519PrivateKey.generate().public_key())
+    stranger.write_text(cosignature_verifier_key(origin_of(COUNTY), public), encoding="utf-8")
+    refused = run("audit", "check-bundle", str(bundle), "--witness-key", str(stranger))
+    assert refused.exit_code == 3, refused.output
+    assert "no cosignature of" in refused.stdout
