@@ -52,6 +52,13 @@ class WitnessMetrics:
             ["source"],
             registry=registry,
         )
+        self.waiting = Gauge(
+            "caseledger_witness_waiting_events",
+            "Events a descendant's newest checkpoint covers that this node has not received "
+            "(a witness stalled behind a hole in what it received shows here)",
+            ["source"],
+            registry=registry,
+        )
         self.size = Gauge(
             "caseledger_witnessed_tree_size",
             "Tree size of a descendant's latest witnessed checkpoint",
@@ -119,6 +126,7 @@ class NodeWitness:
         if outcome.verdict is Verdict.WITNESSED:
             self._metrics.witnessed.labels(source=node).inc()
             self._metrics.size.labels(source=node).set(outcome.size)
+            self._metrics.waiting.labels(source=node).set(0)
             _log.debug("checkpoint witnessed", node=node, size=outcome.size)
         elif outcome.verdict is Verdict.FORKED:
             self._metrics.refused.labels(source=node, reason="fork").inc()
@@ -134,6 +142,9 @@ class NodeWitness:
                 conflicting_note=fork.conflicting_note,
             )
             self._on_fork()
+        elif outcome.verdict is Verdict.PENDING:
+            held = self.witness.store.held_size(node)
+            self._metrics.waiting.labels(source=node).set(max(0, outcome.size - held))
         elif outcome.verdict is Verdict.REFUSED:
             self._metrics.refused.labels(source=node, reason="signature").inc()
             _log.warning("checkpoint refused", node=node, detail=outcome.detail)

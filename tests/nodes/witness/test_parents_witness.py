@@ -23,6 +23,7 @@ from caseledger.ledger.audit.checkpoint import (
 from caseledger.ledger.audit.cosignature import verify_cosignature
 from caseledger.nodes.service.witnessing import WITNESS_HEALTH
 from caseledger.v1 import audit_pb2, audit_pb2_grpc
+from tests.nodes import tamper
 from tests.nodes.replication import feeds
 from tests.nodes.replication.feeds import COUNTY, TOWNSHIP, drive_cases, wait_for
 from tests.nodes.replication.poison import health, sample_sum, steps
@@ -176,3 +177,30 @@ def _raw(encoded: str) -> bytes:
     raw = base64.b64decode(encoded)
     assert raw[:1] == b"\x04"
     return raw[1:]
+
+
+def test_a_hole_in_what_the_parent_received_stalls_the_witness_visibly(tmp_path: Path) -> None:
+    """An event deleted from the child's store before the parent pulled it: the
+    parent cosigns nothing beyond the hole (it cannot check it), takes it for
+    no fork, and shows how many events it waits for."""
+    family = WitnessedGrpc(tmp_path, "sqlite")
+    try:
+        (number,) = drive_cases(family.source, 1)  # versions 1..2
+        wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+        (before,) = witnessed(family.receiver)
+        family.stop_receiver()
+        steps(family.source, number, 3)  # versions 3..5
+        case_id = family.source.ledger.resolve(number)
+        family.stop_source()
+        tamper.delete_event(family.source.config.event_db, case_id, 4)
+        family.start_source()
+        family.start_receiver()
+
+        def waiting() -> float:
+            return sample_sum(family.receiver, "caseledger_witness_waiting_events", source=TOWNSHIP)
+
+        wait_for(lambda: waiting() == 2, "the witness to show what it waits for")
+        assert witnessed(family.receiver) == [before]
+        assert forks(family.receiver) == []
+    finally:
+        family.close()
