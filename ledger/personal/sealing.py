@@ -111,6 +111,19 @@ class SubjectKeys:
     def erase(self, subject: str) -> bool:
         return self._store.erase(subject)
 
+    def held(self, subject: str) -> bytes | None:
+        """The subject's key, to hand to a node taking over one of its cases; None
+        when this node never held it or erased it."""
+        return self._store.key_for(subject)
+
+    def adopt(self, subject: str, key: bytes) -> bool:
+        """Keep the key another node handed over; a subject erased here stays erased
+        and a key held already is kept. True when the key was taken."""
+        if self._store.key_for(subject) is not None or self._store.is_erased(subject):
+            return False
+        self._store.create(subject, key)
+        return True
+
     def subject_of(self, identity_number: str) -> str:
         """The data subject id of a person or organisation: a keyed hash of the
         identity number, so ids are stable per node yet not guessable."""

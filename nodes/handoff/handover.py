@@ -25,6 +25,7 @@ from uuid import UUID
 
 import grpc
 import structlog
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from eventsourcing.persistence import StoredEvent
 
 from caseledger.ledger import names
@@ -33,6 +34,7 @@ from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.case.events import TransferRequested
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import InvalidInput, ItemNotFound, LedgerError
+from caseledger.ledger.personal.wrapping import UnwrapFailed, unwrap
 from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.nodes.workers import HANDOFFS, Workers
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
@@ -57,6 +59,14 @@ def records_of(events: list[StoredEvent]) -> list[handoff_pb2.TrailRecord]:
         )
         for e in events
     ]
+
+
+def subjects_of(ledger: CaseLedger, case_id: UUID) -> list[str]:
+    """The data subjects whose personal data a case holds sealed: its applicant."""
+    trail = ledger.trail(case_id)
+    applicant = trail[0].payload.get("applicant", {}) if trail else {}
+    subject = applicant.get("subject") if isinstance(applicant, dict) else None
+    return [subject] if isinstance(subject, str) and subject else []
 
 
 def events_of(case_id: UUID, records: list[handoff_pb2.TrailRecord]) -> list[StoredEvent]:
@@ -89,11 +99,15 @@ class Handoffs:
         armed: str = "",
         simulated_time: bool = False,
         transport: Transport = INSECURE,
+        sealing: X25519PrivateKey | None = None,
         workers: Workers | None = None,
     ) -> None:
         self._ledger = ledger
         self._workers = workers if workers is not None else Workers()
         self._transport = transport
+        # The key subject keys are wrapped to when a case is handed here (None
+        # on an insecure node, which takes cases without their subjects' keys).
+        self._sealing = sealing
         self.directory = directory
         self._own_address = own_address
         self.armed = armed
@@ -238,6 +252,39 @@ class Handoffs:
 
     # -- the target's side -----------------------------------------------------
 
+    def _take_keys(self, case_id: UUID, source: str, channel: grpc.Channel) -> None:
+        """Keep the keys of the case's data subjects, wrapped by `source` to this
+        node's sealing key, so the applicant's data opens here too. Without them
+        the case is still taken: its personal data then reads as sealed."""
+        if self._sealing is None:
+            return
+        try:
+            reply = handoff_pb2_grpc.HandoffServiceStub(channel).ExportSubjectKeys(
+                handoff_pb2.ExportSubjectKeysRequest(case_id=str(case_id)),
+                timeout=_OFFER_TIMEOUT,
+            )
+        except grpc.RpcError as error:
+            _log.error(
+                "subject keys not received: the applicant's data stays sealed here",
+                case=str(case_id),
+                source=source,
+                code=str(error.code()),
+                error=str(error.details()),
+            )
+            return
+        for wrapped in reply.keys:
+            try:
+                key = unwrap(
+                    wrapped.wrapped,
+                    case=str(case_id),
+                    subject=wrapped.subject,
+                    private=self._sealing,
+                )
+            except UnwrapFailed as error:
+                _log.error("a subject key does not open", case=str(case_id), error=str(error))
+                continue
+            self._ledger.keys.adopt(wrapped.subject, key)
+
     def answer(self, case_id: UUID, from_node: str, now: datetime) -> Answer:
         """Take or decline a case offered to this node (idempotent).
 
@@ -249,6 +296,7 @@ class Handoffs:
             raise InvalidInput.single("from_node", "no node with this code is in the network")
         with self._transport.channel(address, from_node) as channel:
             self.pull(case_id, from_node, channel)
+            self._take_keys(case_id, from_node, channel)
         failpoint("handoff.target.imported", self.armed)
         case = self._ledger.case(case_id)
         if case.transfer_to != self._ledger.node:

@@ -18,19 +18,23 @@ from datetime import datetime
 from uuid import UUID
 
 import grpc
+import structlog
 from eventsourcing.persistence import StoredEvent
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.codes.numbering import CaseNumber
 from caseledger.ledger.errors import CaseNotFound, InvalidInput, LedgerError
+from caseledger.ledger.personal.wrapping import wrap
 from caseledger.ledger.trail.authorship import authorship
 from caseledger.ledger.trail.received import TrailBroken
-from caseledger.nodes.handoff.handover import Handoffs, events_of, records_of
+from caseledger.nodes.handoff.handover import Handoffs, events_of, records_of, subjects_of
 from caseledger.nodes.service.gate import Gate
 from caseledger.nodes.service.status import status_of
 from caseledger.nodes.trust.callers import Caller
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc
+
+_log = structlog.get_logger("caseledger.nodes.handoff")
 
 
 def _case_id(text: str) -> UUID:
@@ -181,6 +185,49 @@ class HandoffService(handoff_pb2_grpc.HandoffServiceServicer):
             if not events and request.after_version == 0:
                 raise CaseNotFound(request.case_id)
             return handoff_pb2.ExportTrailResponse(records=records_of(events))
+        raise AssertionError("unreachable: abort raises")
+
+    def ExportSubjectKeys(
+        self, request: handoff_pb2.ExportSubjectKeysRequest, context: grpc.ServicerContext
+    ) -> handoff_pb2.ExportSubjectKeysResponse:
+        rpc = "ExportSubjectKeys"
+        with self._translated(context):
+            case_id = _case_id(request.case_id)
+            case = self._ledger.case(case_id)
+            if self._gate is None:
+                context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "subject keys travel only between nodes that know each other "
+                    "(this node runs --insecure)",
+                )
+            caller = self._caller(context, rpc)
+            assert caller is not None
+            if caller.node is None or caller.node not in (case.transfer_to, case.owner):
+                self._denied(
+                    context,
+                    rpc,
+                    "NOT_THE_TAKER",
+                    f"{caller} is neither the node this case is handed to nor its owner",
+                )
+            recipient = self._gate.sealing_key_of(context)
+            if recipient is None:
+                self._gate.refuse(
+                    context,
+                    rpc,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "NO_SEALING_KEY",
+                    f"the certificate of {caller} binds no sealing key: renew it "
+                    "(caseledger network pki renew) to receive subject keys",
+                )
+            assert recipient is not None
+            keys = []
+            for subject in subjects_of(self._ledger, case_id):
+                held = self._ledger.keys.held(subject)
+                if held is not None:
+                    wrapped = wrap(held, case=str(case_id), subject=subject, recipient=recipient)
+                    keys.append(handoff_pb2.WrappedSubjectKey(subject=subject, wrapped=wrapped))
+            _log.info("subject keys handed over", case=str(case_id), to=str(caller), keys=len(keys))
+            return handoff_pb2.ExportSubjectKeysResponse(keys=keys)
         raise AssertionError("unreachable: abort raises")
 
     def DeliverTrail(

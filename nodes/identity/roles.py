@@ -106,6 +106,7 @@ DEFAULT: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
                 "OfferCase",  # between nodes
                 "ExportTrail",
                 "DeliverTrail",
+                "ExportSubjectKeys",
             }
         ),
     }

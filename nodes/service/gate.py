@@ -23,6 +23,7 @@ from typing import Any
 
 import grpc
 import structlog
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from caseledger.nodes.metrics import Metrics
 from caseledger.nodes.service.operators import (
@@ -34,6 +35,7 @@ from caseledger.nodes.service.operators import (
 )
 from caseledger.nodes.service.status import refusal_status
 from caseledger.nodes.trust.callers import ANONYMOUS, Caller, CallerKind, Callers, Refused
+from caseledger.nodes.trust.sealing import sealing_key_of
 
 _log = structlog.get_logger("caseledger.nodes.gate")
 
@@ -65,6 +67,11 @@ class Gate(grpc.ServerInterceptor):  # type: ignore[type-arg]
     def caller_of(self, context: grpc.ServicerContext) -> Caller:
         """The caller of a call the gate admitted."""
         return self._callers.of(_peer_pem(context))
+
+    def sealing_key_of(self, context: grpc.ServicerContext) -> X25519PublicKey | None:
+        """The sealing key the caller's certificate binds (subject keys are wrapped to it)."""
+        pem = _peer_pem(context)
+        return None if pem is None else sealing_key_of(self._callers.certificate(pem))
 
     def acting(
         self, context: grpc.ServicerContext, rpc: str, named_role: str | None = None

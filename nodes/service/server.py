@@ -44,6 +44,7 @@ from caseledger.nodes.service.log import LogService
 from caseledger.nodes.service.report import ReportService
 from caseledger.nodes.service.security import security_of
 from caseledger.nodes.service.views import PROJECTIONS_HEALTH, NodeViews
+from caseledger.nodes.trust.sealing import load_sealing_key
 from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.v1 import (
     audit_pb2,
@@ -159,9 +160,10 @@ def start(
         armed=config.failpoint,
         simulated_time=config.allow_client_time,
         transport=transport,
+        sealing=load_sealing_key(config.data_dir, config.code) if transport.secure else None,
     )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
-        LedgerService(ledger, settings, metrics, handoffs), server
+        LedgerService(ledger, settings, metrics, handoffs, gate), server
     )
     handoff_pb2_grpc.add_HandoffServiceServicer_to_server(
         HandoffService(ledger, handoffs, settings.clock, gate), server

@@ -82,6 +82,10 @@ class Callers:
             )
         return caller
 
+    def certificate(self, pem: bytes) -> x509.Certificate:
+        """The (already verified) certificate itself, for what else it binds."""
+        return self._parse(pem)[0]
+
     def _parse(self, pem: bytes) -> tuple[x509.Certificate, Caller]:
         with self._lock:
             found = self._parsed.get(pem)

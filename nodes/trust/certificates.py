@@ -30,6 +30,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     PublicFormat,
@@ -49,6 +50,11 @@ from caseledger.nodes.trust.layout import (
     tls_key_file,
     write_atomically,
     write_private_key,
+)
+from caseledger.nodes.trust.sealing import (
+    load_or_create_sealing_key,
+    sealing_key_in,
+    sealing_uri,
 )
 from caseledger.nodes.trust.transport import node_host
 
@@ -116,6 +122,7 @@ def issue(
         identity = _read_identity(identity_key)
     tls_path = tls_key_file(directory, code)
     tls_key = _tls_key(tls_path)
+    sealing = load_or_create_sealing_key(directory, code).public_key()
     cert = _sign(
         authority,
         code,
@@ -123,6 +130,7 @@ def issue(
         identity=identity,
         hosts=[*DEFAULT_HOSTS, node_host(code), *hosts],
         validity=validity,
+        sealing=sealing,
     )
     written = _record(authority, cert)
     node_path = node_cert_file(directory, code)
@@ -152,6 +160,7 @@ def renew(
         identity=identity_key_of(previous),
         hosts=hosts,
         validity=validity,
+        sealing=sealing_key_in(uris_of(previous)),
     )
     written = [_record(authority, cert)]
     if data is not None:
@@ -254,6 +263,7 @@ def _sign(
     identity: Ed25519PublicKey,
     hosts: Sequence[str],
     validity: datetime.timedelta,
+    sealing: X25519PublicKey | None = None,
 ) -> x509.Certificate:
     network = authority.cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     subject = [x509.NameAttribute(NameOID.COMMON_NAME, code)]
@@ -263,6 +273,8 @@ def _sign(
         x509.UniformResourceIdentifier(node_uri(code)),
         x509.UniformResourceIdentifier(identity_uri(identity)),
     ]
+    if sealing is not None:
+        names.append(x509.UniformResourceIdentifier(sealing_uri(sealing)))
     for host in dict.fromkeys(hosts):
         names.append(_general_name(host))
     moment = now()

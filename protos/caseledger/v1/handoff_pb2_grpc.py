@@ -51,6 +51,11 @@ class HandoffServiceStub:
                 request_serializer=caseledger_dot_v1_dot_handoff__pb2.DeliverTrailRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_handoff__pb2.DeliverTrailResponse.FromString,
                 _registered_method=True)
+        self.ExportSubjectKeys = channel.unary_unary(
+                '/caseledger.v1.HandoffService/ExportSubjectKeys',
+                request_serializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysResponse.FromString,
+                _registered_method=True)
 
 
 class HandoffServiceServicer:
@@ -85,6 +90,17 @@ class HandoffServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportSubjectKeys(self, request, context):
+        """The keys of a case's data subjects, each wrapped to the caller's sealing key
+        (the X25519 key its certificate binds), for the node the case is handed to
+        (or, once it took it, its owner) to open the applicant's data.
+        Errors: PERMISSION_DENIED (NOT_THE_TAKER: the caller is neither), NOT_FOUND,
+        FAILED_PRECONDITION (NO_SEALING_KEY: the caller's certificate binds none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HandoffServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -102,6 +118,11 @@ def add_HandoffServiceServicer_to_server(servicer, server):
                     servicer.DeliverTrail,
                     request_deserializer=caseledger_dot_v1_dot_handoff__pb2.DeliverTrailRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_handoff__pb2.DeliverTrailResponse.SerializeToString,
+            ),
+            'ExportSubjectKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportSubjectKeys,
+                    request_deserializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -187,6 +208,33 @@ class HandoffService:
             '/caseledger.v1.HandoffService/DeliverTrail',
             caseledger_dot_v1_dot_handoff__pb2.DeliverTrailRequest.SerializeToString,
             caseledger_dot_v1_dot_handoff__pb2.DeliverTrailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportSubjectKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.HandoffService/ExportSubjectKeys',
+            caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysRequest.SerializeToString,
+            caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,6 +50,13 @@ class HandoffServiceStub:
     """Events of a case pushed by its owner to a node that holds the case but
     does not replicate the owner. Verified, stored once. Errors: DATA_LOSS.
     """
+    ExportSubjectKeys: _grpc.UnaryUnaryMultiCallable[_handoff_pb2.ExportSubjectKeysRequest, _handoff_pb2.ExportSubjectKeysResponse]
+    """The keys of a case's data subjects, each wrapped to the caller's sealing key
+    (the X25519 key its certificate binds), for the node the case is handed to
+    (or, once it took it, its owner) to open the applicant's data.
+    Errors: PERMISSION_DENIED (NOT_THE_TAKER: the caller is neither), NOT_FOUND,
+    FAILED_PRECONDITION (NO_SEALING_KEY: the caller's certificate binds none).
+    """
 
 @_typing.type_check_only
 class HandoffServiceAsyncStub(HandoffServiceStub):
@@ -72,6 +79,13 @@ class HandoffServiceAsyncStub(HandoffServiceStub):
     DeliverTrail: _aio.UnaryUnaryMultiCallable[_handoff_pb2.DeliverTrailRequest, _handoff_pb2.DeliverTrailResponse]  # type: ignore[assignment]
     """Events of a case pushed by its owner to a node that holds the case but
     does not replicate the owner. Verified, stored once. Errors: DATA_LOSS.
+    """
+    ExportSubjectKeys: _aio.UnaryUnaryMultiCallable[_handoff_pb2.ExportSubjectKeysRequest, _handoff_pb2.ExportSubjectKeysResponse]  # type: ignore[assignment]
+    """The keys of a case's data subjects, each wrapped to the caller's sealing key
+    (the X25519 key its certificate binds), for the node the case is handed to
+    (or, once it took it, its owner) to open the applicant's data.
+    Errors: PERMISSION_DENIED (NOT_THE_TAKER: the caller is neither), NOT_FOUND,
+    FAILED_PRECONDITION (NO_SEALING_KEY: the caller's certificate binds none).
     """
 
 class HandoffServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -110,6 +124,19 @@ class HandoffServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_handoff_pb2.DeliverTrailResponse, _abc.Awaitable[_handoff_pb2.DeliverTrailResponse]]:
         """Events of a case pushed by its owner to a node that holds the case but
         does not replicate the owner. Verified, stored once. Errors: DATA_LOSS.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportSubjectKeys(
+        self,
+        request: _handoff_pb2.ExportSubjectKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_handoff_pb2.ExportSubjectKeysResponse, _abc.Awaitable[_handoff_pb2.ExportSubjectKeysResponse]]:
+        """The keys of a case's data subjects, each wrapped to the caller's sealing key
+        (the X25519 key its certificate binds), for the node the case is handed to
+        (or, once it took it, its owner) to open the applicant's data.
+        Errors: PERMISSION_DENIED (NOT_THE_TAKER: the caller is neither), NOT_FOUND,
+        FAILED_PRECONDITION (NO_SEALING_KEY: the caller's certificate binds none).
         """
 
 def add_HandoffServiceServicer_to_server(servicer: HandoffServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
