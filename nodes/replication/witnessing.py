@@ -4,10 +4,12 @@ and every outcome made visible.
 
 A checkpoint's signature is checked with the identity key the source's
 certificate binds (`identity_key_of`), once the certificate is found issued
-by the network CA (the one in this node's data folder), valid now, and
-naming the source. A fork is logged at error level with both notes, counted
-(`caseledger_checkpoint_forks`, by source) and reported to `on_fork` (the
-node's health); a refused note is logged and counted; neither stops the feed.
+by the network CA (the one in this node's data folder), valid now, naming
+the source and, with the network's revocation list, not revoked (checked at
+every checkpoint: a revoke reaches a running witness). A fork is logged at
+error level with both notes, counted (`caseledger_checkpoint_forks`, by
+source) and reported to `on_fork` (the node's health); a refused note is
+logged and counted; neither stops the feed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from caseledger.nodes.trust.certificates import (
     verify_issued_by,
 )
 from caseledger.nodes.trust.errors import TrustError
+from caseledger.nodes.trust.revocation import RevocationList
 
 _log = structlog.get_logger("caseledger.nodes.witness")
 
@@ -76,12 +79,16 @@ class NodeWitness:
         ca_file: Path,
         metrics: WitnessMetrics,
         on_fork: Callable[[], None] = lambda: None,
+        crl_file: Path | None = None,
     ) -> None:
         self.witness = witness
         self._ca_file = ca_file
+        self._crl_file = crl_file
+        self._revocations: RevocationList | None = None
         self._metrics = metrics
         self._on_fork = on_fork
-        self._keys: dict[tuple[str, bytes], bytes] = {}  # (node, certificate) -> key
+        # (node, certificate) -> (certificate, key), once checked against the CA
+        self._keys: dict[tuple[str, bytes], tuple[x509.Certificate, bytes]] = {}
         self._lock = threading.Lock()
         for node in {fork.node for fork in witness.store.forks()}:
             metrics.forks.labels(source=node).set(len(witness.store.forks(node)))
@@ -104,8 +111,15 @@ class NodeWitness:
 
     def _key_of(self, node: str, certificate: bytes) -> bytes:
         known = self._keys.get((node, certificate))
-        if known is not None:
-            return known
+        if known is None:
+            known = self._checked(node, certificate)
+            self._keys[node, certificate] = known
+        cert, public = known
+        if self._revocations is not None and self._revocations.is_revoked(cert):
+            raise TrustError(f"the certificate of node {node} ({cert.serial_number:x}) is revoked")
+        return public
+
+    def _checked(self, node: str, certificate: bytes) -> tuple[x509.Certificate, bytes]:
         if not certificate:
             raise TrustError(f"node {node} sent its checkpoint without its certificate")
         try:
@@ -117,9 +131,9 @@ class NodeWitness:
         named = division_code_of(cert)
         if named != node:
             raise TrustError(f"the certificate sent by node {node} names node {named}")
-        public = public_bytes(identity_key_of(cert))
-        self._keys[node, certificate] = public
-        return public
+        if self._crl_file is not None and self._revocations is None:
+            self._revocations = RevocationList(self._crl_file, ca)
+        return cert, public_bytes(identity_key_of(cert))
 
     def _report(self, outcome: Outcome) -> None:
         node = outcome.node

@@ -91,7 +91,11 @@ def attach_witness(
         health.set(WITNESS_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)
 
     node_witness = NodeWitness(
-        witness, ca_cert_copy(config.data_dir), WitnessMetrics(registry), forked
+        witness,
+        ca_cert_copy(config.data_dir),
+        WitnessMetrics(registry),
+        forked,
+        crl_file=config.revocation_list,
     )
     health.set(
         WITNESS_HEALTH,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from prometheus_client import CollectorRegistry
 
 from caseledger.ledger.audit import merkle
@@ -18,8 +19,9 @@ from caseledger.nodes.replication.witnessing import NodeWitness, WitnessMetrics
 from caseledger.nodes.trust.certificates import issue
 from caseledger.nodes.trust.founding import init_ca
 from caseledger.nodes.trust.layout import PkiFolder, ca_cert_copy, node_cert_file
+from caseledger.nodes.trust.revocation import revoke
 from tests.nodes.replication.feeds import COUNTY, TOWNSHIP
-from tests.pki import shared_pki
+from tests.pki import TestPki, shared_pki
 
 OTHER = "370102002000"
 LEAVES = [merkle.leaf_hash(bytes([n]) * 32) for n in range(3)]
@@ -45,8 +47,9 @@ def witness(tmp_path: Path, registry: CollectorRegistry) -> NodeWitness:
     return built
 
 
-def note(identity: Identity) -> str:
-    return identity.sign(Checkpoint(identity.name, 3, merkle.root(merkle.LeafList(LEAVES), 3)))
+def note(identity: Identity, size: int = 3) -> str:
+    root = merkle.root(merkle.LeafList(LEAVES), size)
+    return identity.sign(Checkpoint(identity.name, size, root))
 
 
 def refused(registry: CollectorRegistry) -> float:
@@ -99,4 +102,28 @@ def test_a_certificate_from_another_ca_is_refused(
     certificate = node_cert_file(folder, TOWNSHIP).read_bytes()
     witness.checkpoint(TOWNSHIP, note(load_or_create(folder, TOWNSHIP)), certificate)
     assert witness.witness.store.witnessed(TOWNSHIP) is None
+    assert refused(registry) == 1
+
+
+def test_a_revoked_certificate_is_refused_by_a_running_witness(
+    tmp_path: Path, registry: CollectorRegistry
+) -> None:
+    pki = TestPki(tmp_path / "pki")
+    county, township = tmp_path / "own" / COUNTY, tmp_path / "own" / TOWNSHIP
+    pki.secure(county, COUNTY)
+    pki.secure(township, TOWNSHIP)
+    core = Witness(WitnessStore(str(tmp_path / "own.sqlite")), load_or_create(county, COUNTY))
+    running = NodeWitness(core, ca_cert_copy(county), WitnessMetrics(registry), crl_file=pki.crl)
+    running.received(TOWNSHIP, list(enumerate(LEAVES, start=1)))
+    certificate = node_cert_file(township, TOWNSHIP).read_bytes()
+    signer = load_or_create(township, TOWNSHIP)
+    running.checkpoint(TOWNSHIP, note(signer, 2), certificate)
+    assert core.store.witnessed(TOWNSHIP) is not None
+
+    serial = x509.load_pem_x509_certificate(certificate).serial_number
+    revoke(pki.authority, [serial], x509.ReasonFlags.key_compromise)
+    running.checkpoint(TOWNSHIP, note(signer, 3), certificate)
+    kept = core.store.witnessed(TOWNSHIP)
+    assert kept is not None
+    assert kept.size == 2
     assert refused(registry) == 1
