@@ -8,6 +8,7 @@ evaluated, so a deadline state is never stale.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -15,6 +16,7 @@ from datetime import date
 from caseledger.ledger.codes.division import DivisionCode, Level
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
 from caseledger.ledger.timelimits.deadlines import DeadlineStatus
+from caseledger.projections.day_index import IndexedCalendar
 from caseledger.projections.facts import CaseFacts
 from caseledger.projections.statistics import Figures, Period, Scope, node_figures
 from caseledger.projections.store import CaseFilter, CaseViews
@@ -85,7 +87,8 @@ class Reports:
     ) -> None:
         self._views = views
         self._node = DivisionCode.parse(node)
-        self._calendar = calendar
+        # Every read evaluates every case's deadline: counted by lookup, not day by day.
+        self._calendar = IndexedCalendar(calendar)
         self._rules = rules or SupervisionRules()
 
     def _subtree(self, division: str) -> str:
@@ -216,10 +219,16 @@ class _Member:
     def __call__(self, code: str) -> bool:
         if self.exact:
             return code == self.prefix
-        return code.startswith(self.prefix) and DivisionCode(code).level.prefix_length >= self.width
+        return code.startswith(self.prefix) and _width(code) >= self.width
+
+
+@functools.cache
+def _width(code: str) -> int:
+    """The prefix length of a node's level (asked for every figure of every case)."""
+    return DivisionCode(code).level.prefix_length
 
 
 def _group_of(code: str, width: int) -> tuple[str, bool]:
-    if DivisionCode(code).level.prefix_length >= width:
+    if _width(code) >= width:
         return code[:width].ljust(12, "0"), False
     return code, True
