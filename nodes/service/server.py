@@ -22,6 +22,7 @@ from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.identity import load_or_create
 from caseledger.ledger.audit.merkle_logs import merkle_log_of
 from caseledger.ledger.limits import MAX_REQUEST_BYTES
+from caseledger.ledger.personal.key_peers import KeyPeers
 from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
 from caseledger.ledger.request_ids import SQLiteRequestIds
@@ -161,6 +162,7 @@ def start(
         simulated_time=config.allow_client_time,
         transport=transport,
         sealing=load_sealing_key(config.data_dir, config.code) if transport.secure else None,
+        key_peers=KeyPeers(str(config.key_db)),
     )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
         LedgerService(ledger, settings, metrics, handoffs, gate), server
@@ -183,15 +185,14 @@ def start(
         ReportService(views, settings.clock), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    services = (
+    served = (
         ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name,
         log_pb2.DESCRIPTOR.services_by_name["LogService"].full_name,
         handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"].full_name,
         audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
         report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
-        health.SERVICE_NAME,
-        reflection.SERVICE_NAME,
     )
+    services = (*served, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(services, server)
     port = transport.bind(server, config.listen)
     if port == 0:
@@ -201,7 +202,7 @@ def start(
     handoffs.start()
     courier = Courier(ledger, handoffs.directory, transport)
     courier.start()
-    for name in ("", *services[:5]):
+    for name in ("", *served):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     _report_quarantine(health_servicer, received)
     # The views follow the logs from where they stand; the node serves meanwhile.

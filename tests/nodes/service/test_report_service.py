@@ -12,6 +12,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from caseledger.nodes.config import NodeConfig
@@ -111,6 +112,19 @@ def test_projection_status_names_each_upstream_with_its_position_and_head(
         "caseledger_projection_lag_events", {"view": "cases", "upstream": "authored"}
     )
     assert lag == 0
+
+
+def test_the_report_service_is_in_health_and_reflection(served: Served) -> None:
+    name = report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name
+    reply = served.health.Check(health_pb2.HealthCheckRequest(service=name))
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    with client_channel(served.node.address) as channel:
+        reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
+        answers = reflect.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        names = {s.name for a in answers for s in a.list_services_response.service}
+    assert name in names
 
 
 def test_a_stopped_follower_shows_in_health_and_the_node_keeps_serving(served: Served) -> None:
