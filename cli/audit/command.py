@@ -106,6 +106,7 @@ def replay(
     proofs: bool,
     key_files: tuple[Path, ...],
     authors: tuple[str, ...],
+    witnesses: tuple[str, ...],
 ) -> None:
     """Fetch every event of CASE and check its hash chain independently of the node.
 
@@ -120,7 +121,7 @@ def replay(
             copies.append(_fetch(address, stub, case_ref, session.timeout, required=False))
     differences = _differences(copies) if others else []
     inclusion = None
-    if (proofs or key_files or authors) and first.report is not None:
+    if (proofs or key_files or authors or witnesses) and first.report is not None:
         inclusion = inclusion_of(
             session.address,
             [check.event for check in first.report.checks],
@@ -128,6 +129,7 @@ def replay(
             key_files=key_files,
             authors=authors,
             timeout=session.timeout,
+            witnesses=witnesses,
         )
     if as_json:
         document = _document(first, copies if others else [], differences)

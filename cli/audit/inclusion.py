@@ -9,6 +9,11 @@ every later one recomputed is named, though its chain still links. The
 node's log must also still reach the checkpoint's size: a cut tail is named.
 Events authored at nodes the auditor gave no address for are listed as
 unchecked, not as failures.
+
+With `--witness CODE=HOST:PORT`, CODE's events are proven in the latest
+checkpoint of CODE that the node at HOST:PORT (an ancestor) witnessed
+instead: the author's signature and the witness's cosignature are both
+checked, and an event after that checkpoint is listed as not witnessed yet.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from caseledger.cli.audit.checkpoint import (
     VerifierKey,
     verify_note,
 )
+from caseledger.cli.audit.witnessed import witnessed_checkpoint
 from caseledger.cli.connect import open_channel
 from caseledger.cli.output import console
 from caseledger.v1 import audit_pb2, audit_pb2_grpc, ledger_pb2, log_pb2, log_pb2_grpc
@@ -54,6 +60,7 @@ class NodeCheckpoint:
     key: VerifierKey | None = None
     trusted_on_first_use: bool = False
     problems: list[str] = field(default_factory=list)
+    witness: str = ""  # the witness whose cosigned checkpoint is used, if any
 
 
 @dataclass
@@ -61,6 +68,7 @@ class InclusionReport:
     nodes: list[NodeCheckpoint] = field(default_factory=list)
     events: list[EventInclusion] = field(default_factory=list)
     unchecked: list[tuple[int, str]] = field(default_factory=list)
+    not_witnessed: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
@@ -71,9 +79,10 @@ class InclusionReport:
         for node in self.nodes:
             if node.checkpoint is not None:
                 trust = " (key trusted on first use)" if node.trusted_on_first_use else ""
+                cosigned = f", cosigned by {node.witness}" if node.witness else ""
                 out.append(
                     f"checkpoint of {node.checkpoint.origin}: {node.checkpoint.size} leaves, "
-                    f"root {node.checkpoint.root.hex()[:16]}…{trust}"
+                    f"root {node.checkpoint.root.hex()[:16]}…{trust}{cosigned}"
                 )
             out.extend(f"✗ node {node.code}: {p}" for p in node.problems)
         out.extend(
@@ -87,6 +96,8 @@ class InclusionReport:
                 f"{'✓' if self.verified else '✗'} {included} of {len(self.events)} "
                 "events proven included in their authors' signed checkpoints"
             )
+        for version, code in self.not_witnessed:
+            out.append(f"  event {version}: authored at {code} after its witnessed checkpoint")
         for version, code in self.unchecked:
             out.append(
                 f"  event {version}: authored at {code}, not checked "
@@ -103,6 +114,7 @@ class InclusionReport:
                     "address": n.address,
                     "note": n.checkpoint.note if n.checkpoint else None,
                     "trusted_on_first_use": n.trusted_on_first_use,
+                    "witness": n.witness or None,
                     "problems": list(n.problems),
                 }
                 for n in self.nodes
@@ -118,6 +130,7 @@ class InclusionReport:
                 for e in self.events
             ],
             "unchecked": [{"version": v, "node": code} for v, code in self.unchecked],
+            "not_witnessed": [{"version": v, "node": code} for v, code in self.not_witnessed],
         }
 
 
@@ -129,9 +142,13 @@ def check_inclusion(
     authors: dict[str, str],
     keys: dict[str, VerifierKey],
     timeout: float,
+    witnesses: dict[str, str] | None = None,
 ) -> InclusionReport:
     """Prove each event included at its author: the node at `address` (whose
-    code its checkpoint names) and those of `authors` (code -> address)."""
+    code its checkpoint names) and those of `authors` (code -> address); in
+    the checkpoint the node of `witnesses` (code -> address) cosigned, for
+    those it names."""
+    witnesses = witnesses or {}
     report = InclusionReport()
     by_node: dict[str, list[ledger_pb2.CaseEvent]] = {}
     for event in events:
@@ -152,17 +169,35 @@ def check_inclusion(
         )
         node.code = code
         report.nodes.append(node)
+        if node.checkpoint is not None and node.key is not None and code in witnesses:
+            _use_witnessed(node, node.key, witnesses[code], timeout)
         if node.checkpoint is None:
             continue
         with open_channel(node.address) as channel:
             node.problems.extend(_tail_cut(channel, node.checkpoint, timeout))
             audit = audit_pb2_grpc.AuditServiceStub(channel)
-            report.events.extend(
-                _event_included(audit, case_id, e, node.checkpoint, timeout) for e in node_events
-            )
+            for event in node_events:
+                found = _event_included(audit, case_id, event, node.checkpoint, timeout)
+                if found is None and node.witness:
+                    report.not_witnessed.append((event.version, code))
+                else:
+                    report.events.append(
+                        found or EventInclusion(event.version, code, 0, "not in the node's tree")
+                    )
     if asked.checkpoint is None and asked not in report.nodes:
         report.nodes.append(asked)
     return report
+
+
+def _use_witnessed(node: NodeCheckpoint, key: VerifierKey, witness: str, timeout: float) -> None:
+    """Replace `node`'s fresh checkpoint by the one `witness` cosigned."""
+    try:
+        checkpoint, name = witnessed_checkpoint(witness, node.code, key, timeout)
+    except CheckpointRefused as error:
+        node.checkpoint = None
+        node.problems.append(f"its witnessed checkpoint (at {witness}) is refused: {error}")
+        return
+    node.checkpoint, node.witness = checkpoint, name
 
 
 def _checkpoint_at(address: str, keys: dict[str, VerifierKey], timeout: float) -> NodeCheckpoint:
@@ -209,7 +244,8 @@ def _event_included(
     event: ledger_pb2.CaseEvent,
     checkpoint: SignedCheckpoint,
     timeout: float,
-) -> EventInclusion:
+) -> EventInclusion | None:
+    """None when the event is beyond the checkpoint's tree (OUT_OF_RANGE)."""
     try:
         proof = audit.GetInclusionProof(
             audit_pb2.GetInclusionProofRequest(
@@ -220,6 +256,8 @@ def _event_included(
         )
     except grpc.RpcError as error:
         code = error.code().name if isinstance(error, grpc.Call) else "no status"
+        if code == "OUT_OF_RANGE":
+            return None
         return EventInclusion(
             event.version, event.node, 0, f"the node proves no inclusion ({code})"
         )
@@ -278,6 +316,14 @@ def inclusion_options(command: Any) -> Any:
         help="Where the node of division CODE answers, to prove the events it authored "
         "(repeatable; the node asked is known already).",
     )(command)
+    command = click.option(
+        "--witness",
+        "witnesses",
+        multiple=True,
+        metavar="CODE=HOST:PORT",
+        help="Prove CODE's events in the latest checkpoint of CODE the node at HOST:PORT "
+        "(an ancestor) witnessed, its cosignature checked (repeatable).",
+    )(command)
     return click.option(
         "--key",
         "key_files",
@@ -296,16 +342,23 @@ def inclusion_of(
     key_files: Sequence[Path],
     authors: Sequence[str],
     timeout: float,
+    witnesses: Sequence[str] = (),
 ) -> InclusionReport:
     try:
         where = parse_authors(authors)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--author") from None
     try:
+        witnessed_by = parse_authors(witnesses)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--witness") from None
+    try:
         keys = read_keys(key_files)
     except (OSError, CheckpointRefused) as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
-    return check_inclusion(events, case_id, address, authors=where, keys=keys, timeout=timeout)
+    return check_inclusion(
+        events, case_id, address, authors=where, keys=keys, timeout=timeout, witnesses=witnessed_by
+    )
 
 
 def show_inclusion(report: InclusionReport) -> None:

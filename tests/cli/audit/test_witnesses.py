@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import structlog
+from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from caseledger.ledger.audit.checkpoint import origin_of, public_bytes
@@ -106,3 +107,27 @@ def test_a_bundle_with_the_witnessed_checkpoint_verifies_its_cosignature_offline
     refused = run("audit", "check-bundle", str(bundle), "--witness-key", str(stranger))
     assert refused.exit_code == 3, refused.output
     assert "no cosignature of" in refused.stdout
+
+
+def test_replay_against_the_witnessed_checkpoint_catches_a_node_that_lied(
+    family: WitnessedGrpc,
+) -> None:
+    """Proven in the checkpoint the parent cosigned, an honest trail verifies;
+    once the child rewrote its history and signed it, its own fresh
+    checkpoint still agrees with it, but the witnessed one does not."""
+    (number,) = drive_cases(family.source, 1)
+    steps(family.source, number, 2)
+    wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+
+    def replay(*extra: str) -> Result:
+        return Operator(family.source.address)("audit", "replay", number, *extra)
+
+    honest = replay("--witness", f"{TOWNSHIP}={family.receiver.address}")
+    assert honest.exit_code == 0, honest.output
+    assert f"cosigned by {origin_of(COUNTY)}" in honest.stdout
+
+    lie(family, number)
+    assert replay("--proofs").exit_code == 0  # the liar agrees with itself
+    caught = replay("--witness", f"{TOWNSHIP}={family.receiver.address}")
+    assert caught.exit_code == 3, caught.output
+    assert "not the event the signed checkpoint committed to" in caught.stdout
