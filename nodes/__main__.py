@@ -20,9 +20,9 @@ from caseledger.nodes.config import NodeConfig, env_defaults
 from caseledger.nodes.identity.commands import add_arguments as add_identity_arguments
 from caseledger.nodes.identity.commands import run as run_identity
 from caseledger.nodes.logs import configure_logging
+from caseledger.nodes.network.command import add_arguments as add_network_arguments
+from caseledger.nodes.network.command import run as run_network
 from caseledger.nodes.network.file import NetworkFileError, load_network
-from caseledger.nodes.network.supervisor import add_arguments as add_network_arguments
-from caseledger.nodes.network.supervisor import run as run_network
 from caseledger.nodes.network.wiring import directory_of, sources_of
 from caseledger.nodes.replication.grpc_feed import Source
 from caseledger.nodes.service.server import RunningNode, start
