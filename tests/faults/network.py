@@ -24,6 +24,10 @@ from tests.faults.toxiproxy import Proxy, Toxiproxy
 from tests.nodes.processes import NodeProcess, free_ports, write_network
 from tests.pki import client_channel
 
+TOWNSHIP = "370102001000"  # 解放路街道, where the clerks work
+COUNTY = "370102000000"  # 历下区, above it
+CITY = "370100000000"  # 济南市, above both
+
 Link = tuple[str, str]
 """(the node that dials, the node it dials), by division code."""
 

@@ -26,10 +26,9 @@ from tests.faults.holdings import (
     holdings,
     holds_all_of,
 )
-from tests.faults.network import LinkedNetwork
+from tests.faults.network import CITY, COUNTY, TOWNSHIP, LinkedNetwork
 from tests.faults.toxiproxy import Toxiproxy
 from tests.nodes import requests as rq
-from tests.nodes.replication.feeds import CITY, COUNTY, TOWNSHIP
 from tests.timing import wait_for
 
 pytestmark = pytest.mark.toxiproxy

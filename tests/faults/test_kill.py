@@ -23,9 +23,8 @@ from tests.faults.holdings import (
     holdings,
     holds_all_of,
 )
-from tests.faults.network import LinkedNetwork
+from tests.faults.network import COUNTY, TOWNSHIP, LinkedNetwork
 from tests.nodes import requests as rq
-from tests.nodes.replication.feeds import COUNTY, TOWNSHIP
 from tests.timing import wait_for
 
 _KILLS = 3

@@ -28,10 +28,9 @@ from tests.faults.holdings import (
     holds_all_of,
 )
 from tests.faults.logs import logged
-from tests.faults.network import LinkedNetwork
+from tests.faults.network import COUNTY, TOWNSHIP, LinkedNetwork
 from tests.faults.toxiproxy import ResetPeer, Toxiproxy
 from tests.nodes import requests as rq
-from tests.nodes.replication.feeds import COUNTY, TOWNSHIP
 from tests.timing import wait_for
 
 pytestmark = pytest.mark.toxiproxy
