@@ -89,6 +89,8 @@ class NodeWitness:
         self._on_fork = on_fork
         # (node, certificate) -> (certificate, key), once checked against the CA
         self._keys: dict[tuple[str, bytes], tuple[x509.Certificate, bytes]] = {}
+        # The last certificate each node sent: a log stream sends it once.
+        self._certificates: dict[str, bytes] = {}
         self._lock = threading.Lock()
         for node in {fork.node for fork in witness.store.forks()}:
             metrics.forks.labels(source=node).set(len(witness.store.forks(node)))
@@ -100,6 +102,10 @@ class NodeWitness:
             self._report(outcome)
 
     def checkpoint(self, node: str, note: str, certificate: bytes) -> None:
+        if certificate:
+            self._certificates[node] = certificate
+        else:
+            certificate = self._certificates.get(node, b"")
         try:
             public = self._key_of(node, certificate)
         except TrustError as error:

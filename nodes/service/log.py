@@ -95,6 +95,7 @@ class LogService(log_pb2_grpc.LogServiceServicer):
         # The last position sent whose checkpoint could not go with it (the
         # tree had not reached it yet): sent on its own once it can.
         owed = 0
+        certified = False  # the certificate goes with the stream's first checkpoint only
         while context.is_active() and not self._stopping.is_set():
             seen = self._ledger.log_signal.appends
             limit = _PAGE if left < 0 else min(_PAGE, left)
@@ -104,7 +105,8 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             fetched = len(page)
             page = within_bytes(page, MAX_BATCH_BYTES)
             if page:
-                checkpoint = None if request.topics else self._checkpoint_at(page[-1].id)
+                checkpoint = None if request.topics else self._checkpoint_at(page[-1].id, certified)
+                certified = certified or checkpoint is not None
                 owed = page[-1].id if checkpoint is None and not request.topics else 0
                 yield log_pb2.LogBatch(
                     checkpoint=checkpoint,
@@ -127,17 +129,22 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             if fetched < limit and len(page) == fetched:
                 if not request.follow:
                     return
-                late = self._checkpoint_at(owed) if owed else None
+                late = self._checkpoint_at(owed, certified) if owed else None
                 if late is not None:
-                    owed = 0
+                    owed, certified = 0, True
                     head = self._ledger.recorder.max_notification_id() or 0
                     yield log_pb2.LogBatch(checkpoint=late, head=head)
                     continue
                 self._ledger.log_signal.wait_beyond(seen, _IDLE_SECONDS)
 
-    def _checkpoint_at(self, position: int) -> log_pb2.SignedCheckpoint | None:
+    def _checkpoint_at(self, position: int, certified: bool) -> log_pb2.SignedCheckpoint | None:
         attachment = attached(self._ledger)
-        return None if attachment is None else attachment.carried(position)
+        if attachment is None:
+            return None
+        carried = attachment.carried(position)
+        if carried is not None and certified:
+            carried.ClearField("certificate")
+        return carried
 
 
 def within_bytes(page: Sequence[Notification], budget: int) -> Sequence[Notification]:

@@ -102,7 +102,9 @@ class SignedCheckpoint(_message.Message):
     """The C2SP signed note, exactly as signed."""
     certificate: _builtins.bytes
     """The node's certificate (PEM), issued by the network CA: it binds the
-    identity key the note is signed with. Empty on a node without one.
+    identity key the note is signed with. On a log stream, only with the
+    stream's first checkpoint (empty after: the same certificate); on every
+    Kafka checkpoint record. Empty on a node without one.
     """
     def __init__(
         self,
