@@ -21,6 +21,7 @@ Flags:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -80,8 +81,11 @@ class StepOverdue:
     """A bad rating not rectified within the rules' `rectification_days`."""
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def on_day(text: str) -> date | None:
-    """The Beijing date of a stored time; None for a stage not reached."""
+    """The Beijing date of a stored time; None for a stage not reached.
+
+    Remembered: a report reads each stage time of a case a dozen times."""
     return china_date(datetime.fromisoformat(text)) if text else None
 
 
