@@ -139,6 +139,24 @@ def test_a_stopped_follower_shows_in_health_and_the_node_keeps_serving(served: S
     assert not status.following
 
 
+def test_a_rebuild_gets_a_stopped_node_following_again(served: Served) -> None:
+    number = served.ledger.Submit(rq.submit()).result.case_number
+    wait_for(served.caught_up, "the views caught up")
+    assert served.node.views is not None
+    assert served.node.views.follower is not None
+    served.node.views.follower.stop()
+    assert served.projections_health() == health_pb2.HealthCheckResponse.NOT_SERVING
+    served.reports.RebuildProjection(report_pb2.RebuildProjectionRequest())
+
+    def rebuilt() -> bool:
+        status = served.reports.GetProjectionStatus(report_pb2.GetProjectionStatusRequest())
+        return not status.rebuild.running and status.following
+
+    wait_for(rebuilt, "the rebuild finished")
+    assert served.projections_health() == health_pb2.HealthCheckResponse.SERVING
+    assert [case.case_number for case in served.cases()] == [number]
+
+
 def test_a_failed_follower_shows_in_health_with_its_error(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
