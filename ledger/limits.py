@@ -107,6 +107,10 @@ TEXT: Final[Mapping[str, int]] = MappingProxyType(
         "id_number": 18,
         "target": 12,
         "from_node": 12,
+        # A data subject's id: 32 hex digits of a keyed hash.
+        "subject": 32,
+        # Audit: a descendant's division code (12).
+        "node": 12,
         "sha256": 64,
         "file_sha256": 64,
         "valid_from": 10,

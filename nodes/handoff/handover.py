@@ -34,7 +34,9 @@ from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.case.events import TransferRequested
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import InvalidInput, ItemNotFound, LedgerError
+from caseledger.ledger.personal.key_peers import KeyPeers
 from caseledger.ledger.personal.wrapping import UnwrapFailed, unwrap
+from caseledger.nodes.handoff.erasure import Erasures
 from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.nodes.workers import HANDOFFS, Workers
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
@@ -101,6 +103,7 @@ class Handoffs:
         transport: Transport = INSECURE,
         sealing: X25519PrivateKey | None = None,
         workers: Workers | None = None,
+        key_peers: KeyPeers | None = None,
     ) -> None:
         self._ledger = ledger
         self._workers = workers if workers is not None else Workers()
@@ -108,6 +111,10 @@ class Handoffs:
         # The key subject keys are wrapped to when a case is handed here (None
         # on an insecure node, which takes cases without their subjects' keys).
         self._sealing = sealing
+        # Who shares which subject's key, so an erasure reaches every copy.
+        self.erasures = (
+            Erasures(ledger, key_peers, directory, transport) if key_peers is not None else None
+        )
         self.directory = directory
         self._own_address = own_address
         self.armed = armed
@@ -132,6 +139,8 @@ class Handoffs:
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self.erasures is not None:
+            self.erasures.peers.close()
 
     # -- the owner's side ------------------------------------------------------
 
@@ -247,6 +256,12 @@ class Handoffs:
                     # the end of the thread that resumes every other handoff.
                     self._workers.failed(HANDOFFS, error, case=str(case_id))
                     failed = True
+            if self.erasures is not None:
+                try:
+                    self.erasures.deliver()
+                except Exception as error:
+                    self._workers.failed(HANDOFFS, error, what="erasure notices")
+                    failed = True
             if not failed:
                 self._workers.succeeded(HANDOFFS)
 
@@ -284,6 +299,8 @@ class Handoffs:
                 _log.error("a subject key does not open", case=str(case_id), error=str(error))
                 continue
             self._ledger.keys.adopt(wrapped.subject, key)
+            if self.erasures is not None:
+                self.erasures.adopted(wrapped.subject, source, case_id)
 
     def answer(self, case_id: UUID, from_node: str, now: datetime) -> Answer:
         """Take or decline a case offered to this node (idempotent).

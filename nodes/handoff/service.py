@@ -28,6 +28,7 @@ from caseledger.ledger.errors import CaseNotFound, InvalidInput, LedgerError
 from caseledger.ledger.personal.wrapping import wrap
 from caseledger.ledger.trail.authorship import authorship
 from caseledger.ledger.trail.received import TrailBroken
+from caseledger.nodes.handoff.erasure import NotAPeer
 from caseledger.nodes.handoff.handover import Handoffs, events_of, records_of, subjects_of
 from caseledger.nodes.service.gate import Gate
 from caseledger.nodes.service.status import status_of
@@ -226,9 +227,26 @@ class HandoffService(handoff_pb2_grpc.HandoffServiceServicer):
                 if held is not None:
                     wrapped = wrap(held, case=str(case_id), subject=subject, recipient=recipient)
                     keys.append(handoff_pb2.WrappedSubjectKey(subject=subject, wrapped=wrapped))
+                    if self._handoffs.erasures is not None and caller.node is not None:
+                        self._handoffs.erasures.handed(subject, caller.node)
             _log.info("subject keys handed over", case=str(case_id), to=str(caller), keys=len(keys))
             return handoff_pb2.ExportSubjectKeysResponse(keys=keys)
         raise AssertionError("unreachable: abort raises")
+
+    def EraseSubjectKey(
+        self, request: handoff_pb2.EraseSubjectKeyRequest, context: grpc.ServicerContext
+    ) -> handoff_pb2.EraseSubjectKeyResponse:
+        rpc = "EraseSubjectKey"
+        self._caller(context, rpc, request.from_node)
+        erasures = self._handoffs.erasures
+        if erasures is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this node shares no keys")
+        assert erasures is not None
+        try:
+            erased = erasures.notice(request.subject, request.from_node)
+        except NotAPeer as error:
+            self._denied(context, rpc, "NOT_A_PEER", str(error))
+        return handoff_pb2.EraseSubjectKeyResponse(erased=erased)
 
     def DeliverTrail(
         self, request: handoff_pb2.DeliverTrailRequest, context: grpc.ServicerContext

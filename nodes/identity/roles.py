@@ -107,6 +107,7 @@ DEFAULT: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
                 "ExportTrail",
                 "DeliverTrail",
                 "ExportSubjectKeys",
+                "EraseSubjectKey",
             }
         ),
     }

@@ -150,7 +150,12 @@ class LedgerService(CaseCommandHandlers):
             checks.raise_any()
             assert ctx is not None
             assert kind is not None
-            subject = self._ledger.erase_subject(kind, request.id_number)
+            erasures = self._handoffs.erasures
+            subject = (
+                erasures.erase_by_identity(kind, request.id_number)
+                if erasures is not None
+                else self._ledger.erase_subject(kind, request.id_number)
+            )
             # Erasure is irreversible: who did it, and why, goes to the node's log.
             _log.warning(
                 "data subject erased",

@@ -22,6 +22,7 @@ from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.identity import load_or_create
 from caseledger.ledger.audit.merkle_logs import merkle_log_of
 from caseledger.ledger.limits import MAX_REQUEST_BYTES
+from caseledger.ledger.personal.key_peers import KeyPeers
 from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
 from caseledger.ledger.request_ids import SQLiteRequestIds
@@ -161,6 +162,7 @@ def start(
         simulated_time=config.allow_client_time,
         transport=transport,
         sealing=load_sealing_key(config.data_dir, config.code) if transport.secure else None,
+        key_peers=KeyPeers(str(config.key_db)),
     )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
         LedgerService(ledger, settings, metrics, handoffs, gate), server

@@ -25,33 +25,37 @@ _sym_db = _symbol_database.Default()
 from caseledger.v1 import types_pb2 as caseledger_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61seledger/v1/handoff.proto\x12\rcaseledger.v1\x1a\x19\x63\x61seledger/v1/types.proto\"+\n\x18\x45xportSubjectKeysRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"5\n\x11WrappedSubjectKey\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0f\n\x07wrapped\x18\x02 \x01(\x0c\"K\n\x19\x45xportSubjectKeysResponse\x12.\n\x04keys\x18\x01 \x03(\x0b\x32 .caseledger.v1.WrappedSubjectKey\"<\n\x0bTrailRecord\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05topic\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\x0c\"L\n\x10OfferCaseRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\tfrom_node\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x03 \x01(\t\"d\n\x11OfferCaseResponse\x12/\n\x07outcome\x18\x01 \x01(\x0e\x32\x1e.caseledger.v1.TransferOutcome\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\r\n\x05owner\x18\x03 \x01(\t\"<\n\x12\x45xportTrailRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x15\n\rafter_version\x18\x02 \x01(\x03\"B\n\x13\x45xportTrailResponse\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.caseledger.v1.TrailRecord\"f\n\x13\x44\x65liverTrailRequest\x12\x11\n\tfrom_node\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12+\n\x07records\x18\x03 \x03(\x0b\x32\x1a.caseledger.v1.TrailRecord\"&\n\x14\x44\x65liverTrailResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x03\x32\xf7\x02\n\x0eHandoffService\x12N\n\tOfferCase\x12\x1f.caseledger.v1.OfferCaseRequest\x1a .caseledger.v1.OfferCaseResponse\x12T\n\x0b\x45xportTrail\x12!.caseledger.v1.ExportTrailRequest\x1a\".caseledger.v1.ExportTrailResponse\x12W\n\x0c\x44\x65liverTrail\x12\".caseledger.v1.DeliverTrailRequest\x1a#.caseledger.v1.DeliverTrailResponse\x12\x66\n\x11\x45xportSubjectKeys\x12\'.caseledger.v1.ExportSubjectKeysRequest\x1a(.caseledger.v1.ExportSubjectKeysResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63\x61seledger/v1/handoff.proto\x12\rcaseledger.v1\x1a\x19\x63\x61seledger/v1/types.proto\"<\n\x16\x45raseSubjectKeyRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\tfrom_node\x18\x02 \x01(\t\")\n\x17\x45raseSubjectKeyResponse\x12\x0e\n\x06\x65rased\x18\x01 \x01(\x08\"+\n\x18\x45xportSubjectKeysRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"5\n\x11WrappedSubjectKey\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0f\n\x07wrapped\x18\x02 \x01(\x0c\"K\n\x19\x45xportSubjectKeysResponse\x12.\n\x04keys\x18\x01 \x03(\x0b\x32 .caseledger.v1.WrappedSubjectKey\"<\n\x0bTrailRecord\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05topic\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\x0c\"L\n\x10OfferCaseRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\tfrom_node\x18\x02 \x01(\t\x12\x14\n\x0c\x66rom_address\x18\x03 \x01(\t\"d\n\x11OfferCaseResponse\x12/\n\x07outcome\x18\x01 \x01(\x0e\x32\x1e.caseledger.v1.TransferOutcome\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\r\n\x05owner\x18\x03 \x01(\t\"<\n\x12\x45xportTrailRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x15\n\rafter_version\x18\x02 \x01(\x03\"B\n\x13\x45xportTrailResponse\x12+\n\x07records\x18\x01 \x03(\x0b\x32\x1a.caseledger.v1.TrailRecord\"f\n\x13\x44\x65liverTrailRequest\x12\x11\n\tfrom_node\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12+\n\x07records\x18\x03 \x03(\x0b\x32\x1a.caseledger.v1.TrailRecord\"&\n\x14\x44\x65liverTrailResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x03\x32\xd9\x03\n\x0eHandoffService\x12N\n\tOfferCase\x12\x1f.caseledger.v1.OfferCaseRequest\x1a .caseledger.v1.OfferCaseResponse\x12T\n\x0b\x45xportTrail\x12!.caseledger.v1.ExportTrailRequest\x1a\".caseledger.v1.ExportTrailResponse\x12W\n\x0c\x44\x65liverTrail\x12\".caseledger.v1.DeliverTrailRequest\x1a#.caseledger.v1.DeliverTrailResponse\x12\x66\n\x11\x45xportSubjectKeys\x12\'.caseledger.v1.ExportSubjectKeysRequest\x1a(.caseledger.v1.ExportSubjectKeysResponse\x12`\n\x0f\x45raseSubjectKey\x12%.caseledger.v1.EraseSubjectKeyRequest\x1a&.caseledger.v1.EraseSubjectKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'caseledger.v1.handoff_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXPORTSUBJECTKEYSREQUEST']._serialized_start=73
-  _globals['_EXPORTSUBJECTKEYSREQUEST']._serialized_end=116
-  _globals['_WRAPPEDSUBJECTKEY']._serialized_start=118
-  _globals['_WRAPPEDSUBJECTKEY']._serialized_end=171
-  _globals['_EXPORTSUBJECTKEYSRESPONSE']._serialized_start=173
-  _globals['_EXPORTSUBJECTKEYSRESPONSE']._serialized_end=248
-  _globals['_TRAILRECORD']._serialized_start=250
-  _globals['_TRAILRECORD']._serialized_end=310
-  _globals['_OFFERCASEREQUEST']._serialized_start=312
-  _globals['_OFFERCASEREQUEST']._serialized_end=388
-  _globals['_OFFERCASERESPONSE']._serialized_start=390
-  _globals['_OFFERCASERESPONSE']._serialized_end=490
-  _globals['_EXPORTTRAILREQUEST']._serialized_start=492
-  _globals['_EXPORTTRAILREQUEST']._serialized_end=552
-  _globals['_EXPORTTRAILRESPONSE']._serialized_start=554
-  _globals['_EXPORTTRAILRESPONSE']._serialized_end=620
-  _globals['_DELIVERTRAILREQUEST']._serialized_start=622
-  _globals['_DELIVERTRAILREQUEST']._serialized_end=724
-  _globals['_DELIVERTRAILRESPONSE']._serialized_start=726
-  _globals['_DELIVERTRAILRESPONSE']._serialized_end=764
-  _globals['_HANDOFFSERVICE']._serialized_start=767
-  _globals['_HANDOFFSERVICE']._serialized_end=1142
+  _globals['_ERASESUBJECTKEYREQUEST']._serialized_start=73
+  _globals['_ERASESUBJECTKEYREQUEST']._serialized_end=133
+  _globals['_ERASESUBJECTKEYRESPONSE']._serialized_start=135
+  _globals['_ERASESUBJECTKEYRESPONSE']._serialized_end=176
+  _globals['_EXPORTSUBJECTKEYSREQUEST']._serialized_start=178
+  _globals['_EXPORTSUBJECTKEYSREQUEST']._serialized_end=221
+  _globals['_WRAPPEDSUBJECTKEY']._serialized_start=223
+  _globals['_WRAPPEDSUBJECTKEY']._serialized_end=276
+  _globals['_EXPORTSUBJECTKEYSRESPONSE']._serialized_start=278
+  _globals['_EXPORTSUBJECTKEYSRESPONSE']._serialized_end=353
+  _globals['_TRAILRECORD']._serialized_start=355
+  _globals['_TRAILRECORD']._serialized_end=415
+  _globals['_OFFERCASEREQUEST']._serialized_start=417
+  _globals['_OFFERCASEREQUEST']._serialized_end=493
+  _globals['_OFFERCASERESPONSE']._serialized_start=495
+  _globals['_OFFERCASERESPONSE']._serialized_end=595
+  _globals['_EXPORTTRAILREQUEST']._serialized_start=597
+  _globals['_EXPORTTRAILREQUEST']._serialized_end=657
+  _globals['_EXPORTTRAILRESPONSE']._serialized_start=659
+  _globals['_EXPORTTRAILRESPONSE']._serialized_end=725
+  _globals['_DELIVERTRAILREQUEST']._serialized_start=727
+  _globals['_DELIVERTRAILREQUEST']._serialized_end=829
+  _globals['_DELIVERTRAILRESPONSE']._serialized_start=831
+  _globals['_DELIVERTRAILRESPONSE']._serialized_end=869
+  _globals['_HANDOFFSERVICE']._serialized_start=872
+  _globals['_HANDOFFSERVICE']._serialized_end=1345
 # @@protoc_insertion_point(module_scope)

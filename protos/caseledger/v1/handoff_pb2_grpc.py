@@ -56,6 +56,11 @@ class HandoffServiceStub:
                 request_serializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysResponse.FromString,
                 _registered_method=True)
+        self.EraseSubjectKey = channel.unary_unary(
+                '/caseledger.v1.HandoffService/EraseSubjectKey',
+                request_serializer=caseledger_dot_v1_dot_handoff__pb2.EraseSubjectKeyRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_handoff__pb2.EraseSubjectKeyResponse.FromString,
+                _registered_method=True)
 
 
 class HandoffServiceServicer:
@@ -101,6 +106,16 @@ class HandoffServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseSubjectKey(self, request, context):
+        """A subject erased at `from_node`, which shared the subject's key with this node:
+        this node erases its copy, records the erasure and passes it on to the other
+        nodes it shared the key with. Idempotent.
+        Errors: PERMISSION_DENIED (SENDER_MISMATCH; NOT_A_PEER: the key was never shared).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HandoffServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -123,6 +138,11 @@ def add_HandoffServiceServicer_to_server(servicer, server):
                     servicer.ExportSubjectKeys,
                     request_deserializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysResponse.SerializeToString,
+            ),
+            'EraseSubjectKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseSubjectKey,
+                    request_deserializer=caseledger_dot_v1_dot_handoff__pb2.EraseSubjectKeyRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_handoff__pb2.EraseSubjectKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -235,6 +255,33 @@ class HandoffService:
             '/caseledger.v1.HandoffService/ExportSubjectKeys',
             caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysRequest.SerializeToString,
             caseledger_dot_v1_dot_handoff__pb2.ExportSubjectKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseSubjectKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.HandoffService/EraseSubjectKey',
+            caseledger_dot_v1_dot_handoff__pb2.EraseSubjectKeyRequest.SerializeToString,
+            caseledger_dot_v1_dot_handoff__pb2.EraseSubjectKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

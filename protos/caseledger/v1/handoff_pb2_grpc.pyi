@@ -57,6 +57,12 @@ class HandoffServiceStub:
     Errors: PERMISSION_DENIED (NOT_THE_TAKER: the caller is neither), NOT_FOUND,
     FAILED_PRECONDITION (NO_SEALING_KEY: the caller's certificate binds none).
     """
+    EraseSubjectKey: _grpc.UnaryUnaryMultiCallable[_handoff_pb2.EraseSubjectKeyRequest, _handoff_pb2.EraseSubjectKeyResponse]
+    """A subject erased at `from_node`, which shared the subject's key with this node:
+    this node erases its copy, records the erasure and passes it on to the other
+    nodes it shared the key with. Idempotent.
+    Errors: PERMISSION_DENIED (SENDER_MISMATCH; NOT_A_PEER: the key was never shared).
+    """
 
 @_typing.type_check_only
 class HandoffServiceAsyncStub(HandoffServiceStub):
@@ -86,6 +92,12 @@ class HandoffServiceAsyncStub(HandoffServiceStub):
     (or, once it took it, its owner) to open the applicant's data.
     Errors: PERMISSION_DENIED (NOT_THE_TAKER: the caller is neither), NOT_FOUND,
     FAILED_PRECONDITION (NO_SEALING_KEY: the caller's certificate binds none).
+    """
+    EraseSubjectKey: _aio.UnaryUnaryMultiCallable[_handoff_pb2.EraseSubjectKeyRequest, _handoff_pb2.EraseSubjectKeyResponse]  # type: ignore[assignment]
+    """A subject erased at `from_node`, which shared the subject's key with this node:
+    this node erases its copy, records the erasure and passes it on to the other
+    nodes it shared the key with. Idempotent.
+    Errors: PERMISSION_DENIED (SENDER_MISMATCH; NOT_A_PEER: the key was never shared).
     """
 
 class HandoffServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -137,6 +149,18 @@ class HandoffServiceServicer(metaclass=_abc_1.ABCMeta):
         (or, once it took it, its owner) to open the applicant's data.
         Errors: PERMISSION_DENIED (NOT_THE_TAKER: the caller is neither), NOT_FOUND,
         FAILED_PRECONDITION (NO_SEALING_KEY: the caller's certificate binds none).
+        """
+
+    @_abc_1.abstractmethod
+    def EraseSubjectKey(
+        self,
+        request: _handoff_pb2.EraseSubjectKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_handoff_pb2.EraseSubjectKeyResponse, _abc.Awaitable[_handoff_pb2.EraseSubjectKeyResponse]]:
+        """A subject erased at `from_node`, which shared the subject's key with this node:
+        this node erases its copy, records the erasure and passes it on to the other
+        nodes it shared the key with. Idempotent.
+        Errors: PERMISSION_DENIED (SENDER_MISMATCH; NOT_A_PEER: the key was never shared).
         """
 
 def add_HandoffServiceServicer_to_server(servicer: HandoffServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -12,14 +12,17 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from caseledger.ledger.personal.key_peers import Erasure
 from caseledger.ledger.personal.sealing import mask
 from caseledger.nodes.config import NodeConfig
-from caseledger.nodes.service.convert import SEALED_ELSEWHERE
+from caseledger.nodes.handoff.handover import subjects_of
+from caseledger.nodes.service.convert import ERASED, SEALED_ELSEWHERE
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.handoff.test_handoff import chain_of
 from tests.pki import client_channel, node_channel, secured
+from tests.timing import wait_for
 
 TOWNSHIP = "370102001000"  # 解放路街道, where the case is submitted
 COUNTY = "370102000000"  # 历下区, which takes it over
@@ -107,3 +110,54 @@ def test_a_node_never_handed_the_case_cannot_open_it(nodes: Nodes) -> None:
     assert received is not None
     received.accept_trail(TOWNSHIP, trail, nodes.pingyin.ledger.known_hashes)
     assert applicant_shown(nodes.pingyin, str(case_id)) == SEALED_ELSEWHERE
+
+
+# -- an erasure reaches every copy ---------------------------------------------------------
+
+
+def erase_at(node: RunningNode) -> None:
+    Nodes.stub(node).EraseSubject(rq.erase_subject())
+
+
+def erasure_at(node: RunningNode, subject: str) -> Erasure | None:
+    assert node.handoffs.erasures is not None
+    return node.handoffs.erasures.peers.erasure(subject)
+
+
+@pytest.mark.parametrize("where", ["township", "county"])
+def test_an_erasure_at_either_node_erases_both_copies_and_each_records_it(
+    nodes: Nodes, where: str
+) -> None:
+    number = handed_over(nodes)
+    chain = chain_of(nodes.township, number)
+    first, other = (
+        (nodes.township, nodes.county) if where == "township" else (nodes.county, nodes.township)
+    )
+    subject = subjects_of(nodes.township.ledger, nodes.township.ledger.resolve(number))[0]
+
+    erase_at(first)  # by identity number: at the county, the id the township gave is found too
+
+    wait_for(
+        lambda: applicant_shown(other, number) == ERASED, "the erasure to reach the other node"
+    )
+    assert applicant_shown(first, number) == ERASED
+    here, there = erasure_at(first, subject), erasure_at(other, subject)
+    assert here is not None
+    assert there is not None
+    assert there.requested_by == first.config.code
+    # Crypto-shredding changes no event: both chains are as they were.
+    assert chain_of(nodes.township, number) == chain_of(nodes.county, number) == chain
+
+
+def test_a_notice_from_a_node_that_never_shared_the_key_is_refused(nodes: Nodes) -> None:
+    number = handed_over(nodes)
+    subject = subjects_of(nodes.township.ledger, nodes.township.ledger.resolve(number))[0]
+    with (
+        node_channel(nodes.county.address, PINGYIN) as channel,
+        pytest.raises(grpc.RpcError) as caught,
+    ):
+        handoff_pb2_grpc.HandoffServiceStub(channel).EraseSubjectKey(
+            handoff_pb2.EraseSubjectKeyRequest(subject=subject, from_node=PINGYIN)
+        )
+    assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert applicant_shown(nodes.county, number) == mask("张三")

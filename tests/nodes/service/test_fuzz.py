@@ -251,6 +251,14 @@ def _bases(node: RunningNode, channel: grpc.Channel) -> dict[str, bytes]:
     bases["OfferCase"] = handoff_pb2.OfferCaseRequest(
         case_id=case_id, from_node=LIXIA, from_address="127.0.0.1:9"
     ).SerializeToString()
+    bases["ExportSubjectKeys"] = handoff_pb2.ExportSubjectKeysRequest(
+        case_id=case_id
+    ).SerializeToString()
+    bases["EraseSubjectKey"] = handoff_pb2.EraseSubjectKeyRequest(
+        subject="0" * 32, from_node=rq.JINAN
+    ).SerializeToString()
+    bases["GetWitnessed"] = audit_pb2.GetWitnessedRequest(node=LIXIA).SerializeToString()
+    bases["ListForks"] = audit_pb2.ListForksRequest(node=LIXIA).SerializeToString()
     bases["DeliverTrail"] = handoff_pb2.DeliverTrailRequest(
         from_node=rq.JINAN, case_id=case_id, records=trail.records
     ).SerializeToString()
