@@ -29,6 +29,7 @@ from tests.faults.holdings import (
     holds_all_of,
 )
 from tests.faults.network import COUNTY, TOWNSHIP, LinkedNetwork
+from tests.faults.outage import OUTAGE_APPENDS, OUTAGE_WAIT
 from tests.faults.toxiproxy import Toxiproxy
 from tests.nodes import requests as rq
 from tests.timing import wait_for
@@ -36,9 +37,6 @@ from tests.timing import wait_for
 pytestmark = [pytest.mark.toxiproxy, pytest.mark.kafka]
 
 _STEP = 50  # acknowledged appends at the township before and after the outage
-# Appends between two looks at the county while the broker is out of reach:
-# seconds of outage, past the clients' longest pause between two attempts (1 s).
-_OUTAGE_STEP = 400
 
 
 @dataclass
@@ -79,9 +77,13 @@ def test_a_broker_out_of_reach_loses_nothing_and_replication_resumes(pair: Kafka
         clerks.wait_for_more(_STEP, "appends at the township")
         wait_for(lambda: len(county.stored()) > 0, "the county to follow over the broker")
         broker.proxy.down()
-        clerks.wait_for_more(_OUTAGE_STEP, "appends with the broker out of reach")
+        clerks.wait_for_more(
+            OUTAGE_APPENDS, "appends with the broker out of reach", timeout=OUTAGE_WAIT
+        )
         held = len(county.stored())
-        clerks.wait_for_more(_OUTAGE_STEP, "more appends with the broker out of reach")
+        clerks.wait_for_more(
+            OUTAGE_APPENDS, "more appends with the broker out of reach", timeout=OUTAGE_WAIT
+        )
         assert len(county.stored()) == held, "the county received with the broker out of reach"
         assert clerks.failures == [], "the township stopped answering its clerks"
         broker.proxy.up()

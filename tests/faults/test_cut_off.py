@@ -27,6 +27,7 @@ from tests.faults.holdings import (
     holds_all_of,
 )
 from tests.faults.network import CITY, COUNTY, TOWNSHIP, LinkedNetwork
+from tests.faults.outage import OUTAGE_APPENDS, OUTAGE_WAIT
 from tests.faults.toxiproxy import Toxiproxy
 from tests.nodes import requests as rq
 from tests.timing import wait_for
@@ -35,9 +36,6 @@ pytestmark = pytest.mark.toxiproxy
 
 _ANCESTORS = (COUNTY, CITY)
 _STEP = 100  # acknowledged appends at the township before and after the outage
-# Appends between two looks at the ancestors while cut off: seconds of outage,
-# long past the feeds' longest pause between two attempts (2 s).
-_OUTAGE_STEP = 400
 
 
 @pytest.fixture
@@ -68,9 +66,11 @@ def test_a_township_cut_off_keeps_accepting_and_drains_in_order_on_reconnection(
         wait_for(lambda: all(len(a.stored()) > 0 for a in ancestors), "the ancestors to follow")
         for link in network.proxies.values():
             link.down()
-        clerks.wait_for_more(_OUTAGE_STEP, "appends at the cut-off township")
+        clerks.wait_for_more(OUTAGE_APPENDS, "appends at the cut-off township", timeout=OUTAGE_WAIT)
         held = [len(a.stored()) for a in ancestors]
-        clerks.wait_for_more(_OUTAGE_STEP, "more appends at the cut-off township")
+        clerks.wait_for_more(
+            OUTAGE_APPENDS, "more appends at the cut-off township", timeout=OUTAGE_WAIT
+        )
         assert [len(a.stored()) for a in ancestors] == held, "an ancestor received while cut off"
         assert clerks.failures == [], "the township stopped answering its clerks"
         for link in network.proxies.values():

@@ -25,13 +25,14 @@ from tests.faults.holdings import (
     holds_all_of,
 )
 from tests.faults.network import COUNTY, TOWNSHIP, LinkedNetwork
+from tests.faults.outage import OUTAGE_APPENDS, OUTAGE_WAIT
 from tests.faults.toxiproxy import Timeout, Toxiproxy
 from tests.nodes import requests as rq
 from tests.timing import wait_for
 
 pytestmark = pytest.mark.toxiproxy
 
-_STEP = 100  # acknowledged appends at the township between two looks
+_STEP = 100  # acknowledged appends at the township before and after the outage
 
 
 @pytest.fixture
@@ -61,9 +62,11 @@ def test_a_half_open_link_resumes_at_the_next_position_when_it_lives_again(
         link = network.proxy(COUNTY, TOWNSHIP)
         # Timeout 0: the connection is held open and everything sent is dropped.
         dead = link.add(Timeout(0), stream="downstream")
-        clerks.wait_for_more(_STEP, "appends over the half-open link")
+        clerks.wait_for_more(OUTAGE_APPENDS, "appends over the half-open link", timeout=OUTAGE_WAIT)
         held = len(county.stored())
-        clerks.wait_for_more(_STEP, "more appends over the half-open link")
+        clerks.wait_for_more(
+            OUTAGE_APPENDS, "more appends over the half-open link", timeout=OUTAGE_WAIT
+        )
         assert len(county.stored()) == held, "the county received over a dead link"
         link.remove(dead)
         clerks.wait_for_more(_STEP, "appends with the link alive again")
