@@ -47,6 +47,11 @@ def use(tls: Path | None, token: str | None) -> None:
     _in_use = Connection(tls, token)
 
 
+def uses_tls() -> bool:
+    """Whether this invocation's channels present a client certificate."""
+    return (_in_use.tls or _env_folder()) is not None
+
+
 def read_token(value: str | None) -> str | None:
     """The token `value` names: the token itself, or a file that holds it."""
     if value is None or not value.strip():

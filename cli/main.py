@@ -20,7 +20,14 @@ from grpc_status import rpc_status
 from caseledger.cli.audit.command import audit
 from caseledger.cli.case import case
 from caseledger.cli.catalogue import catalogue
-from caseledger.cli.connect import TLS_ENV, TOKEN_ENV, ClientFolderError, read_token, use
+from caseledger.cli.connect import (
+    TLS_ENV,
+    TOKEN_ENV,
+    ClientFolderError,
+    read_token,
+    use,
+    uses_tls,
+)
 from caseledger.cli.demo.command import demo
 from caseledger.cli.identity import identity
 from caseledger.cli.network import bench, network
@@ -162,11 +169,25 @@ def _unreachable(status: Any, text: str, address: str) -> str:
             "  the node takes callers with a client certificate of its network's CA "
             "(--tls / CASELEDGER_TLS: client.key, client.crt, ca.crt) that is valid today"
         )
+    if not uses_tls():
+        return (
+            f"node at {address} is not reachable\n"
+            "  no client certificate was given: a node that runs mutual TLS (the default) "
+            "takes callers with one (--tls / CASELEDGER_TLS)"
+        )
     return f"node at {address} is not reachable"
 
 
+def _refusal_reason(status: Any) -> list[str]:
+    """The reason of a refusal for who called: always shown, it says what was missing."""
+    info = _error_info(status)
+    if info is None:
+        return []
+    return _reason_line(info) or [f"  reason: {info.reason}"]
+
+
 def _unauthenticated(status: Any, text: str, address: str) -> str:
-    lines = [f"not authenticated: {text}", *_reason_line(_error_info(status))]
+    lines = [f"not authenticated: {text}", *_refusal_reason(status)]
     lines.append(
         "  present a valid client certificate (--tls) and the operator's token "
         "(--token / CASELEDGER_TOKEN, from the network's identity provider)"
@@ -175,7 +196,7 @@ def _unauthenticated(status: Any, text: str, address: str) -> str:
 
 
 def _denied(status: Any, text: str, address: str) -> str:
-    return "\n".join([f"not permitted: {text}", *_reason_line(_error_info(status))])
+    return "\n".join([f"not permitted: {text}", *_refusal_reason(status)])
 
 
 def _damaged(status: Any, text: str, address: str) -> str:
