@@ -131,3 +131,12 @@ def test_replay_against_the_witnessed_checkpoint_catches_a_node_that_lied(
     caught = replay("--witness", f"{TOWNSHIP}={family.receiver.address}")
     assert caught.exit_code == 3, caught.output
     assert "not the event the signed checkpoint committed to" in caught.stdout
+
+
+def test_a_witnessing_nodes_own_checkpoint_with_its_pins_verifies(family: WitnessedGrpc) -> None:
+    drive_cases(family.source, 1)
+    wait_for(lambda: witnessed_up_to_head(family.receiver, family.source), "the cosignature")
+    drive_cases(family.receiver, 1)  # the parent's own log grows too
+    result = Operator(family.receiver.address)("audit", "verify", family.receiver.address)
+    assert result.exit_code == 0, result.output
+    assert f"witnessed {origin_of(TOWNSHIP)} " in result.stdout
