@@ -1,11 +1,12 @@
 """What a witnessing node keeps of each descendant it witnesses, in SQLite
 (`<code>.witness.sqlite` in its data folder):
 
-- `held_leaves`: the leaf hash of every event of the descendant's own log it
-  received, by the log position the descendant sent it with;
-- `held_subtrees`, `held_trees`: the Merkle tree over those leaves from
-  position 1, extended as far as the received positions run without a gap
-  (the same complete-subtree form as the node's own log, `merkle.py`);
+- `held_leaves`: the leaf hash of each event of the descendant's own log it
+  received beyond a gap, by the log position the descendant sent it with;
+- `held_subtrees`, `held_trees`: the Merkle tree over the leaves received
+  from position 1, extended as far as they run without a gap (the same
+  complete-subtree form as the node's own log, `merkle.py`); a leaf taken
+  into it is kept there only, as its subtree of level 0;
 - `witnessed`: the descendant's latest witnessed checkpoint, its note with
   this node's cosignature;
 - `pending`: the newest checkpoint not yet checkable (it covers positions not
@@ -119,11 +120,18 @@ class WitnessStore:
         """Record received leaves and extend the held tree over them."""
         conflicts = []
         with self._transaction() as db:
+            size = self._size(db, node)
             for position, leaf in leaves:
-                row = db.execute(
-                    "SELECT leaf FROM held_leaves WHERE node = ? AND position = ?",
-                    (node, position),
-                ).fetchone()
+                if position <= size:  # in the tree: its leaf is the subtree of level 0
+                    row = db.execute(
+                        "SELECT hash FROM held_subtrees WHERE node = ? AND level = 0 AND idx = ?",
+                        (node, position - 1),
+                    ).fetchone()
+                else:
+                    row = db.execute(
+                        "SELECT leaf FROM held_leaves WHERE node = ? AND position = ?",
+                        (node, position),
+                    ).fetchone()
                 if row is None:
                     db.execute("INSERT INTO held_leaves VALUES (?, ?, ?)", (node, position, leaf))
                 elif bytes(row[0]) != leaf:
@@ -146,6 +154,8 @@ class WitnessStore:
                     (node, level, index, value),
                 )
             size += 1
+        # A leaf taken into the tree is kept there (level 0), not twice.
+        db.execute("DELETE FROM held_leaves WHERE node = ? AND position <= ?", (node, size))
         db.execute("INSERT OR REPLACE INTO held_trees VALUES (?, ?)", (node, size))
 
     @staticmethod
