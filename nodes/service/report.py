@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NoReturn, TypeVar
 
 import grpc
@@ -51,6 +51,12 @@ from caseledger.projections import (
 from caseledger.v1 import report_pb2, report_pb2_grpc
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ReportService"]
+
+EARLIEST_AS_OF = date(1990, 1, 1)
+"""No case of an electronic ledger is older; earlier days are refused."""
+LATEST_AS_OF_DAYS = 3660
+"""How far ahead of today a read may look (some ten years, past any time limit):
+deadlines are counted up to the day asked, so a day in year 9999 is refused."""
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -134,6 +140,17 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
     def _today(self) -> date:
         return china_date(self._clock())
 
+    def _as_of(self, text: str) -> date:
+        """The day a read is about (today when empty), within the range reads take."""
+        today = self._today()
+        day = parse_day(text, "as_of", today)
+        latest = today + timedelta(days=LATEST_AS_OF_DAYS)
+        if not EARLIEST_AS_OF <= day <= latest:
+            raise InvalidInput.single(
+                "as_of", f"must be between {EARLIEST_AS_OF} and {latest} (ten years from today)"
+            )
+        return day
+
     def _period(self, first: str, last: str, as_of: date) -> Period:
         first_day = parse_day(first, "first_day", as_of)
         last_day = parse_day(last, "last_day", as_of)
@@ -145,7 +162,7 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
         self, request: report_pb2.ListCasesRequest, context: grpc.ServicerContext
     ) -> report_pb2.ListCasesResponse:
         with self._reports(context) as reports:
-            as_of = parse_day(request.as_of, "as_of", self._today())
+            as_of = self._as_of(request.as_of)
             where = CaseFilter(
                 subtree=request.division,
                 status=status_value(request.status),
@@ -176,7 +193,7 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
         self, request: report_pb2.GetStatisticsRequest, context: grpc.ServicerContext
     ) -> report_pb2.GetStatisticsResponse:
         with self._reports(context) as reports:
-            as_of = parse_day(request.as_of, "as_of", self._today())
+            as_of = self._as_of(request.as_of)
             period = self._period(request.first_day, request.last_day, as_of)
             level = level_of(request.level)
             items = [request.item_code]
@@ -211,7 +228,7 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
         self, request: report_pb2.ListOverdueRequest, context: grpc.ServicerContext
     ) -> report_pb2.ListOverdueResponse:
         with self._reports(context) as reports:
-            as_of = parse_day(request.as_of, "as_of", self._today())
+            as_of = self._as_of(request.as_of)
             size = _page_size(request.page_size)
             flagged = reports.overdue(as_of, request.division)
             page, following = _paged(flagged, request.page_token, size)
@@ -225,7 +242,7 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
         self, request: report_pb2.ListRatingsRequest, context: grpc.ServicerContext
     ) -> report_pb2.ListRatingsResponse:
         with self._reports(context) as reports:
-            as_of = parse_day(request.as_of, "as_of", self._today())
+            as_of = self._as_of(request.as_of)
             period = self._period(request.first_day, request.last_day, as_of)
             size = _page_size(request.page_size)
             rated: list[CaseDeadline] = reports.ratings(

@@ -36,8 +36,9 @@ class ReportServiceStub:
 
     Errors, for every read:
     - INVALID_ARGUMENT with google.rpc.BadRequest, one FieldViolation per bad
-    field: a malformed division code or date, a period that ends before it
-    begins, a page size out of range, a page token this node did not give.
+    field: a malformed division code or date, an `as_of` before 1990 or more
+    than ten years after today, a period that ends before it begins, a page
+    size out of range, a page token this node did not give.
     - PERMISSION_DENIED with ErrorInfo reason `OUTSIDE_JURISDICTION`
     (metadata `node`, `division`): the division asked about is not in this
     node's subtree.
@@ -95,8 +96,9 @@ class ReportServiceServicer:
 
     Errors, for every read:
     - INVALID_ARGUMENT with google.rpc.BadRequest, one FieldViolation per bad
-    field: a malformed division code or date, a period that ends before it
-    begins, a page size out of range, a page token this node did not give.
+    field: a malformed division code or date, an `as_of` before 1990 or more
+    than ten years after today, a period that ends before it begins, a page
+    size out of range, a page token this node did not give.
     - PERMISSION_DENIED with ErrorInfo reason `OUTSIDE_JURISDICTION`
     (metadata `node`, `division`): the division asked about is not in this
     node's subtree.
@@ -211,8 +213,9 @@ class ReportService:
 
     Errors, for every read:
     - INVALID_ARGUMENT with google.rpc.BadRequest, one FieldViolation per bad
-    field: a malformed division code or date, a period that ends before it
-    begins, a page size out of range, a page token this node did not give.
+    field: a malformed division code or date, an `as_of` before 1990 or more
+    than ten years after today, a period that ends before it begins, a page
+    size out of range, a page token this node did not give.
     - PERMISSION_DENIED with ErrorInfo reason `OUTSIDE_JURISDICTION`
     (metadata `node`, `division`): the division asked about is not in this
     node's subtree.

@@ -37,8 +37,9 @@ class ReportServiceStub:
 
     Errors, for every read:
     - INVALID_ARGUMENT with google.rpc.BadRequest, one FieldViolation per bad
-      field: a malformed division code or date, a period that ends before it
-      begins, a page size out of range, a page token this node did not give.
+      field: a malformed division code or date, an `as_of` before 1990 or more
+      than ten years after today, a period that ends before it begins, a page
+      size out of range, a page token this node did not give.
     - PERMISSION_DENIED with ErrorInfo reason `OUTSIDE_JURISDICTION`
       (metadata `node`, `division`): the division asked about is not in this
       node's subtree.
@@ -94,8 +95,9 @@ class ReportServiceAsyncStub(ReportServiceStub):
 
     Errors, for every read:
     - INVALID_ARGUMENT with google.rpc.BadRequest, one FieldViolation per bad
-      field: a malformed division code or date, a period that ends before it
-      begins, a page size out of range, a page token this node did not give.
+      field: a malformed division code or date, an `as_of` before 1990 or more
+      than ten years after today, a period that ends before it begins, a page
+      size out of range, a page token this node did not give.
     - PERMISSION_DENIED with ErrorInfo reason `OUTSIDE_JURISDICTION`
       (metadata `node`, `division`): the division asked about is not in this
       node's subtree.
@@ -147,8 +149,9 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Errors, for every read:
     - INVALID_ARGUMENT with google.rpc.BadRequest, one FieldViolation per bad
-      field: a malformed division code or date, a period that ends before it
-      begins, a page size out of range, a page token this node did not give.
+      field: a malformed division code or date, an `as_of` before 1990 or more
+      than ten years after today, a period that ends before it begins, a page
+      size out of range, a page token this node did not give.
     - PERMISSION_DENIED with ErrorInfo reason `OUTSIDE_JURISDICTION`
       (metadata `node`, `division`): the division asked about is not in this
       node's subtree.

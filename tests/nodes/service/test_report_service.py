@@ -211,10 +211,13 @@ def test_a_malformed_division_or_day_is_invalid_argument_naming_it(served: Serve
     for request, field in (
         (report_pb2.ListCasesRequest(division="3701020000"), "division"),
         (report_pb2.ListCasesRequest(as_of="2026-13-01"), "as_of"),
+        (report_pb2.ListOverdueRequest(as_of="9999-12-31"), "as_of"),
+        (report_pb2.GetStatisticsRequest(as_of="0001-01-01"), "as_of"),
         (report_pb2.ListCasesRequest(page_token="not-a-case"), "page_token"),
     ):
+        method = getattr(served.reports, type(request).__name__.removesuffix("Request"))
         with pytest.raises(grpc.RpcError) as caught:
-            served.reports.ListCases(request)
+            method(request)
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]
         assert status is not None
