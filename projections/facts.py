@@ -227,7 +227,7 @@ def fold(facts: CaseFacts, event: ev.CaseEvent) -> CaseFacts:
     state = _state(facts)
     event.evolve(state)
     limits = state.limits
-    return replace(
+    return _changed(
         facts,
         **_stage_facts(facts, event),
         version=event.originator_version,
@@ -240,6 +240,16 @@ def fold(facts: CaseFacts, event: ev.CaseEvent) -> CaseFacts:
         promised_days=None if limits is None else limits.promised_days,
         marks=tuple((m.kind.value, m.on.isoformat(), m.reason, m.days) for m in state.marks),
     )
+
+
+def _changed(facts: CaseFacts, **changes: Any) -> CaseFacts:
+    """`dataclasses.replace` without its per-field checks, for the one call every
+    event of a rebuild makes (it was a fifth of a rebuild's time): the values
+    are those of a valid `CaseFacts` or the fold's own, and `CaseFacts` has no
+    `__post_init__` to run."""
+    changed = object.__new__(CaseFacts)
+    changed.__dict__.update(facts.__dict__, **changes)
+    return changed
 
 
 def fold_all(case_id: str, events: list[ev.CaseEvent]) -> CaseFacts:
