@@ -296,18 +296,26 @@ class NodeViews:
                 old.stop()
             if self._views is not None:
                 self._views.close()
-            _remove_database(self._database)
-            # A closed database has folded its write-ahead log in; should one be
-            # left, it moves with the file it belongs to.
-            for suffix in ("-wal", "-shm", ""):
-                moved = Path(f"{fresh_file}{suffix}")
-                if moved.exists():
-                    os.replace(moved, f"{self._database}{suffix}")
-            self._views = CaseViews.open(str(self._database))
-            self._reports = Reports(self._views, self._ledger.node, self._calendar)
-            follower = self._follower_of(self._views)
-            follower.start()
-            self._follow(follower)
+            try:
+                _move_database(fresh_file, self._database)
+            finally:
+                # Whatever the move did, the node goes on following the views in
+                # place (an empty file, at worst, which the follower fills again).
+                self._views = CaseViews.open(str(self._database))
+                self._reports = Reports(self._views, self._ledger.node, self._calendar)
+                follower = self._follower_of(self._views)
+                follower.start()
+                self._follow(follower)
+
+
+def _move_database(source: Path, target: Path) -> None:
+    _remove_database(target)
+    # A closed database has folded its write-ahead log in; should one be left,
+    # it moves with the file it belongs to.
+    for suffix in ("-wal", "-shm", ""):
+        moved = Path(f"{source}{suffix}")
+        if moved.exists():
+            os.replace(moved, f"{target}{suffix}")
 
 
 def _remove_database(path: Path) -> None:
