@@ -56,6 +56,9 @@ class NodeConfig:
     identity_audience: str = "caseledger"
     identity_issuers: tuple[str, ...] = ("urn:caseledger:identity:development",)
     role_file: Path | None = None
+    # The node sends its checkpoints with its events and witnesses its sources'
+    # (docs/audit.md); off only for a test of a node that starts without.
+    witness: bool = True
 
     @property
     def event_db(self) -> Path:

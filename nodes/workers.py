@@ -70,6 +70,7 @@ class Workers:
         health_servicer: health.HealthServicer | None = None,
     ) -> None:
         registry = registry if registry is not None else CollectorRegistry()
+        self.registry = registry  # the node's, which its other metrics share
         self._health = health_servicer
         self._failing: set[str] = set()
         self._lock = threading.Lock()

@@ -35,6 +35,7 @@ from caseledger.ledger.trail.received import TrailBroken
 from caseledger.nodes.replication.port import Intake
 from caseledger.nodes.replication.records import delivery_of, leaves_of
 from caseledger.nodes.trust.transport import INSECURE, Transport
+from caseledger.nodes.workers import Workers, feed_worker
 from caseledger.v1 import log_pb2, log_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
@@ -60,10 +61,15 @@ class Source:
 
 class LogStreamFeed:
     def __init__(
-        self, sources: list[Source], intake: Intake, transport: Transport = INSECURE
+        self,
+        sources: list[Source],
+        intake: Intake,
+        transport: Transport = INSECURE,
+        workers: Workers | None = None,
     ) -> None:
         self._sources = sources
         self._transport = transport
+        self._workers = workers if workers is not None else Workers()
         self._intake = intake
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -73,6 +79,7 @@ class LogStreamFeed:
 
     def start(self) -> None:
         for source in self._sources:
+            self._workers.started(feed_worker(source.key))
             thread = threading.Thread(
                 target=self._follow, args=(source,), name=f"feed-{source.key}", daemon=True
             )
@@ -109,11 +116,14 @@ class LogStreamFeed:
                     one_by_one = True
                     continue
                 _log.info("source unreachable", source=source.code, code=str(error.code()))
+                # Its lag is unknown while it cannot be reached, not 0.
+                self._intake.unreachable(source.key)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
             except Exception as error:
-                # A bug, or a store that failed: reported, and tried again.
-                _log.exception("following the source failed", source=source.key, error=str(error))
+                # A bug, or a store that failed: logged, counted and shown in
+                # health (`Workers`), and tried again.
+                self._workers.failed(feed_worker(source.key), error, source=source.key)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
 
@@ -160,6 +170,7 @@ class LogStreamFeed:
                     witness.received(source.code, leaves_of(batch.records))
                 if deliveries:
                     self._intake.take(source.key, deliveries, batch.head)
+                self._workers.succeeded(feed_worker(source.key))
                 if witness is not None and batch.HasField("checkpoint"):
                     signed = batch.checkpoint
                     witness.checkpoint(source.code, signed.note, signed.certificate)

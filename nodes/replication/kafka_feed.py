@@ -94,6 +94,7 @@ from caseledger.nodes.replication.port import Intake
 from caseledger.nodes.replication.records import delivery_of as delivery_of_log_record
 from caseledger.nodes.replication.records import leaves_of, record_of
 from caseledger.nodes.replication.topics import TopicLayout, create_network_topics
+from caseledger.nodes.workers import KAFKA_FEED, PUBLISHER, Workers
 from caseledger.v1 import log_pb2
 
 _log = structlog.get_logger("caseledger.nodes.replication.port")
@@ -148,7 +149,9 @@ class KafkaPublisher:
         signal: LogSignal | None = None,
         registry: CollectorRegistry | None = None,
         max_record_bytes: int = MAX_RECORD_BYTES,
+        workers: Workers | None = None,
     ) -> None:
+        self._workers = workers if workers is not None else Workers()
         self.topic = layout.authored(code)
         self.checkpoint_topic = layout.checkpoints(code)
         # The node's checkpoint of its log up to a position, when it signs them.
@@ -181,6 +184,7 @@ class KafkaPublisher:
         return self._positions.max_tracking_id(self.topic) or 0
 
     def start(self) -> None:
+        self._workers.started(PUBLISHER)
         self._thread = threading.Thread(target=self._run, name=f"publish-{self.topic}", daemon=True)
         self._thread.start()
 
@@ -205,8 +209,13 @@ class KafkaPublisher:
                     else:
                         self._stopping.wait(_POLL_SECONDS)
                 backoff = _BACKOFF_FIRST
-            except BrokerError as error:
-                _log.warning("publishing stalled", topic=self.topic, error=str(error))
+                self._workers.succeeded(PUBLISHER)
+            except Exception as error:
+                if isinstance(error, BrokerError):
+                    _log.warning("publishing stalled", topic=self.topic, error=str(error))
+                else:
+                    # Not the broker's weather: a store or a bug. Shown in health.
+                    self._workers.failed(PUBLISHER, error, topic=self.topic)
                 # A fresh producer after a failure: its idempotence state is
                 # reset, and the unconfirmed page is sent again from the log.
                 if producer is not None:
@@ -305,7 +314,9 @@ class KafkaFeed:
         layout: TopicLayout,
         *,
         consumer: ConsumerSettings | None = None,
+        workers: Workers | None = None,
     ) -> None:
+        self._workers = workers if workers is not None else Workers()
         self.pattern = layout.subscription(code)
         self._layout = layout
         self._intake = intake
@@ -321,6 +332,7 @@ class KafkaFeed:
         return self._assigned
 
     def start(self) -> None:
+        self._workers.started(KAFKA_FEED)
         self._thread = threading.Thread(target=self._run, name="feed-kafka", daemon=True)
         self._thread.start()
 
@@ -346,10 +358,14 @@ class KafkaFeed:
                         self._take(consumer, fetched)
                     self._assigned = frozenset(consumer.assignment())
                     backoff = _BACKOFF_FIRST
+                    self._workers.succeeded(KAFKA_FEED)
             except Exception as error:
                 # Whatever was polled but not stored is read again: a new
                 # consumer starts every partition from the tracking records.
-                _log.warning("consuming stalled", pattern=self.pattern, error=str(error))
+                if isinstance(error, BrokerError):
+                    _log.warning("consuming stalled", pattern=self.pattern, error=str(error))
+                else:
+                    self._workers.failed(KAFKA_FEED, error, pattern=self.pattern)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
             finally:

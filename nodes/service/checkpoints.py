@@ -15,14 +15,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import structlog
-
 from caseledger.ledger.audit import merkle
 from caseledger.ledger.audit.checkpoint import Checkpoint
 from caseledger.ledger.audit.identity import Identity
 from caseledger.ledger.audit.log import MerkleLog
-
-_log = structlog.get_logger("caseledger.nodes.checkpoints")
+from caseledger.nodes.workers import CHECKPOINTS, Workers
 
 DEFAULT_INTERVAL = 2.0
 
@@ -38,7 +35,14 @@ class SignedCheckpoint:
 
 
 class Checkpoints:
-    def __init__(self, log: MerkleLog, identity: Identity, interval: float = DEFAULT_INTERVAL):
+    def __init__(
+        self,
+        log: MerkleLog,
+        identity: Identity,
+        interval: float = DEFAULT_INTERVAL,
+        workers: Workers | None = None,
+    ):
+        self._workers = workers if workers is not None else Workers()
         self.log = log
         self.identity = identity
         self._interval = interval
@@ -50,6 +54,7 @@ class Checkpoints:
         self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
 
     def start(self) -> None:
+        self._workers.started(CHECKPOINTS)
         self._thread.start()
 
     def stop(self) -> None:
@@ -98,5 +103,6 @@ class Checkpoints:
                     or self.extensions() != latest.checkpoint.extensions
                 ):
                     self.fresh()
-            except Exception:  # the next round tries again; a reader signs on demand
-                _log.exception("checkpoint_signing_failed")
+                self._workers.succeeded(CHECKPOINTS)
+            except Exception as error:  # the next round tries again; a reader signs on demand
+                self._workers.failed(CHECKPOINTS, error)

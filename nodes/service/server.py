@@ -16,7 +16,6 @@ import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from prometheus_client import CollectorRegistry
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.identity import load_or_create
@@ -45,8 +44,10 @@ from caseledger.nodes.service.log import LogService
 from caseledger.nodes.service.report import ReportService
 from caseledger.nodes.service.security import security_of
 from caseledger.nodes.service.views import PROJECTIONS_HEALTH, NodeViews
+from caseledger.nodes.service.witnessing import attach_witness, detach_witness
 from caseledger.nodes.trust.sealing import load_sealing_key
-from caseledger.nodes.trust.transport import INSECURE, Transport
+from caseledger.nodes.trust.transport import INSECURE, SERVER_KEEPALIVE, Transport
+from caseledger.nodes.workers import Workers
 from caseledger.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -104,6 +105,7 @@ class RunningNode:
             self.publisher.stop()
         if self.checkpoints is not None:
             self.checkpoints.stop()
+        detach_witness(self.ledger)
         self.ledger.close()
         self.keys.close()
         if self.request_ids is not None:
@@ -137,6 +139,9 @@ def start(
     metrics = Metrics()
     stopping = threading.Event()
     transport, gate = security_of(config, metrics)
+    health_servicer = health.HealthServicer()
+    # Every background thread reports here: a failure shows in health and metrics.
+    workers = Workers(metrics.registry, health_servicer)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers),
         # Who calls is checked first (`gate`); then every request is decoded and
@@ -148,6 +153,7 @@ def start(
             # One node per port: a second server on a bound port fails to start
             # instead of sharing the port's calls with the first.
             ("grpc.so_reuseport", 0),
+            *SERVER_KEEPALIVE,
         ],
     )
     settings = LedgerSettings(
@@ -163,6 +169,7 @@ def start(
         transport=transport,
         sealing=load_sealing_key(config.data_dir, config.code) if transport.secure else None,
         key_peers=KeyPeers(str(config.key_db)),
+        workers=workers,
     )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
         LedgerService(ledger, settings, metrics, handoffs, gate), server
@@ -175,9 +182,10 @@ def start(
     checkpoints = None
     merkle_log = merkle_log_of(ledger.recorder)
     if merkle_log is not None:
-        checkpoints = Checkpoints(merkle_log, load_or_create(config.data_dir, config.code))
+        checkpoints = Checkpoints(
+            merkle_log, load_or_create(config.data_dir, config.code), workers=workers
+        )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditService(ledger, checkpoints), server)
-    health_servicer = health.HealthServicer()
     views = NodeViews(
         config.views_db, ledger, settings.calendar, metrics, _projections_health(health_servicer)
     )
@@ -200,7 +208,7 @@ def start(
     server.start()
     bound.append(f"127.0.0.1:{port}" if config.listen.startswith("127.0.0.1") else config.listen)
     handoffs.start()
-    courier = Courier(ledger, handoffs.directory, transport)
+    courier = Courier(ledger, handoffs.directory, transport, workers)
     courier.start()
     for name in ("", *served):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -208,13 +216,20 @@ def start(
     # The views follow the logs from where they stand; the node serves meanwhile.
     views.start()
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
-    feed: Feed
-    publisher = None
-    if config.feed == "kafka":
-        publisher, feed = _kafka_replication(config, ledger, intake, metrics.registry)
-        publisher.start()
-    else:
-        feed = LogStreamFeed(list(sources), intake, transport)
+    feed, publisher = _feed(
+        config, ledger, intake, sources=sources, transport=transport, workers=workers
+    )
+    if config.witness:
+        # Before the feed starts, so the witness sees every event it stores (docs/audit.md).
+        attach_witness(
+            config,
+            ledger,
+            checkpoints,
+            intake=intake,
+            health=health_servicer,
+            registry=metrics.registry,
+            publisher=publisher,
+        )
     feed.start()
     if checkpoints is not None:
         checkpoints.start()
@@ -271,8 +286,26 @@ def _projections_health(health_servicer: health.HealthServicer) -> Callable[[boo
     return following
 
 
+def _feed(
+    config: NodeConfig,
+    ledger: CaseLedger,
+    intake: Intake,
+    *,
+    sources: Sequence[Source],
+    transport: Transport,
+    workers: Workers,
+) -> tuple[Feed, KafkaPublisher | None]:
+    """The node's feed (not started yet): the log streams of `sources`, or (feed
+    `kafka`) the topic consumer, with its publisher started."""
+    if config.feed != "kafka":
+        return LogStreamFeed(list(sources), intake, transport, workers), None
+    publisher, feed = _kafka_replication(config, ledger, intake, workers)
+    publisher.start()
+    return feed, publisher
+
+
 def _kafka_replication(
-    config: NodeConfig, ledger: CaseLedger, intake: Intake, registry: CollectorRegistry
+    config: NodeConfig, ledger: CaseLedger, intake: Intake, workers: Workers
 ) -> tuple[KafkaPublisher, KafkaFeed]:
     if not config.kafka_bootstrap:
         raise ValueError(f"node {config.code}: the kafka feed needs a broker (kafka_bootstrap)")
@@ -286,6 +319,7 @@ def _kafka_replication(
         layout,
         positions_env,
         signal=ledger.log_signal,
-        registry=registry,
+        registry=workers.registry,
+        workers=workers,
     )
-    return publisher, KafkaFeed(config.code, intake, broker, layout)
+    return publisher, KafkaFeed(config.code, intake, broker, layout, workers=workers)

@@ -63,6 +63,16 @@ class HeldTarget(handoff_pb2_grpc.HandoffServiceServicer):
     ) -> NoReturn:
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "not a node")
 
+    def ExportSubjectKeys(  # noqa: N802 (the RPC's name)
+        self, request: handoff_pb2.ExportSubjectKeysRequest, context: grpc.ServicerContext
+    ) -> NoReturn:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "not a node")
+
+    def EraseSubjectKey(  # noqa: N802 (the RPC's name)
+        self, request: handoff_pb2.EraseSubjectKeyRequest, context: grpc.ServicerContext
+    ) -> NoReturn:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "not a node")
+
 
 @dataclass
 class County:

@@ -126,13 +126,13 @@ class GrpcHarness:
         log = self.source.ledger.recorder.select_notifications(start=1, limit=1_000_000)
         return {TOWNSHIP: [Delivery(n.id, n) for n in log]}
 
-    def start_source(self) -> None:
+    def source_config(self) -> NodeConfig:
         listen = f"127.0.0.1:{self._source_port}"
         folder = self.folder / "township"
-        config = node_config(
-            TOWNSHIP, folder, self.store_kind, listen=listen, allow_client_time=True
-        )
-        self.source = start(config)
+        return node_config(TOWNSHIP, folder, self.store_kind, listen=listen, allow_client_time=True)
+
+    def start_source(self) -> None:
+        self.source = start(self.source_config())
         self._source_port = self.source.port
 
     def stop_source(self) -> None:
@@ -311,10 +311,13 @@ class KafkaHarness:
         finally:
             producer.close()
 
-    def start_source(self) -> None:
+    def source_config(self) -> NodeConfig:
         folder = self.folder / "township"
         prefix = self.layout.prefix
-        self.source = start(kafka_node(TOWNSHIP, folder, self.address, prefix, self.store_kind))
+        return kafka_node(TOWNSHIP, folder, self.address, prefix, self.store_kind)
+
+    def start_source(self) -> None:
+        self.source = start(self.source_config())
 
     def stop_source(self) -> None:
         self.source.stop(grace=0)

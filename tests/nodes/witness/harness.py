@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode
 from caseledger.nodes.service.witnessing import attach_witness, detach_witness
 from caseledger.v1 import audit_pb2, audit_pb2_grpc
@@ -18,7 +19,10 @@ from tests.pki import client_channel
 
 
 def witnessing(node: RunningNode) -> RunningNode:
-    """`node`, sending its checkpoints with its events and witnessing its sources'."""
+    """`node`, sending its checkpoints with its events and witnessing its sources'
+    (a node started with `witness` on, as every node is by default, already does)."""
+    if node.config.witness:
+        return node
     attach_witness(
         node.config,
         node.ledger,
@@ -41,10 +45,8 @@ class WitnessedGrpc(GrpcHarness):
     # False: the source starts without sending its checkpoints (a test attaches later).
     source_attached: bool = True
 
-    def start_source(self) -> None:
-        super().start_source()
-        if self.source_attached:
-            witnessing(self.source)
+    def source_config(self) -> NodeConfig:
+        return replace(super().source_config(), witness=self.source_attached)
 
     def stop_source(self) -> None:
         stopped(self.source)
@@ -62,10 +64,8 @@ class WitnessedKafka(KafkaHarness):
     # False: the source starts without sending its checkpoints (a test attaches later).
     source_attached: bool = True
 
-    def start_source(self) -> None:
-        super().start_source()
-        if self.source_attached:
-            witnessing(self.source)
+    def source_config(self) -> NodeConfig:
+        return replace(super().source_config(), witness=self.source_attached)
 
     def stop_source(self) -> None:
         stopped(self.source)

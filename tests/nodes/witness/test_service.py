@@ -21,7 +21,7 @@ from tests.pki import client_channel
 def bare(tmp_path: Path) -> Iterator[RunningNode]:
     """A node started without its witness."""
     fresh_nodes("sqlite", COUNTY)
-    node = start(node_config(COUNTY, tmp_path / "bare", "sqlite"))
+    node = start(node_config(COUNTY, tmp_path / "bare", "sqlite", witness=False))
     yield node
     stopped(node)
 
