@@ -17,6 +17,7 @@ from typing import Protocol, TypeAlias, TypeVar
 
 import grpc
 import structlog
+from eventsourcing.persistence import OperationalError
 from google.protobuf.message import Message
 
 from caseledger.ledger.application import CaseLedger, Outcome, utc_now
@@ -28,7 +29,7 @@ from caseledger.nodes.handoff.handover import Handoffs
 from caseledger.nodes.metrics import Metrics
 from caseledger.nodes.service import convert
 from caseledger.nodes.service.gate import Gate
-from caseledger.nodes.service.status import status_of
+from caseledger.nodes.service.status import status_of, store_unavailable_status
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 
 _log = structlog.get_logger("caseledger.nodes.ledger")
@@ -114,6 +115,11 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
             self._metrics.errors.labels(rpc=rpc, code=status.code.name).inc()
             _log.info("command refused", rpc=rpc, error=str(error), code=status.code.name)
             context.abort_with_status(status)
+        except OperationalError as error:
+            # The store, not the request: the caller may send it again later.
+            self._metrics.errors.labels(rpc=rpc, code="UNAVAILABLE").inc()
+            _log.error("store unavailable", rpc=rpc, error=str(error)[:500])
+            context.abort_with_status(store_unavailable_status(error))
         finally:
             self._metrics.latency.labels(rpc=rpc).observe(time.perf_counter() - started)
 

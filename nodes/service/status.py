@@ -203,6 +203,17 @@ def refusal_status(
     )
 
 
+def store_unavailable_status(error: Exception) -> grpc.Status:
+    """UNAVAILABLE when the node's own store cannot serve (a Cassandra cluster that
+    does not answer or has too few live replicas): nothing was written, and the
+    same request can be sent again once the store is back."""
+    info = _info("STORE_UNAVAILABLE", error=type(error).__name__)
+    text = f"this node's store cannot serve the request now; try again later ({error})"
+    return rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.UNAVAILABLE, message=text[:1000], details=_pack(info))
+    )
+
+
 def undecodable_status(message_type: str, reason: str) -> grpc.Status:
     """INVALID_ARGUMENT for request bytes that are no `message_type` (nothing was read
     from them, so no field can be named: ErrorInfo says which message was expected)."""

@@ -29,6 +29,23 @@ for private use, so no public name can collide with it)."""
 
 ChannelOptions = Sequence[tuple[str, object]]
 
+# A connection that dies without a reset (a firewall or NAT forgetting it, a link
+# that drops everything) is noticed by HTTP/2 pings: a caller pings after 20 s
+# without traffic and gives up 10 s later, so a stalled log stream is broken and
+# resumed from its position instead of waiting forever. The server must allow
+# those pings, also on a stream that carries no data while its source is idle.
+CHANNEL_KEEPALIVE: tuple[tuple[str, object], ...] = (
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+)
+SERVER_KEEPALIVE: tuple[tuple[str, object], ...] = (
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
+)
+
 
 def node_host(code: str) -> str:
     return code + NODE_HOST_SUFFIX
@@ -89,9 +106,11 @@ class Transport:
         """A channel to `address`; given the division code of the `node` expected
         there, the handshake fails unless that node's certificate answers."""
         if self.pair is None:
-            return grpc.insecure_channel(address, options=list(options))
+            return grpc.insecure_channel(address, options=[*options, *CHANNEL_KEEPALIVE])
         return grpc.secure_channel(
-            address, self.channel_credentials(), options=[*options, *self.name_options(node)]
+            address,
+            self.channel_credentials(),
+            options=[*options, *CHANNEL_KEEPALIVE, *self.name_options(node)],
         )
 
     def channel_credentials(self) -> grpc.ChannelCredentials:
