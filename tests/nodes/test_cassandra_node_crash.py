@@ -25,7 +25,7 @@ from tests import cassandra_fixtures as cf
 from tests.nodes import requests as rq
 from tests.nodes.processes import NodeProcess, free_ports
 from tests.nodes.replication.feeds import wait_for
-from tests.pki import client_channel
+from tests.pki import client_channel, shared_pki
 from tests.samples import LIXIA
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.usefixtures("cassandra_keyspace")]
@@ -44,9 +44,12 @@ def cassandra_network(folder: Path, port: int) -> Path:
         "keyspace": env["CASSANDRA_KEYSPACE"],
         "lease_seconds": 2,
     }
+    pki = shared_pki()
+    pki.secure(folder / "data", LIXIA)
     document = {
         "network": "cassandra-crash-test",
         "defaults": {"data_dir": str(folder / "data"), "feed": "grpc"},
+        "security": {"pki": str(pki.folder.root)},
         "nodes": [
             {"code": LIXIA, "name": "历下区", "address": f"127.0.0.1:{port}", "store": store}
         ],
