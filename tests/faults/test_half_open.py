@@ -11,9 +11,6 @@ both nodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.faults.clerks import Clerks
@@ -26,7 +23,7 @@ from tests.faults.holdings import (
 )
 from tests.faults.network import COUNTY, TOWNSHIP, LinkedNetwork
 from tests.faults.outage import OUTAGE_APPENDS, OUTAGE_WAIT
-from tests.faults.toxiproxy import Timeout, Toxiproxy
+from tests.faults.toxiproxy import Timeout
 from tests.nodes import requests as rq
 from tests.timing import wait_for
 
@@ -36,15 +33,8 @@ _STEP = 100  # acknowledged appends at the township before and after the outage
 
 
 @pytest.fixture
-def network(tmp_path: Path, toxiproxy: Toxiproxy) -> Iterator[LinkedNetwork]:
-    built = LinkedNetwork(
-        tmp_path,
-        {TOWNSHIP: "解放路街道", COUNTY: "历下区"},
-        links=[(COUNTY, TOWNSHIP), (TOWNSHIP, COUNTY)],
-        toxiproxy=toxiproxy,
-    )
-    yield built
-    built.close()
+def network(township_and_county: LinkedNetwork) -> LinkedNetwork:
+    return township_and_county
 
 
 def test_a_half_open_link_resumes_at_the_next_position_when_it_lives_again(

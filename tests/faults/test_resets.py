@@ -13,8 +13,7 @@ every trail verifies at both nodes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -29,7 +28,7 @@ from tests.faults.holdings import (
 )
 from tests.faults.logs import logged
 from tests.faults.network import COUNTY, TOWNSHIP, LinkedNetwork
-from tests.faults.toxiproxy import ResetPeer, Toxiproxy
+from tests.faults.toxiproxy import ResetPeer
 from tests.nodes import requests as rq
 from tests.timing import wait_for
 
@@ -40,15 +39,8 @@ _STEP = 20  # events that come through between two resets
 
 
 @pytest.fixture
-def network(tmp_path: Path, toxiproxy: Toxiproxy) -> Iterator[LinkedNetwork]:
-    built = LinkedNetwork(
-        tmp_path,
-        {TOWNSHIP: "解放路街道", COUNTY: "历下区"},
-        links=[(COUNTY, TOWNSHIP), (TOWNSHIP, COUNTY)],
-        toxiproxy=toxiproxy,
-    )
-    yield built
-    built.close()
+def network(township_and_county: LinkedNetwork) -> LinkedNetwork:
+    return township_and_county
 
 
 def _broken_streams(network: LinkedNetwork) -> int:
