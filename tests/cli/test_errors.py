@@ -87,7 +87,9 @@ def test_a_case_owned_elsewhere_says_so() -> None:
         (grpc.StatusCode.UNAVAILABLE, 9, f"node at {ADDRESS} is not reachable"),
         (grpc.StatusCode.DEADLINE_EXCEEDED, 9, f"node at {ADDRESS} is not reachable"),
         (grpc.StatusCode.INTERNAL, 1, "node error (INTERNAL)"),
-        (grpc.StatusCode.PERMISSION_DENIED, 1, "node error (PERMISSION_DENIED)"),
+        (grpc.StatusCode.PERMISSION_DENIED, 11, "not permitted"),
+        (grpc.StatusCode.UNAUTHENTICATED, 10, "not authenticated"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, 1, "node error (RESOURCE_EXHAUSTED)"),
     ],
 )
 def test_each_status_has_its_exit_code(code: grpc.StatusCode, exit_code: int, words: str) -> None:
