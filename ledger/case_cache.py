@@ -30,6 +30,12 @@ class CaseCache:
 
     def keep(self, case: Case) -> None:
         with self._lock:
+            held = self._cases.get(case.id)
+            # A reader that loaded the case before a command committed may keep
+            # it after the command kept the newer state: never go back a version.
+            if held is not None and held.version > case.version:
+                self._cases.move_to_end(case.id)
+                return
             self._cases[case.id] = case
             self._cases.move_to_end(case.id)
             while len(self._cases) > self._capacity:
