@@ -35,6 +35,7 @@ from google.protobuf.message import Message
 from caseledger.ledger import limits
 from caseledger.ledger.errors import FieldViolation, InvalidInput
 from caseledger.nodes.metrics import Metrics
+from caseledger.nodes.service.handlers import admitting
 from caseledger.nodes.service.status import status_of, undecodable_status
 
 _log = structlog.get_logger("caseledger.nodes.boundary")
@@ -182,27 +183,7 @@ class Boundary(grpc.ServerInterceptor):  # type: ignore[type-arg]
                     self._refused(rpc, "request over a limit", str(error))
                     context.abort_with_status(status_of(error))
 
-        deserializer = _tolerant(handler.request_deserializer)
-        if handler.unary_unary is not None:
-            unary = handler.unary_unary
-
-            def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
-                admit(request, context)
-                return unary(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary, deserializer, handler.response_serializer
-            )
-        assert handler.unary_stream is not None
-        stream = handler.unary_stream
-
-        def unary_stream(request: Any, context: grpc.ServicerContext) -> Any:
-            admit(request, context)
-            return stream(request, context)
-
-        return grpc.unary_stream_rpc_method_handler(
-            unary_stream, deserializer, handler.response_serializer
-        )
+        return admitting(handler, admit, _tolerant(handler.request_deserializer))
 
     def _refused(self, rpc: str, what: str, detail: str) -> None:
         if self._metrics is not None:

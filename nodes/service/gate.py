@@ -18,14 +18,14 @@ needs a caller's identity is off (the node says so in its log at start).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import grpc
 import structlog
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from caseledger.nodes.metrics import Metrics
+from caseledger.nodes.service.handlers import admitting
 from caseledger.nodes.service.operators import (
     Acting,
     Operators,
@@ -147,47 +147,7 @@ class Gate(grpc.ServerInterceptor):  # type: ignore[type-arg]
         method: str,
         handler: grpc.RpcMethodHandler,  # type: ignore[type-arg]
     ) -> grpc.RpcMethodHandler:  # type: ignore[type-arg]
-        admit = self._admit
-        if handler.unary_unary is not None:
-            unary = handler.unary_unary
-
-            def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
-                admit(method, context)
-                return unary(request, context)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.unary_stream is not None:
-            stream = handler.unary_stream
-
-            def unary_stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                admit(method, context)
-                return stream(request, context)
-
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.stream_unary is not None:
-            client_stream = handler.stream_unary
-
-            def stream_unary(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
-                admit(method, context)
-                return client_stream(requests, context)
-
-            return grpc.stream_unary_rpc_method_handler(
-                stream_unary, handler.request_deserializer, handler.response_serializer
-            )
-        assert handler.stream_stream is not None
-        both = handler.stream_stream
-
-        def stream_stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
-            admit(method, context)
-            return both(requests, context)
-
-        return grpc.stream_stream_rpc_method_handler(
-            stream_stream, handler.request_deserializer, handler.response_serializer
-        )
+        return admitting(handler, lambda _, context: self._admit(method, context))
 
 
 def anonymous(_: grpc.ServicerContext) -> Caller:
