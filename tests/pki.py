@@ -99,12 +99,7 @@ class TestPki:
 
     def client_channel(self, address: str, token: str | None = None) -> grpc.Channel:
         """A client's channel, its calls carrying `token` (the machine account's by default)."""
-        transport = self.client()
-        credentials = grpc.composite_channel_credentials(
-            transport.channel_credentials(),
-            grpc.access_token_call_credentials(token or self.token),
-        )
-        return grpc.secure_channel(address, credentials)
+        return self.client().channel(address, token=token or self.token)
 
     def node(self, data_dir: Path, code: str) -> Transport:
         """What node `code` presents (for a test that stands in for a node)."""

@@ -16,6 +16,7 @@ from caseledger.nodes.trust.certificates import issue
 from caseledger.nodes.trust.clients import issue_client
 from caseledger.nodes.trust.founding import init_ca
 from caseledger.nodes.trust.layout import PkiFolder
+from caseledger.nodes.trust.transport import KeyPair, Transport
 
 _AUDIENCE = "caseledger-bench"
 
@@ -45,14 +46,8 @@ def prepare(folder: Path, code: str, data: Path, *, insecure: bool) -> BenchSecu
         division=code,
         audience=_AUDIENCE,
     )
-    credentials = grpc.composite_channel_credentials(
-        grpc.ssl_channel_credentials(
-            root_certificates=(client / "ca.crt").read_bytes(),
-            private_key=(client / "client.key").read_bytes(),
-            certificate_chain=(client / "client.crt").read_bytes(),
-        ),
-        grpc.access_token_call_credentials(token),
-    )
+    pair = KeyPair.read(client / "client.key", client / "client.crt", client / "ca.crt", "")
+    credentials = Transport(pair).channel_credentials(token)
     args = [
         "--crl",
         str(pki.crl),

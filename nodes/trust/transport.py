@@ -101,24 +101,36 @@ class Transport:
         return server.add_secure_port(listen, credentials)
 
     def channel(
-        self, address: str, node: str | None = None, options: ChannelOptions = ()
+        self,
+        address: str,
+        node: str | None = None,
+        options: ChannelOptions = (),
+        token: str | None = None,
     ) -> grpc.Channel:
         """A channel to `address`; given the division code of the `node` expected
-        there, the handshake fails unless that node's certificate answers."""
+        there, the handshake fails unless that node's certificate answers. A client
+        passes its operator's `token`, sent with every call."""
         if self.pair is None:
             return grpc.insecure_channel(address, options=[*options, *CHANNEL_KEEPALIVE])
         return grpc.secure_channel(
             address,
-            self.channel_credentials(),
+            self.channel_credentials(token),
             options=[*options, *CHANNEL_KEEPALIVE, *self.name_options(node)],
         )
 
-    def channel_credentials(self) -> grpc.ChannelCredentials:
+    def channel_credentials(self, token: str | None = None) -> grpc.ChannelCredentials:
+        """This side's certificate and, for a client, its operator's token as bearer
+        credentials (which gRPC sends over TLS only)."""
         assert self.pair is not None
-        return grpc.ssl_channel_credentials(
+        credentials = grpc.ssl_channel_credentials(
             root_certificates=self.pair.ca,
             private_key=self.pair.key,
             certificate_chain=self.pair.cert,
+        )
+        if token is None:
+            return credentials
+        return grpc.composite_channel_credentials(
+            credentials, grpc.access_token_call_credentials(token)
         )
 
     @staticmethod

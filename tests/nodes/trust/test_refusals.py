@@ -67,14 +67,7 @@ class Network:
         return (node or self.lixia).ledger.recorder.max_notification_id() or 0
 
     def client(self, token: str | None, node: RunningNode | None = None) -> grpc.Channel:
-        address = (node or self.lixia).address
-        transport = self.pki.client()
-        credentials = transport.channel_credentials()
-        if token is not None:
-            credentials = grpc.composite_channel_credentials(
-                credentials, grpc.access_token_call_credentials(token)
-            )
-        return grpc.secure_channel(address, credentials)
+        return self.pki.client().channel((node or self.lixia).address, token=token)
 
     def as_node(self, code: str, node: RunningNode | None = None) -> grpc.Channel:
         return self.pki.node(self.folder / "callers" / code, code).channel(
@@ -202,10 +195,7 @@ def test_a_certificate_revoked_while_the_node_runs_is_refused_from_the_next_call
     folder = network.pki.client_folder("revoked-desk")
     cert = x509.load_pem_x509_certificate((folder / "client.crt").read_bytes())
     transport = network.pki.client("revoked-desk")
-    credentials = grpc.composite_channel_credentials(
-        transport.channel_credentials(), grpc.access_token_call_credentials(network.pki.token)
-    )
-    with grpc.secure_channel(network.lixia.address, credentials) as channel:
+    with transport.channel(network.lixia.address, token=network.pki.token) as channel:
         submit(channel)  # accepted before the revocation
         before = network.written()
         revoke(network.pki.authority, [cert.serial_number], REASONS["key_compromise"])
