@@ -33,6 +33,7 @@ class ServerProcess:
     marker: str
     console_log: Path
     service_log: Path
+    stop_signal: int = signal.SIGTERM
 
     def running_pid(self) -> int | None:
         """The pid of our live server, or None (a stale pid file is removed)."""
@@ -102,7 +103,7 @@ class ServerProcess:
         )
 
     def terminate(self, timeout_s: float) -> int | None:
-        """Stop our server (SIGTERM, then SIGKILL after `timeout_s`).
+        """Stop our server (`stop_signal`, then SIGKILL after `timeout_s`).
 
         Returns the pid that was stopped, or None when none was running.
         """
@@ -110,7 +111,7 @@ class ServerProcess:
         if pid is None:
             return None
         start_time = _start_time(pid)
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, self.stop_signal)
         deadline = time.monotonic() + timeout_s
         while _still_runs(pid, start_time):
             if time.monotonic() >= deadline:

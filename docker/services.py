@@ -1,10 +1,13 @@
-"""Fetch, start, stop and check the real Kafka broker, Cassandra node and Toxiproxy.
+"""Fetch, start, stop and check the real Kafka broker, Cassandra node, Toxiproxy and PostgreSQL.
 
-    python docker/services.py fetch|start|stop|status|reset|classpath kafka|cassandra|toxiproxy
+    python docker/services.py fetch|start|stop|status|reset|classpath \
+        kafka|cassandra|toxiproxy|postgres
 
 Both servers are assembled from their jars on Maven Central and run with
 `java` directly (no Docker); Toxiproxy, the fault injector, is built from its
-Go module with the Go toolchain (`fetch` builds it). Settings come from the
+Go module with the Go toolchain (`fetch` builds it); PostgreSQL, where
+nodes may keep their views, is Debian's `postgresql` package (`fetch`
+installs it with apt-get when it is missing). Settings come from the
 options below, then from CASELEDGER_* environment variables, then from the
 defaults; see docs/services.md and, for Toxiproxy, docs/operations.md. Exit
 status: 0 on success, 1 on failure, 2 on a usage error, 3 from `status` when
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import cassandra_node
 import kafka_broker
+import postgres_server
 import toxiproxy_server
 from jar_fetch import JarSet, fetch
 from jvm_process import ServerProcess, ServiceError
@@ -35,6 +39,7 @@ Settings = (
     kafka_broker.KafkaSettings
     | cassandra_node.CassandraSettings
     | toxiproxy_server.ToxiproxySettings
+    | postgres_server.PostgresSettings
 )
 
 
@@ -52,6 +57,8 @@ class Service:
     stop_timeout_s: float
 
     def address(self) -> str:
+        if isinstance(self.settings, postgres_server.PostgresSettings):
+            return self.settings.dsn
         return f"127.0.0.1:{self.settings.port}"
 
 
@@ -83,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 def _fetch(service: Service) -> int:
     if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
         return _build(service.settings)
+    if isinstance(service.settings, postgres_server.PostgresSettings):
+        return _install()
     assert service.jars is not None
     ran, seconds = fetch(service.jars, service.work_dir)
     jar_count = len(list(service.jars.lib_dir.glob("*.jar")))
@@ -103,6 +112,17 @@ def _build(settings: toxiproxy_server.ToxiproxySettings) -> int:
         print(f"toxiproxy: built {pinned} into {settings.binary} in {seconds:.1f} s")
     else:
         print(f"toxiproxy: {pinned} already built in {settings.binary} (cached)")
+    return 0
+
+
+def _install() -> int:
+    ran, seconds = postgres_server.install()
+    where = postgres_server.bin_dir()
+    if ran:
+        package = postgres_server.PACKAGE
+        print(f"postgres: installed Debian's {package} into {where} in {seconds:.1f} s")
+    else:
+        print(f"postgres: server already installed in {where}")
     return 0
 
 
@@ -177,6 +197,8 @@ def _busy_ports(service: Service) -> list[int]:
         return kafka_broker.busy_ports(service.settings)
     if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
         return toxiproxy_server.busy_ports(service.settings)
+    if isinstance(service.settings, postgres_server.PostgresSettings):
+        return postgres_server.busy_ports(service.settings)
     return cassandra_node.busy_ports(service.settings)
 
 
@@ -187,6 +209,9 @@ def _prepare(service: Service) -> list[str]:
     if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
         toxiproxy_server.prepare(service.settings)
         return toxiproxy_server.start_command(service.settings)
+    if isinstance(service.settings, postgres_server.PostgresSettings):
+        postgres_server.prepare(service.settings)
+        return postgres_server.start_command(service.settings)
     cassandra_node.prepare(service.settings)
     return cassandra_node.start_command(service.settings)
 
@@ -196,6 +221,8 @@ def _is_ready(service: Service) -> bool:
         return kafka_broker.is_ready(service.settings)
     if isinstance(service.settings, toxiproxy_server.ToxiproxySettings):
         return toxiproxy_server.is_ready(service.settings)
+    if isinstance(service.settings, postgres_server.PostgresSettings):
+        return postgres_server.is_ready(service.settings)
     return cassandra_node.is_ready(service.settings)
 
 
@@ -228,6 +255,19 @@ def _configure(args: argparse.Namespace) -> Service:
         jars = None
         process = toxiproxy_server.server_process(settings)
         ready_default, stop_default = 30.0, 10.0
+    elif name == "postgres":
+        for given, option in (
+            (args.controller_port, "--controller-port"),
+            (args.storage_port, "--storage-port"),
+            (args.heap, "--heap"),
+            (args.lib_dir, "--lib-dir"),
+        ):
+            if given is not None:
+                raise ServiceError(f"{option} does not apply to postgres")
+        settings = postgres_server.PostgresSettings(run_dir=run_dir, port=port or 5432)
+        jars = None
+        process = postgres_server.server_process(settings)
+        ready_default, stop_default = 60.0, 30.0
     elif name == "kafka":
         if args.storage_port is not None:
             raise ServiceError("--storage-port applies to cassandra only")
@@ -272,18 +312,19 @@ def _configure(args: argparse.Namespace) -> Service:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python docker/services.py",
-        description="Fetch, start, stop and check the real Kafka broker, Cassandra node and "
-        "Toxiproxy.",
+        description="Fetch, start, stop and check the real Kafka broker, Cassandra node, "
+        "Toxiproxy and PostgreSQL.",
     )
     parser.add_argument(
         "command",
         choices=["fetch", "start", "stop", "status", "reset", "classpath"],
-        help="fetch jars (toxiproxy: build it); start (fetching first) and wait until ready; "
+        help="fetch jars (toxiproxy: build it; postgres: install Debian's package); "
+        "start (fetching first) and wait until ready; "
         "stop by pid file; "
         "status (exit 3 when not running); reset removes data, logs and config; "
         "classpath prints the java -cp value (for the Kafka perf tools)",
     )
-    parser.add_argument("service", choices=["kafka", "cassandra", "toxiproxy"])
+    parser.add_argument("service", choices=["kafka", "cassandra", "toxiproxy", "postgres"])
     parser.add_argument(
         "--home", help="root of jars and run folders [$CASELEDGER_SERVICES_HOME or ./.services]"
     )
@@ -299,7 +340,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=int,
-        help="client port: Kafka PLAINTEXT 9092, Cassandra CQL 9042, Toxiproxy's HTTP API 8474 "
+        help="client port: Kafka PLAINTEXT 9092, Cassandra CQL 9042, Toxiproxy's HTTP API 8474, "
+        "PostgreSQL 5432 "
         "[$CASELEDGER_<SERVICE>_PORT]",
     )
     parser.add_argument(
@@ -320,7 +362,7 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         help="seconds to wait until ready "
-        "[$CASELEDGER_<SERVICE>_TIMEOUT; 90 Kafka, 240 Cassandra, 30 Toxiproxy]",
+        "[$CASELEDGER_<SERVICE>_TIMEOUT; 90 Kafka, 240 Cassandra, 30 Toxiproxy, 60 PostgreSQL]",
     )
     return parser
 
