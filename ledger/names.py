@@ -2,7 +2,7 @@
 
 Every event class the ledger stores, and every aggregate class that a
 creating event names as its `originator_topic`, is known by a stable name,
-`caseledger.<context>.<Name>` (context `case`, `catalogue` or `numbering`),
+`caseledger.<context>.<Name>` (context `case`, `catalogue`, `numbering` or `audit`),
 declared on the class as `NAME`. A name never depends on where the class
 lives and never contains a colon, so it cannot be taken for a module path.
 
@@ -23,13 +23,14 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from caseledger.ledger.audit.rotation import SigningKey
 from caseledger.ledger.case import events as ev
 from caseledger.ledger.case.aggregate import Case
 from caseledger.ledger.catalogue import Item
 from caseledger.ledger.codes.numbering import CaseNumber
 from caseledger.ledger.errors import UnknownEventName
 
-AGGREGATES: Final[tuple[type[Any], ...]] = (Case, Item, CaseNumber)
+AGGREGATES: Final[tuple[type[Any], ...]] = (Case, Item, CaseNumber, SigningKey)
 """The aggregates whose creating events name them (`originator_topic`)."""
 
 CASE_EVENTS: Final[tuple[type[ev.CaseEvent], ...]] = (
@@ -64,6 +65,7 @@ EVENTS: Final[tuple[type[Any], ...]] = (
     Item.Published,
     Item.Revised,
     CaseNumber.Claimed,
+    SigningKey.Rotated,
 )
 """Every event class the ledger stores."""
 
@@ -71,6 +73,7 @@ _CREATES: Final[Mapping[type[Any], type[Any]]] = {
     ev.Submitted: Case,
     Item.Published: Item,
     CaseNumber.Claimed: CaseNumber,
+    SigningKey.Rotated: SigningKey,
 }
 
 # The case events that were stored under module paths (all of them, in both

@@ -18,7 +18,7 @@ from caseledger.ledger.codes.numbering import CaseNumber
 from caseledger.ledger.errors import UnknownEventName
 
 EVENTS_DOC = Path(__file__).parents[2] / "docs" / "events.md"
-NAME = re.compile(r"^caseledger\.(case|catalogue|numbering)\.[A-Z][A-Za-z]+$")
+NAME = re.compile(r"^caseledger\.(case|catalogue|numbering|audit)\.[A-Z][A-Za-z]+$")
 
 assert application  # every stored class is imported by the time the ledger is
 
