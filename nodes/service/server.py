@@ -39,6 +39,7 @@ from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
 from caseledger.nodes.service.audit import AuditService
 from caseledger.nodes.service.boundary import Boundary
 from caseledger.nodes.service.checkpoints import Checkpoints
+from caseledger.nodes.service.intake import IntakeService
 from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
 from caseledger.nodes.service.log import LogService
 from caseledger.nodes.service.report import ReportService
@@ -53,6 +54,7 @@ from caseledger.v1 import (
     audit_pb2_grpc,
     handoff_pb2,
     handoff_pb2_grpc,
+    intake_pb2_grpc,
     ledger_pb2,
     ledger_pb2_grpc,
     log_pb2,
@@ -173,6 +175,9 @@ def start(
     )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
         LedgerService(ledger, settings, metrics, handoffs, gate), server
+    )
+    intake_pb2_grpc.add_IntakeServiceServicer_to_server(
+        IntakeService(ledger, settings, metrics, gate), server
     )
     handoff_pb2_grpc.add_HandoffServiceServicer_to_server(
         HandoffService(ledger, handoffs, settings.clock, gate), server
