@@ -1,0 +1,220 @@
+"""The exchange's tables and their tracking, in one database of their own.
+
+The stage tables (`tables.py`) sit beside the library's `tracking` table, so
+a batch's rows and the position it reached in its upstream log are one
+transaction, as in the `cases` view: a batch counts once or not at all.
+
+Every transaction that changes at least one row takes the next **batch
+number** (table `exchange_batches`) and stamps each row it writes with it
+(`sync_batch`; `first_batch` keeps the batch that wrote the row first). A
+reader that pulled everything up to batch N asks for `sync_batch > N` next
+time: batches are numbered inside the write transaction, and writers take
+turns (the datastore lets one writer in at a time), so a batch number a
+reader can see was committed after every smaller one, and nothing committed
+later can get a number at or below one the reader has seen. A row changed
+again after a pull is read again, in its newest state and marked `U`; one
+first written after the pull is marked `I`.
+
+The tables live in the database of a `CaseViews` of their own, so the
+node's one `Follower` runs the exchange like the `cases` view (whose
+`cases` table stays empty here). The SQL is kept to what
+SQLite and PostgreSQL share (`INSERT ... ON CONFLICT DO UPDATE`, no
+`INSERT OR REPLACE`); only the placeholders differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from eventsourcing import sqlite as library
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor
+
+from caseledger.projections.exchange.rows import Key, Row, StageRows
+from caseledger.projections.exchange.tables import STAGE_TABLES, StageTable
+from caseledger.projections.store import CaseViews
+
+__all__ = ["Change", "ExchangeBatch", "ExchangeViews"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A row as a reader pulls it: `operation` is `I` for a row first written
+    after the reader's position, `U` for one it may have seen before."""
+
+    table: str
+    batch: int
+    operation: str
+    row: Row
+
+
+def _create_statements() -> list[str]:
+    return [
+        "CREATE TABLE IF NOT EXISTS exchange_batches (batch BIGINT PRIMARY KEY, "
+        "upstream TEXT NOT NULL, position BIGINT NOT NULL)",
+        *(statement for table in STAGE_TABLES for statement in _ddl(table)),
+    ]
+
+
+def _ddl(table: StageTable) -> list[str]:
+    columns = [f"{c.name} {'BIGINT' if c.integer else 'TEXT NOT NULL'}" for c in table.columns]
+    keys = ", ".join(table.key_names)
+    return [
+        f"CREATE TABLE IF NOT EXISTS {table.sql_name} ({', '.join(columns)}, "
+        f"first_batch BIGINT NOT NULL, sync_batch BIGINT NOT NULL, PRIMARY KEY ({keys}))",
+        f"CREATE INDEX IF NOT EXISTS {table.sql_name}_sync ON {table.sql_name} (sync_batch)",
+    ]
+
+
+class ExchangeBatch:
+    """One transaction's writes: rows compared with those stored, the changed
+    ones written under one batch number (taken on the first change)."""
+
+    def __init__(self, cursor: SQLiteCursor, upstream: str, position: int) -> None:
+        self._cursor = cursor
+        self._upstream = upstream
+        self._position = position
+        self._number: int | None = None
+
+    @property
+    def number(self) -> int | None:
+        """The batch number, once a row changed."""
+        return self._number
+
+    def _take_number(self) -> int:
+        if self._number is None:
+            c = self._cursor
+            c.execute("SELECT COALESCE(MAX(batch), 0) + 1 AS next FROM exchange_batches")
+            self._number = int(c.fetchone()["next"])
+            c.execute(
+                "INSERT INTO exchange_batches (batch, upstream, position) VALUES (?, ?, ?)",
+                (self._number, self._upstream, self._position),
+            )
+        return self._number
+
+    def stored(self, case_id: str) -> StageRows:
+        """The rows of one case as stored, per table."""
+        found: StageRows = {}
+        for table in STAGE_TABLES:
+            names = [c.name for c in table.columns]
+            self._cursor.execute(
+                f"SELECT {', '.join(names)} FROM {table.sql_name} WHERE case_id = ?", (case_id,)
+            )
+            rows: dict[Key, Row] = {}
+            for record in self._cursor.fetchall():
+                row: Row = {name: record[name] for name in names}
+                rows[tuple(row[k] for k in table.key_names)] = row
+            found[table.name] = rows
+        return found
+
+    def write_case(self, case_id: str, rows: StageRows) -> int:
+        """Write the rows of one case that differ from those stored; how many."""
+        stored = self.stored(case_id)
+        written = 0
+        for table in STAGE_TABLES:
+            before = stored[table.name]
+            for key, row in rows[table.name].items():
+                if before.get(key) == row:
+                    continue
+                self._upsert(table, row, self._take_number())
+                written += 1
+        return written
+
+    def _upsert(self, table: StageTable, row: Row, batch: int) -> None:
+        names = [c.name for c in table.columns]
+        updates = ", ".join(f"{n} = excluded.{n}" for n in (*table.data_names, "sync_batch"))
+        self._cursor.execute(
+            f"INSERT INTO {table.sql_name} ({', '.join(names)}, first_batch, sync_batch) "
+            f"VALUES ({', '.join('?' * (len(names) + 2))}) "
+            f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {updates}",
+            (*(row[n] for n in names), batch, batch),
+        )
+
+
+class ExchangeViews:
+    """The stage tables of a node's upward exchange, in the database of a
+    `CaseViews` whose tracking table records the exchange's positions.
+
+    The node's `Follower` runs a `CaseProjection` over a `CaseViews`; the
+    exchange is one (`ExchangeProjection`) over views of its own, whose `cases`
+    table stays empty and whose transactions also write the stage tables.
+    """
+
+    def __init__(self, views: CaseViews) -> None:
+        if not isinstance(views, library.SQLiteTrackingRecorder):
+            raise TypeError(f"the exchange keeps its tables in SQLite, not {type(views)}")
+        self.views = views
+        self._recorder = views
+        with views.datastore.transaction(commit=True) as c:
+            for statement in _create_statements():
+                c.execute(statement)
+
+    @classmethod
+    def open(cls, db_name: str) -> ExchangeViews:
+        """The exchange in database `db_name` (a file, or a shared in-memory URI)."""
+        return cls(CaseViews.open(db_name))
+
+    def close(self) -> None:
+        self.views.close()
+
+    def position(self, upstream: str) -> int:
+        return self.views.position(upstream)
+
+    @contextmanager
+    def batch(self, upstream: str, position: int) -> Iterator[ExchangeBatch]:
+        """One transaction: the rows written and `position` in `upstream`
+        (IntegrityError, nothing written, when it is not past the recorded one)."""
+        with self._recorder.datastore.transaction(commit=True) as c:
+            batch = ExchangeBatch(c, upstream, position)
+            yield batch
+            self._recorder._insert_tracking(c, Tracking(upstream, position))
+
+    def head(self) -> int:
+        """The last batch committed (0: none)."""
+        with self._recorder.datastore.transaction(commit=False) as c:
+            c.execute("SELECT COALESCE(MAX(batch), 0) AS head FROM exchange_batches")
+            return int(c.fetchone()["head"])
+
+    def changes(
+        self,
+        table: StageTable,
+        *,
+        since: int,
+        upto: int,
+        subtree: str = "",
+        after: Sequence[object] = (),
+        limit: int = 1000,
+    ) -> list[Change]:
+        """Rows of `table` written in batches `since` < batch <= `upto` by a node
+        of `subtree` (a division prefix), in (batch, key) order, after the
+        (batch, *key) `after` names, at most `limit`."""
+        names = [c.name for c in table.columns]
+        order = ("sync_batch", *table.key_names)
+        clauses = ["sync_batch > ?", "sync_batch <= ?", "department LIKE ?"]
+        params: list[object] = [since, upto, subtree + "%"]
+        if after:
+            # (a, b, c) > (x, y, z), spelled out: row values compare alike in both
+            # databases, but their planners use the index only for this form.
+            alternatives = []
+            for i in range(len(order)):
+                terms = [f"{order[j]} = ?" for j in range(i)] + [f"{order[i]} > ?"]
+                alternatives.append("(" + " AND ".join(terms) + ")")
+                params.extend([*after[:i], after[i]])
+            clauses.append("(" + " OR ".join(alternatives) + ")")
+        sql = (
+            f"SELECT {', '.join(names)}, first_batch, sync_batch FROM {table.sql_name} "
+            f"WHERE {' AND '.join(clauses)} ORDER BY {', '.join(order)} LIMIT {int(limit)}"
+        )
+        with self._recorder.datastore.transaction(commit=False) as c:
+            c.execute(sql, params)
+            return [
+                Change(
+                    table.name,
+                    int(r["sync_batch"]),
+                    "I" if int(r["first_batch"]) > since else "U",
+                    {name: r[name] for name in names},
+                )
+                for r in c.fetchall()
+            ]
