@@ -30,6 +30,7 @@ from caseledger.cli.connect import (
 )
 from caseledger.cli.demo.command import demo
 from caseledger.cli.identity import identity
+from caseledger.cli.import_cases import import_cases
 from caseledger.cli.network import bench, network
 from caseledger.cli.node import node
 from caseledger.cli.projection import projection
@@ -351,6 +352,7 @@ for _group in (
     projection,
     identity,
     bench,
+    import_cases,
 ):
     cli.add_command(_group)
 
