@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from caseledger.cli.audit.rotation import RotationRefused, key_in_force
+
 _SIGNATURE_PREFIX = "\u2014 "
 
 
@@ -61,6 +63,11 @@ def verify_note(note: str, key: VerifierKey) -> SignedCheckpoint:
     if cut < 0:
         raise CheckpointRefused("the note has no blank line before its signatures")
     text, signature_lines = note[: cut + 1], note[cut + 2 :]
+    try:
+        # After a rotation the note is signed by the key `key` was rotated to.
+        key = VerifierKey(key.name, key_in_force(key.name, key.public, text))
+    except RotationRefused as error:
+        raise CheckpointRefused(str(error)) from None
     verified = False
     for line in signature_lines.splitlines():
         if not line.startswith(_SIGNATURE_PREFIX):

@@ -31,6 +31,7 @@ from caseledger.cli.audit.checkpoint import (
     VerifierKey,
     verify_note,
 )
+from caseledger.cli.audit.rotation import ROTATION_EVENT, carried
 from caseledger.cli.connect import open_channel
 from caseledger.cli.output import console, emit_json
 from caseledger.cli.session import Session
@@ -179,6 +180,13 @@ def verify_log(channel: grpc.Channel, report: LogReport, timeout: float) -> None
             )
     report.events_checked = len(held)
     report.findings.extend(_missing(held, size))
+    for rotation in carried(report.checkpoint.note.partition("\n\n")[0]):
+        logged = held.get(rotation.position)
+        if logged is not None and (
+            logged.topic != ROTATION_EVENT or logged.state != rotation.state
+        ):
+            problem = "not the key rotation the checkpoint carries for this position"
+            report.findings.append(Finding(rotation.position, problem, logged))
     present = [leaves.get(p) for p in range(1, size + 1)]
     complete = [leaf for leaf in present if leaf is not None]
     if len(complete) == size and not report.findings and merkle.tree_head(complete) == root:

@@ -6,7 +6,9 @@ the descendant's own log it received, at the position it was sent with
 of the descendant (`check`) is cosigned only when:
 
 1. its note is signed by the descendant's identity key (the caller resolves
-   the key, from the descendant's certificate) and names the descendant;
+   the key, from the descendant's certificate), or by the key the rotations
+   it carries lead to from that one, each of them the event held at its
+   position (`ledger.audit.rotation`), and names the descendant;
 2. its root equals the root of the tree over the events held from that node
    at its size: what the descendant says it recorded is what it sent;
 3. it extends the last checkpoint witnessed: a consistency proof from that
@@ -33,6 +35,15 @@ from caseledger.ledger.audit import merkle
 from caseledger.ledger.audit.checkpoint import BadNote, Checkpoint, open_note, origin_of
 from caseledger.ledger.audit.cosignature import cosign
 from caseledger.ledger.audit.identity import Identity
+from caseledger.ledger.audit.leaves import event_leaf
+from caseledger.ledger.audit.rotation import (
+    BadRotation,
+    Rotation,
+    SigningKey,
+    key_in_force,
+    rotation_id,
+    rotation_lines,
+)
 from caseledger.ledger.audit.witness_store import Fork, Witnessed, WitnessStore
 
 PIN = "witnessed"
@@ -74,6 +85,10 @@ class Witness:
         self.identity = identity
         self._clock = clock
 
+    def rotated(self, identity: Identity) -> None:
+        """Cosign with the node's new identity key from now on."""
+        self.identity = identity
+
     def _now(self) -> str:
         moment = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC)
         return moment.isoformat(timespec="seconds")
@@ -102,8 +117,11 @@ class Witness:
         """Check a checkpoint note of `node`, signed with the key `public`."""
         name = origin_of(node)
         try:
-            checkpoint = Checkpoint.parse(open_note(note, name, public))
-        except BadNote as error:
+            claimed = Checkpoint.parse(note.rpartition("\n\n")[0] + "\n")
+            rotations = rotation_lines(claimed.extensions)
+            signer = key_in_force(name, public, rotations, claimed.size)
+            checkpoint = Checkpoint.parse(open_note(note, name, signer))
+        except (BadNote, BadRotation) as error:
             return Outcome(node, Verdict.REFUSED, detail=str(error))
         if checkpoint.origin != name:
             return Outcome(
@@ -120,6 +138,17 @@ class Witness:
                 checkpoint.size,
                 f"{held} of its {checkpoint.size} events received so far",
             )
+        for position, state in rotations:
+            held_leaf = self.store.held_leaf(node, position)
+            leaf = event_leaf(
+                SigningKey.Rotated.NAME,
+                rotation_id(Rotation.from_state(state).new_key),
+                1,
+                state,
+            )
+            if held_leaf != leaf:
+                detail = f"the key rotation at position {position} is not the event received there"
+                return Outcome(node, Verdict.REFUSED, checkpoint.size, detail)
         return self._judge(node, checkpoint, note)
 
     def _judge(self, node: str, checkpoint: Checkpoint, note: str) -> Outcome:

@@ -167,6 +167,21 @@ class WitnessStore:
         with self._lock:
             return self._size(self._db, node)
 
+    def held_leaf(self, node: str, position: int) -> bytes | None:
+        """The leaf received at `position` of `node`'s log, None if none was."""
+        with self._lock:
+            if position <= self._size(self._db, node):
+                row = self._db.execute(
+                    "SELECT hash FROM held_subtrees WHERE node = ? AND level = 0 AND idx = ?",
+                    (node, position - 1),
+                ).fetchone()
+            else:
+                row = self._db.execute(
+                    "SELECT leaf FROM held_leaves WHERE node = ? AND position = ?",
+                    (node, position),
+                ).fetchone()
+        return None if row is None else bytes(row[0])
+
     def held_root(self, node: str, size: int) -> bytes:
         with self._lock:
             return merkle.root(_HeldTree(self._db, node), size)

@@ -46,6 +46,10 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
     def __init__(self, ledger: CaseLedger, checkpoints: Checkpoints | None) -> None:
         self._ledger = ledger
         self._checkpoints = checkpoints
+        if checkpoints is not None:
+            # The one place the signer and the node's ledger meet: a staged key
+            # rotation is recorded in this ledger's log.
+            checkpoints.records_rotations_in(ledger)
 
     def _signer(self, context: grpc.ServicerContext) -> Checkpoints:
         if self._checkpoints is None:

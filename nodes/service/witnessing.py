@@ -104,7 +104,8 @@ def attach_witness(
         else health_pb2.HealthCheckResponse.SERVING,
     )
     attachment = Attachment(checkpoints, certificate, node_witness)
-    checkpoints.extensions = witness.pins
+    checkpoints.pins = witness.pins
+    checkpoints.on_rotated.append(witness.rotated)
     intake.witness = node_witness
     if publisher is not None:
         publisher.sign_at = attachment.carried

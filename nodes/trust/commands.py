@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from caseledger.ledger.audit.identity import key_file, next_key_file, stage_next
 from caseledger.nodes.trust.authority import Authority, load_ca
 from caseledger.nodes.trust.certificates import (
     DEFAULT_HOSTS,
@@ -77,9 +78,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     revoked.add_argument("--reason", required=True, choices=sorted(REASONS))
     command("list", "the certificates issued and their state")
+    rotate = sub.add_parser(
+        "rotate-key",
+        prog=f"{_PROG} rotate-key",
+        help="stage a node's next identity key: the node records the rotation in its log, "
+        "signed by its key in force, and signs its checkpoints with the new one",
+    )
+    rotate.add_argument("code", help="the node's 12-digit division code")
+    rotate.add_argument("--data", type=Path, required=True, help="the node's data folder")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pki_command == "rotate-key":
+        return _rotate_key(args.code, args.data)
     folder = PkiFolder(args.dir)
     try:
         if args.pki_command == "init":
@@ -115,6 +126,21 @@ def run(args: argparse.Namespace) -> int:
     except TrustError as error:
         print(f"{_PROG} {args.pki_command}: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _rotate_key(code: str, data: Path) -> int:
+    try:
+        code = parse_code(code)
+        if not key_file(data, code).exists():
+            raise TrustError(f"{data} holds no identity key of node {code}")
+    except TrustError as error:
+        print(f"{_PROG} rotate-key: {error}", file=sys.stderr)
+        return 1
+    staged_key = stage_next(data, code)
+    print(f"staged {next_key_file(data, code)} (0600)")
+    print(f"next verifier key {staged_key}")
+    print("the node rotates to it within one signing round (or at its next start)")
     return 0
 
 
