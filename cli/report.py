@@ -18,6 +18,7 @@ import click
 from caseledger.cli.connect import open_channel
 from caseledger.cli.output import console, emit_json, message_dict
 from caseledger.cli.params import CalendarDate
+from caseledger.cli.report_export import export
 from caseledger.cli.report_tables import (
     LEVEL_NAMES,
     LEVELS,
@@ -305,3 +306,6 @@ def ratings(  # noqa: PLR0917 - click passes every option
     else:
         console().print(cases_table(f"好差评 ratings as of {answer.as_of}", found))
         console().print(ratings_line(answer.figures))
+
+
+report.add_command(export)

@@ -27,10 +27,12 @@ from grpc_status import rpc_status
 from caseledger.ledger.case.events import china_date
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.errors import InvalidInput
+from caseledger.nodes.service.exchange import NodeExchange
 from caseledger.nodes.service.report_convert import (
     day_after_start,
     day_start,
     deadline_status,
+    exchange_page,
     figures_message,
     level_message,
     level_of,
@@ -48,6 +50,7 @@ from caseledger.projections import (
     Period,
     Reports,
 )
+from caseledger.projections.exchange.pull import Pull
 from caseledger.v1 import report_pb2, report_pb2_grpc
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ReportService"]
@@ -59,6 +62,8 @@ LATEST_AS_OF_DAYS = 3660
 deadlines are counted up to the day asked, so a day in year 9999 is refused."""
 
 DEFAULT_PAGE_SIZE = 100
+DEFAULT_EXCHANGE_PAGE = 1000
+"""Rows a response of StreamExchange carries when the request names no size."""
 MAX_PAGE_SIZE = 1000
 """The most cases one page carries (also the table of limits' bound)."""
 
@@ -112,16 +117,27 @@ def _rebuild_message(progress: Rebuild | None) -> report_pb2.RebuildProgress | N
 
 
 class ReportService(report_pb2_grpc.ReportServiceServicer):
-    def __init__(self, views: NodeViews, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        views: NodeViews,
+        clock: Callable[[], datetime],
+        exchange: NodeExchange | None = None,
+    ) -> None:
         self._views = views
         self._clock = clock
+        self._exchange = exchange
 
     @contextmanager
     def _reports(self, context: grpc.ServicerContext) -> Iterator[Reports]:
         """The node's reports; every refusal a read can meet becomes its status here."""
+        with self._refusals(context), self._views.reading() as reports:
+            yield reports
+
+    @contextmanager
+    def _refusals(self, context: grpc.ServicerContext) -> Iterator[None]:
+        """Every refusal a read can meet, as its status."""
         try:
-            with self._views.reading() as reports:
-                yield reports
+            yield
         except ViewsUnavailable as error:
             _abort(context, code_pb2.FAILED_PRECONDITION, "NO_VIEWS", str(error))
         except OutsideJurisdiction as error:
@@ -280,6 +296,27 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
         except ViewsUnavailable as error:
             _abort(context, code_pb2.FAILED_PRECONDITION, "NO_VIEWS", str(error))
         return report_pb2.RebuildProjectionResponse(rebuild=_rebuild_message(progress))
+
+    def StreamExchange(
+        self, request: report_pb2.StreamExchangeRequest, context: grpc.ServicerContext
+    ) -> Iterator[report_pb2.StreamExchangeResponse]:
+        with self._refusals(context):
+            if self._exchange is None:
+                raise ViewsUnavailable("this node keeps no exchange")
+            with self._exchange.reading() as exchange:
+                pull = Pull(
+                    exchange,
+                    self._exchange.node,
+                    since=request.since,
+                    division=request.division,
+                    tables=list(request.tables),
+                    page_size=request.page_size or DEFAULT_EXCHANGE_PAGE,
+                )
+                pages = pull.pages()
+        # Refusals come before the first response; the pages are read as the
+        # client takes them, so a big pull holds one page at a time.
+        for page in pages:
+            yield exchange_page(page, pull.upto)
 
 
 def _case_token(token: str) -> None:

@@ -21,11 +21,13 @@ from caseledger.ledger.errors import InvalidInput
 from caseledger.ledger.timelimits.deadlines import DeadlineStatus
 from caseledger.nodes.service.convert import deadline_message
 from caseledger.projections import CaseDeadline, Figures
+from caseledger.projections.exchange.pull import Page
 from caseledger.v1 import report_pb2, types_pb2
 
 __all__ = [
     "day_start",
     "deadline_status",
+    "exchange_page",
     "figures_message",
     "level_message",
     "level_of",
@@ -180,3 +182,27 @@ def _counts(target: Mapping[str, int], counts: Counter[str]) -> None:
     for code, count in counts.items():
         if count:
             target[code] = count  # type: ignore[index]
+
+
+def exchange_page(page: Page, resume_from: int) -> report_pb2.StreamExchangeResponse:
+    """One page of a pull: a table's rows, its columns on its first page."""
+    table = page.table
+    names = [c.name for c in table.columns]
+    return report_pb2.StreamExchangeResponse(
+        table=table.name,
+        columns=[
+            report_pb2.ExchangeColumn(name=c.name, field=c.field, integer=c.integer)
+            for c in table.columns
+        ]
+        if page.first
+        else [],
+        rows=[
+            report_pb2.ExchangeRow(
+                batch=change.batch,
+                operation=change.operation,
+                values=["" if change.row[n] is None else str(change.row[n]) for n in names],
+            )
+            for change in page.changes
+        ],
+        resume_from=resume_from,
+    )

@@ -39,6 +39,7 @@ from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
 from caseledger.nodes.service.audit import AuditService
 from caseledger.nodes.service.boundary import Boundary
 from caseledger.nodes.service.checkpoints import Checkpoints
+from caseledger.nodes.service.exchange import NodeExchange
 from caseledger.nodes.service.intake import IntakeService
 from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
 from caseledger.nodes.service.log import LogService
@@ -88,6 +89,7 @@ class RunningNode:
     checkpoints: Checkpoints | None = None
     transport: Transport = INSECURE
     views: NodeViews | None = None
+    exchange: NodeExchange | None = None
 
     @property
     def address(self) -> str:
@@ -103,6 +105,8 @@ class RunningNode:
         self.server.stop(grace).wait()
         if self.views is not None:
             self.views.stop()
+        if self.exchange is not None:
+            self.exchange.stop()
         if self.publisher is not None:
             self.publisher.stop()
         if self.checkpoints is not None:
@@ -194,8 +198,11 @@ def start(
     views = NodeViews(
         config.views_db, ledger, settings.calendar, metrics, _projections_health(health_servicer)
     )
+    exchange = NodeExchange(
+        config.data_dir / f"{config.code}.exchange.sqlite", ledger, settings.calendar
+    )
     report_pb2_grpc.add_ReportServiceServicer_to_server(
-        ReportService(views, settings.clock), server
+        ReportService(views, settings.clock, exchange), server
     )
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     served = (
@@ -220,6 +227,7 @@ def start(
     _report_quarantine(health_servicer, received)
     # The views follow the logs from where they stand; the node serves meanwhile.
     views.start()
+    exchange.start()
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
     feed, publisher = _feed(
         config, ledger, intake, sources=sources, transport=transport, workers=workers
@@ -256,6 +264,7 @@ def start(
         checkpoints,
         transport,
         views,
+        exchange,
     )
 
 

@@ -867,3 +867,133 @@ class RebuildProjectionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RebuildProjectionResponse: _TypeAlias = RebuildProjectionResponse  # noqa: Y015
+
+@_typing.final
+class StreamExchangeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SINCE_FIELD_NUMBER: _builtins.int
+    DIVISION_FIELD_NUMBER: _builtins.int
+    TABLES_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    since: _builtins.int
+    """the `resume_from` of the last pull; 0: from the start"""
+    division: _builtins.str
+    """a division of the node's subtree; empty: the node's"""
+    page_size: _builtins.int
+    """rows a response, 1..5000; 0: 1000"""
+    @_builtins.property
+    def tables(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Stage tables by name (`acceptance`, `process`, `special`, `result`,
+        `material`); empty: every one, in that order.
+        """
+
+    def __init__(
+        self,
+        *,
+        since: _builtins.int = ...,
+        division: _builtins.str = ...,
+        tables: _abc.Iterable[_builtins.str] | None = ...,
+        page_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["division", b"division", "page_size", b"page_size", "since", b"since", "tables", b"tables"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamExchangeRequest: _TypeAlias = StreamExchangeRequest  # noqa: Y015
+
+@_typing.final
+class ExchangeColumn(_message.Message):
+    """A column of a stage table: its stable name and the exchange's field name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    INTEGER_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    field: _builtins.str
+    """办件编号, 受理时间 ..."""
+    integer: _builtins.bool
+    """values are decimal integers (empty: none)"""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        field: _builtins.str = ...,
+        integer: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field", "integer", b"integer", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExchangeColumn: _TypeAlias = ExchangeColumn  # noqa: Y015
+
+@_typing.final
+class ExchangeRow(_message.Message):
+    """One row as the pull sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BATCH_FIELD_NUMBER: _builtins.int
+    OPERATION_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    batch: _builtins.int
+    """the batch that wrote it last"""
+    operation: _builtins.str
+    """`I`: first written after `since`; `U`: written before, changed since"""
+    @_builtins.property
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """in the order of the table's columns"""
+
+    def __init__(
+        self,
+        *,
+        batch: _builtins.int = ...,
+        operation: _builtins.str = ...,
+        values: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch", b"batch", "operation", b"operation", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExchangeRow: _TypeAlias = ExchangeRow  # noqa: Y015
+
+@_typing.final
+class StreamExchangeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    COLUMNS_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    RESUME_FROM_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    resume_from: _builtins.int
+    """the last batch this pull covers"""
+    @_builtins.property
+    def columns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExchangeColumn]:
+        """The table's columns: on the table's first response only."""
+
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExchangeRow]: ...
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        columns: _abc.Iterable[Global___ExchangeColumn] | None = ...,
+        rows: _abc.Iterable[Global___ExchangeRow] | None = ...,
+        resume_from: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["columns", b"columns", "resume_from", b"resume_from", "rows", b"rows", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamExchangeResponse: _TypeAlias = StreamExchangeResponse  # noqa: Y015

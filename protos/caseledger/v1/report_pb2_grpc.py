@@ -83,6 +83,11 @@ class ReportServiceStub:
                 request_serializer=caseledger_dot_v1_dot_report__pb2.RebuildProjectionRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_report__pb2.RebuildProjectionResponse.FromString,
                 _registered_method=True)
+        self.StreamExchange = channel.unary_stream(
+                '/caseledger.v1.ReportService/StreamExchange',
+                request_serializer=caseledger_dot_v1_dot_report__pb2.StreamExchangeRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_report__pb2.StreamExchangeResponse.FromString,
+                _registered_method=True)
 
 
 class ReportServiceServicer:
@@ -161,6 +166,21 @@ class ReportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamExchange(self, request, context):
+        """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
+        written after batch `since`, table by table, in pages of at most
+        `page_size` rows, for the node's subtree (or `division`'s). Every
+        response carries `resume_from`: once the stream has ended, the next pull
+        passes it as `since` and gets exactly what changed after this one.
+        Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+        an unknown table, a page size out of range, a malformed division),
+        PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
+        (`NO_VIEWS`: this node keeps no exchange).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +213,11 @@ def add_ReportServiceServicer_to_server(servicer, server):
                     servicer.RebuildProjection,
                     request_deserializer=caseledger_dot_v1_dot_report__pb2.RebuildProjectionRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_report__pb2.RebuildProjectionResponse.SerializeToString,
+            ),
+            'StreamExchange': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamExchange,
+                    request_deserializer=caseledger_dot_v1_dot_report__pb2.StreamExchangeRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_report__pb2.StreamExchangeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -376,6 +401,33 @@ class ReportService:
             '/caseledger.v1.ReportService/RebuildProjection',
             caseledger_dot_v1_dot_report__pb2.RebuildProjectionRequest.SerializeToString,
             caseledger_dot_v1_dot_report__pb2.RebuildProjectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamExchange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/caseledger.v1.ReportService/StreamExchange',
+            caseledger_dot_v1_dot_report__pb2.StreamExchangeRequest.SerializeToString,
+            caseledger_dot_v1_dot_report__pb2.StreamExchangeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -82,6 +82,17 @@ class ReportServiceStub:
     progress is in GetProjectionStatus). A rebuild already running is
     returned, not started again. Errors: FAILED_PRECONDITION (`NO_VIEWS`).
     """
+    StreamExchange: _grpc.UnaryStreamMultiCallable[_report_pb2.StreamExchangeRequest, _report_pb2.StreamExchangeResponse]
+    """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
+    written after batch `since`, table by table, in pages of at most
+    `page_size` rows, for the node's subtree (or `division`'s). Every
+    response carries `resume_from`: once the stream has ended, the next pull
+    passes it as `since` and gets exactly what changed after this one.
+    Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+    an unknown table, a page size out of range, a malformed division),
+    PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
+    (`NO_VIEWS`: this node keeps no exchange).
+    """
 
 @_typing.type_check_only
 class ReportServiceAsyncStub(ReportServiceStub):
@@ -136,6 +147,17 @@ class ReportServiceAsyncStub(ReportServiceStub):
     keep answering until the new ones have caught up; returns at once (the
     progress is in GetProjectionStatus). A rebuild already running is
     returned, not started again. Errors: FAILED_PRECONDITION (`NO_VIEWS`).
+    """
+    StreamExchange: _aio.UnaryStreamMultiCallable[_report_pb2.StreamExchangeRequest, _report_pb2.StreamExchangeResponse]  # type: ignore[assignment]
+    """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
+    written after batch `since`, table by table, in pages of at most
+    `page_size` rows, for the node's subtree (or `division`'s). Every
+    response carries `resume_from`: once the stream has ended, the next pull
+    passes it as `since` and gets exactly what changed after this one.
+    Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+    an unknown table, a page size out of range, a malformed division),
+    PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
+    (`NO_VIEWS`: this node keeps no exchange).
     """
 
 class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -224,6 +246,23 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         keep answering until the new ones have caught up; returns at once (the
         progress is in GetProjectionStatus). A rebuild already running is
         returned, not started again. Errors: FAILED_PRECONDITION (`NO_VIEWS`).
+        """
+
+    @_abc_1.abstractmethod
+    def StreamExchange(
+        self,
+        request: _report_pb2.StreamExchangeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_report_pb2.StreamExchangeResponse], _abc.AsyncIterator[_report_pb2.StreamExchangeResponse]]:
+        """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
+        written after batch `since`, table by table, in pages of at most
+        `page_size` rows, for the node's subtree (or `division`'s). Every
+        response carries `resume_from`: once the stream has ended, the next pull
+        passes it as `since` and gets exactly what changed after this one.
+        Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+        an unknown table, a page size out of range, a malformed division),
+        PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
+        (`NO_VIEWS`: this node keeps no exchange).
         """
 
 def add_ReportServiceServicer_to_server(servicer: ReportServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

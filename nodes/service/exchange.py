@@ -1,0 +1,93 @@
+"""A node's upward exchange: its stage tables, followed from its two logs.
+
+The node keeps the exchange in `<code>.exchange.sqlite` in its data folder,
+a database of its own beside the views, and one more `Follower` runs the
+exchange projection over its authored log and its received events, from the
+positions the exchange recorded. The report service reads it for pulls
+(`StreamExchange`); like the views, it answers from what it holds while the
+follower catches up, and a node whose store cannot be followed keeps none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import structlog
+
+from caseledger.ledger.application import CaseLedger
+from caseledger.ledger.timelimits.calendar import WorkingCalendar
+from caseledger.nodes.service.views import ViewsUnavailable
+from caseledger.projections import AUTHORED, RECEIVED, Follower, HeldTrails
+from caseledger.projections.exchange import ExchangeProjection, ExchangeViews
+
+__all__ = ["NodeExchange"]
+
+_log = structlog.get_logger("caseledger.nodes.exchange")
+
+
+class NodeExchange:
+    """The exchange of one node and its follower."""
+
+    def __init__(self, database: Path, ledger: CaseLedger, calendar: WorkingCalendar) -> None:
+        assert ledger.received is not None
+        self._database = database
+        self._ledger = ledger
+        self._calendar = calendar
+        self._upstreams = {AUTHORED: ledger.recorder, RECEIVED: ledger.received.recorder}
+        self._exchange: ExchangeViews | None = None
+        self._follower: Follower | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def node(self) -> str:
+        return self._ledger.node
+
+    def start(self) -> None:
+        """Open the exchange and follow both logs (without subscribing
+        recorders the node keeps no exchange, and says so in its log)."""
+        exchange = ExchangeViews.open(str(self._database))
+        trails = HeldTrails(list(self._upstreams.values()), self._ledger.mapper)
+        projection = ExchangeProjection(exchange, trails, self._ledger.mapper, self._calendar)
+        follower = Follower(projection, self._upstreams)
+        try:
+            follower.start()
+        except NotImplementedError as error:
+            _log.warning("exchange not followed: the store cannot subscribe", error=str(error))
+            exchange.close()
+            return
+        with self._lock:
+            self._exchange, self._follower = exchange, follower
+
+    def stop(self) -> None:
+        with self._lock:
+            follower, exchange = self._follower, self._exchange
+            self._follower = self._exchange = None
+        if follower is not None:
+            follower.stop()
+        if exchange is not None:
+            exchange.close()
+
+    @property
+    def follower(self) -> Follower | None:
+        return self._follower
+
+    def lag(self) -> int:
+        """Positions of both logs the exchange has still to process."""
+        exchange = self._exchange
+        if exchange is None:
+            return 0
+        return sum(
+            max(0, (recorder.max_notification_id() or 0) - exchange.position(name))
+            for name, recorder in self._upstreams.items()
+        )
+
+    @contextmanager
+    def reading(self) -> Iterator[ExchangeViews]:
+        """The exchange's tables (ViewsUnavailable on a node that keeps none)."""
+        exchange = self._exchange
+        if exchange is None:
+            raise ViewsUnavailable("this node keeps no exchange")
+        yield exchange

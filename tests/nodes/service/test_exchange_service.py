@@ -1,0 +1,105 @@
+"""ReportService.StreamExchange: pages of the stage tables, and its refusals
+(INVALID_ARGUMENT naming the field, PERMISSION_DENIED outside the subtree)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import structlog
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.service.server import RunningNode, start
+from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, report_pb2, report_pb2_grpc
+from tests.nodes import requests as rq
+from tests.pki import client_channel, secured
+from tests.samples import LIXIA
+from tests.timing import wait_for
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[RunningNode]:
+    """Lixia with three cases submitted and the exchange caught up."""
+    with structlog.testing.capture_logs():
+        running = start(
+            secured(NodeConfig(code=LIXIA, data_dir=tmp_path / "node", allow_client_time=True))
+        )
+        try:
+            with client_channel(running.address) as channel:
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                stub.PublishItem(
+                    ledger_pb2.PublishItemRequest(terms=rq.item_terms(), meta=rq.publisher())
+                )
+                for _ in range(3):
+                    stub.Submit(rq.submit())
+            exchange = running.exchange
+            assert exchange is not None
+            wait_for(lambda: exchange.lag() == 0, "the exchange caught up")
+            yield running
+        finally:
+            running.stop(grace=0)
+
+
+def _pull(node: RunningNode, **fields: object) -> list[report_pb2.StreamExchangeResponse]:
+    with client_channel(node.address) as channel:
+        stub = report_pb2_grpc.ReportServiceStub(channel)
+        return list(stub.StreamExchange(report_pb2.StreamExchangeRequest(**fields)))  # type: ignore[arg-type]
+
+
+def _refusal(node: RunningNode, **fields: object) -> tuple[grpc.StatusCode, dict[str, str]]:
+    with pytest.raises(grpc.RpcError) as caught:
+        _pull(node, **fields)
+    error = caught.value
+    assert isinstance(error, grpc.Call)
+    status = rpc_status.from_call(error)
+    assert status is not None
+    violations: dict[str, str] = {}
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            violations |= {v.field: v.description for v in bad.field_violations}
+    return error.code(), violations
+
+
+def test_pages_carry_the_columns_once_per_table_and_every_row(node: RunningNode) -> None:
+    whole = _pull(node, tables=["process", "material"])
+    paged = _pull(node, tables=["process", "material"], page_size=1)
+    assert [(r.table, len(r.rows)) for r in whole] == [("process", 3), ("material", 3)]
+    # One row a page, and the page after the last full one is empty.
+    assert [(r.table, len(r.rows)) for r in paged] == [
+        ("process", 1), ("process", 1), ("process", 1), ("process", 0),
+        ("material", 1), ("material", 1), ("material", 1), ("material", 0),
+    ]  # fmt: skip
+    assert [bool(r.columns) for r in paged] == [True, False, False, False] * 2
+    assert [row for r in paged for row in r.rows] == [row for r in whole for row in r.rows]
+    assert {r.resume_from for r in whole + paged} == {whole[0].resume_from}
+    assert whole[0].columns[0].name == "case_id"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"since": -1}, "since"),
+        ({"since": 10**9}, "since"),
+        ({"tables": ["cases"]}, "tables"),
+        ({"page_size": 5001}, "page_size"),
+        ({"page_size": -3}, "page_size"),
+        ({"division": "37"}, "division"),
+    ],
+)
+def test_bad_input_is_invalid_argument_naming_the_field(
+    node: RunningNode, fields: dict[str, object], field: str
+) -> None:
+    code, violations = _refusal(node, **fields)
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert list(violations) == [field]
+
+
+def test_a_division_outside_the_subtree_is_permission_denied(node: RunningNode) -> None:
+    code, _ = _refusal(node, division=rq.JINAN)
+    assert code is grpc.StatusCode.PERMISSION_DENIED
