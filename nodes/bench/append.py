@@ -13,6 +13,7 @@ the latency a node sees when it is not saturated.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -29,6 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from caseledger.nodes.bench import data as bench_data
+from caseledger.nodes.bench.profiling import Profiler
 from caseledger.nodes.bench.secured import prepare
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 
@@ -158,6 +160,7 @@ async def grpc_loads(
     clients: int,
     seconds: float,
     credentials: grpc.ChannelCredentials | None = None,
+    profiler: Profiler | None = None,
 ) -> list[Figure]:
     channel = (
         grpc.aio.insecure_channel(address)
@@ -187,9 +190,13 @@ async def grpc_loads(
         echo_figure = _figure(
             "gRPC echo, same server (a)", await _closed_loop(echo, clients, seconds), seconds
         )
+        if profiler is not None:
+            profiler.begin("append", seconds)
         append_figure = _figure(
             "durable append, 1 event/call", await _closed_loop(append, clients, seconds), seconds
         )
+        if profiler is not None:
+            profiler.end()
         half = max(1.0, append_figure.per_second / 2)
         paced = _figure(
             f"durable append at half peak ({half:.0f}/s)",
@@ -202,7 +209,7 @@ async def grpc_loads(
 # -- orchestration ---------------------------------------------------------------
 
 
-def _start_node(folder: Path, security: list[str]) -> tuple[subprocess.Popen[str], str]:
+def start_node(folder: Path, security: list[str]) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -231,15 +238,18 @@ def _start_node(folder: Path, security: list[str]) -> tuple[subprocess.Popen[str
     return process, line.split()[1]
 
 
-def run(clients: int, seconds: float, insecure: bool = False) -> dict[str, Any]:
+def run(
+    clients: int, seconds: float, insecure: bool = False, profile: Path | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="caseledger-bench-") as scratch:
         folder = Path(scratch)
         library = library_save(folder, seconds)
         security = prepare(folder, _BENCH_NODE, folder / "node", insecure=insecure)
-        process, address = _start_node(folder / "node", security.serve_args)
+        process, address = start_node(folder / "node", security.serve_args)
+        profiler = None if profile is None else Profiler(process.pid, profile)
         try:
             echo, append, paced = asyncio.run(
-                grpc_loads(address, clients, seconds, security.credentials)
+                grpc_loads(address, clients, seconds, security.credentials, profiler)
             )
         finally:
             process.terminate()
@@ -277,9 +287,39 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(clients: int, seconds: float, json_path: Path | None, insecure: bool = False) -> int:
-    report = run(clients, seconds, insecure)
+def main(
+    clients: int,
+    seconds: float,
+    json_path: Path | None,
+    insecure: bool = False,
+    profile: Path | None = None,
+) -> int:
+    report = run(clients, seconds, insecure, profile)
     print(render(report))
     if json_path is not None:
         json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m caseledger.nodes.bench.append",
+        description="Benchmark P1 (as `caseledger bench`), optionally with flame graphs.",
+    )
+    parser.add_argument("--clients", type=int, default=16, help="concurrent writers")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the report here")
+    parser.add_argument("--insecure", action="store_true", help="plaintext, no token checks")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FOLDER",
+        help="record the node with py-spy during the append load: FOLDER/append.svg and "
+        "append.txt (collapsed stacks); the figures of a profiled run are not the node's own",
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    _args = _arguments(None)
+    sys.exit(main(_args.clients, _args.seconds, _args.json, _args.insecure, _args.profile))
