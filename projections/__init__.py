@@ -1,7 +1,7 @@
 """Per-level read models of a node: the `cases` view, statistics and supervision.
 
 A node's `CaseProjection` follows its authored and received logs
-(`Follower`) into `CaseViews` (SQLite); `Reports` answers questions about
+(`Follower`) into `CaseViews` (SQLite or PostgreSQL); `Reports` answers questions about
 them for a report service. docs/projections.md describes every view,
 column, unit and threshold.
 """

@@ -1,34 +1,41 @@
-"""The tables of a node's views and their tracking, in one SQLite database.
+"""The tables of a node's views and their tracking, in SQLite or PostgreSQL.
 
-The view store is the library's SQLite tracking recorder with the `cases`
+The view store is one of the library's tracking recorders with the `cases`
 table beside its `tracking` table: a batch's rows and the position it
 reached in its upstream log are written in one transaction, so a batch
 counts once or not at all, and a redelivered batch (at or below the
 recorded position) is refused by the tracking row and changes nothing.
+`CaseViews` holds the queries both stores share; `SQLiteCaseViews` keeps
+them in one file, `PostgresCaseViews` (projections/postgres_store.py) in a
+schema of a PostgreSQL database. `CaseViews.open` picks by the location:
+a `postgresql://` DSN, or else a SQLite file name.
 
 `cases` is documented for reporting tools that read it with SQL
-(docs/projections.md): a row per held case, the columns a filter needs as
-columns, everything else in `facts` (JSON of `CaseFacts`). `version` is
-the last version folded; `seen` the highest version any log delivered,
-which is ahead of `version` while earlier versions are still on their way.
+(docs/reporting-schema.md): a row per held case, the columns a filter
+needs as columns, everything else in `facts` (JSON of `CaseFacts`).
+`version` is the last version folded; `seen` the highest version any log
+delivered, which is ahead of `version` while earlier versions are still on
+their way.
 """
 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing import sqlite as library
-from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore
 
 from caseledger.projections.facts import CaseFacts
 
-__all__ = ["CaseFilter", "CaseRow", "CaseViews", "ViewBatch"]
+__all__ = ["CaseFilter", "CaseRow", "CaseViews", "SQLiteCaseViews", "ViewBatch", "is_dsn"]
 
-_COLUMNS = (
+CASE_COLUMNS = (
     "case_id, version, seen, number, owner, received_by, item_code, status, "
     "submitted_at, accepted_at, concluded_at, facts"
 )
@@ -66,7 +73,8 @@ class ViewBatch:
     and each would otherwise read, decode, encode and write the row again.
     """
 
-    def __init__(self, cursor: SQLiteCursor) -> None:
+    def __init__(self, views: CaseViews, cursor: Any) -> None:
+        self._views = views
         self._cursor = cursor
         self._touched: dict[str, CaseRow | None] = {}
         self._written: dict[str, CaseRow] = {}
@@ -74,7 +82,10 @@ class ViewBatch:
     def row(self, case_id: str) -> CaseRow | None:
         if case_id in self._touched:
             return self._touched[case_id]
-        self._cursor.execute("SELECT facts, seen FROM cases WHERE case_id = ?", (case_id,))
+        self._cursor.execute(
+            self._views.sql("SELECT {facts} AS facts, seen FROM {cases} WHERE case_id = ?"),
+            (case_id,),
+        )
         found = self._cursor.fetchone()
         row = None
         if found is not None:
@@ -88,10 +99,11 @@ class ViewBatch:
 
     def flush(self) -> None:
         """Write every row put since the last flush."""
-        self._cursor.executemany(
-            f"INSERT OR REPLACE INTO cases ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [_values(row) for row in self._written.values()],
-        )
+        if self._written:
+            self._cursor.executemany(
+                self._views.upsert_statement(),
+                [_values(row) for row in self._written.values()],
+            )
         self._written.clear()
 
 
@@ -113,28 +125,50 @@ def _values(row: CaseRow) -> tuple[str | int, ...]:
     )
 
 
-class CaseViews(library.SQLiteTrackingRecorder):
-    """The `cases` table and the positions reached in each upstream log."""
+def is_dsn(location: str) -> bool:
+    """Whether a views location names a PostgreSQL database rather than a SQLite file."""
+    return location.startswith(("postgresql://", "postgres://"))
 
-    @classmethod
-    def open(cls, db_name: str) -> CaseViews:
-        """The views in database `db_name` (a file, or a shared in-memory URI), tables made."""
-        views = cls(SQLiteDatastore(db_name, lock_timeout=10))
-        views.create_table()
-        return views
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            "CREATE TABLE IF NOT EXISTS cases ("
-            "case_id TEXT PRIMARY KEY, version INTEGER NOT NULL, seen INTEGER NOT NULL, "
-            "number TEXT NOT NULL, owner TEXT NOT NULL, received_by TEXT NOT NULL, "
-            "item_code TEXT NOT NULL, status TEXT NOT NULL, submitted_at TEXT NOT NULL, "
-            "accepted_at TEXT NOT NULL, concluded_at TEXT NOT NULL, facts TEXT NOT NULL)",
-            "CREATE INDEX IF NOT EXISTS cases_owner ON cases (owner)",
-            "CREATE INDEX IF NOT EXISTS cases_received_by ON cases (received_by)",
-            "CREATE INDEX IF NOT EXISTS cases_submitted_at ON cases (submitted_at)",
-        ]
+class CaseViews(TrackingRecorder, ABC):
+    """The `cases` table and the positions reached in each upstream log.
+
+    The SQL is written once, with `?` placeholders and `{cases}`/`{facts}`
+    for the table and the facts column as text; each store says how that
+    reads in its dialect (`sql`).
+    """
+
+    @staticmethod
+    def open(location: str, schema: str = "") -> CaseViews:
+        """The views at `location`, tables made: a PostgreSQL DSN (`postgresql://...`,
+        in `schema`) or a SQLite database (a file, or a shared in-memory URI)."""
+        if is_dsn(location):
+            from caseledger.projections.postgres_store import PostgresCaseViews
+
+            return PostgresCaseViews.connect(location, schema)
+        if schema:
+            raise ValueError("a schema applies to PostgreSQL views only")
+        return SQLiteCaseViews.connect(location)
+
+    @abstractmethod
+    def sql(self, statement: str) -> str:
+        """`statement` in this store's dialect."""
+
+    @abstractmethod
+    def upsert_statement(self) -> str:
+        """Insert a row of `cases` or replace the one with its case id."""
+
+    @abstractmethod
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        """A cursor inside one transaction, committed at the end if `commit`."""
+
+    @abstractmethod
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        """Record `tracking` in the transaction of `cursor` (IntegrityError if not past)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the database."""
 
     @contextmanager
     def batch(self, upstream: str, position: int) -> Iterator[ViewBatch]:
@@ -143,14 +177,11 @@ class CaseViews(library.SQLiteTrackingRecorder):
         Raises IntegrityError (nothing written) when `position` is not past
         the recorded one.
         """
-        with self.datastore.transaction(commit=True) as c:
-            batch = ViewBatch(c)
+        with self._transaction(commit=True) as c:
+            batch = ViewBatch(self, c)
             yield batch
             batch.flush()
-            self._insert_tracking(c, Tracking(upstream, position))
-
-    def close(self) -> None:
-        self.datastore.close()
+            self._track(c, Tracking(upstream, position))
 
     def position(self, upstream: str) -> int:
         """The last position processed in `upstream` (0: none)."""
@@ -179,28 +210,74 @@ class CaseViews(library.SQLiteTrackingRecorder):
         if f.submitted_to:
             clauses.append("submitted_at < ?")
             params.append(f.submitted_to)
-        sql = f"SELECT facts FROM cases WHERE {' AND '.join(clauses)} ORDER BY case_id"
+        sql = f"SELECT {{facts}} AS facts FROM {{cases}} WHERE {' AND '.join(clauses)} "
+        sql += "ORDER BY case_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
+        with self._transaction(commit=False) as c:
+            c.execute(self.sql(sql), params)
             return [CaseFacts.from_json(json.loads(r["facts"])) for r in c.fetchall()]
 
     def item_codes(self, where: CaseFilter | None = None) -> list[str]:
         """The distinct items of the folded cases `where` selects (its subtree only)."""
         subtree = (where or CaseFilter()).subtree
-        with self.datastore.transaction(commit=False) as c:
+        with self._transaction(commit=False) as c:
             c.execute(
-                "SELECT DISTINCT item_code FROM cases WHERE version > 0 "
-                "AND (owner LIKE ? OR received_by LIKE ?) ORDER BY item_code",
+                self.sql(
+                    "SELECT DISTINCT item_code FROM {cases} WHERE version > 0 "
+                    "AND (owner LIKE ? OR received_by LIKE ?) ORDER BY item_code"
+                ),
                 (subtree + "%", subtree + "%"),
             )
             return [str(r["item_code"]) for r in c.fetchall()]
 
     def all_rows(self) -> Sequence[tuple[str, int, int, str]]:
         """Every row as (case id, version, seen, facts JSON): for comparing two views."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT case_id, version, seen, facts FROM cases ORDER BY case_id")
+        with self._transaction(commit=False) as c:
+            c.execute(
+                self.sql(
+                    "SELECT case_id, version, seen, {facts} AS facts FROM {cases} ORDER BY case_id"
+                )
+            )
             return [
                 (r["case_id"], int(r["version"]), int(r["seen"]), r["facts"]) for r in c.fetchall()
             ]
+
+
+class SQLiteCaseViews(CaseViews, library.SQLiteTrackingRecorder):
+    """The views in one SQLite database."""
+
+    @classmethod
+    def connect(cls, db_name: str) -> SQLiteCaseViews:
+        """The views in database `db_name` (a file, or a shared in-memory URI), tables made."""
+        views = cls(SQLiteDatastore(db_name, lock_timeout=10))
+        views.create_table()
+        return views
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS cases ("
+            "case_id TEXT PRIMARY KEY, version INTEGER NOT NULL, seen INTEGER NOT NULL, "
+            "number TEXT NOT NULL, owner TEXT NOT NULL, received_by TEXT NOT NULL, "
+            "item_code TEXT NOT NULL, status TEXT NOT NULL, submitted_at TEXT NOT NULL, "
+            "accepted_at TEXT NOT NULL, concluded_at TEXT NOT NULL, facts TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS cases_owner ON cases (owner)",
+            "CREATE INDEX IF NOT EXISTS cases_received_by ON cases (received_by)",
+            "CREATE INDEX IF NOT EXISTS cases_submitted_at ON cases (submitted_at)",
+        ]
+
+    def sql(self, statement: str) -> str:
+        return statement.format(cases="cases", facts="facts")
+
+    def upsert_statement(self) -> str:
+        return f"INSERT OR REPLACE INTO cases ({CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=commit)
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)
+
+    def close(self) -> None:
+        self.datastore.close()

@@ -9,7 +9,7 @@ from caseledger.ledger.case.events import CaseEvent, utc_text
 from caseledger.projections.facts import CaseFacts, ClockStop, fold_all
 from tests.ledger.case.case_paths import ADDRESS, APPLICANT, SIGNER
 from tests.projections.histories import START, case_mapper, simulate_case
-from tests.projections.stores import project_all
+from tests.projections.stores import ViewStore, project_all
 
 TOWNSHIP = "370102001000"
 COUNTY = "370102000000"
@@ -19,14 +19,16 @@ def _case_along(path: str, receiver: str = COUNTY) -> list[CaseEvent]:
     return simulate_case(random.Random(0), [receiver], START, 1, path)
 
 
-def _row(events: list[CaseEvent], node: str = COUNTY) -> CaseFacts:
-    (facts,) = project_all(node, events, case_mapper()).rows()
+def _row(events: list[CaseEvent], store: ViewStore, node: str = COUNTY) -> CaseFacts:
+    (facts,) = project_all(node, events, case_mapper(), store).rows()
     return facts
 
 
-def test_a_row_holds_the_case_its_item_stage_times_limits_stops_and_rating() -> None:
+def test_a_row_holds_the_case_its_item_stage_times_limits_stops_and_rating(
+    views_store: ViewStore,
+) -> None:
     events = _case_along("online_corrected_bad_rating")
-    facts = _row(events)
+    facts = _row(events, views_store)
     by_stage = {e.stage: e for e in events}
     assert facts.number == events[0].payload["number"]
     assert facts.owner == COUNTY
@@ -55,9 +57,9 @@ def test_a_row_holds_the_case_its_item_stage_times_limits_stops_and_rating() -> 
     assert facts == fold_all(facts.case_id, events)
 
 
-def test_a_case_reported_up_and_sent_back_down_shows_every_owner() -> None:
+def test_a_case_reported_up_and_sent_back_down_shows_every_owner(views_store: ViewStore) -> None:
     events = _case_along("reported_up_and_back", TOWNSHIP)
-    facts = _row(events)
+    facts = _row(events, views_store)
     assert facts.received_by == TOWNSHIP
     assert facts.accepted_by == COUNTY
     assert facts.concluded_by == COUNTY
@@ -70,9 +72,9 @@ def test_a_case_reported_up_and_sent_back_down_shows_every_owner() -> None:
     assert facts.delivery_method == "window"
 
 
-def test_no_personal_datum_reaches_a_row_sealed_or_not() -> None:
+def test_no_personal_datum_reaches_a_row_sealed_or_not(views_store: ViewStore) -> None:
     events = _case_along("online_corrected_bad_rating")
-    views = project_all(COUNTY, events, case_mapper())
+    views = project_all(COUNTY, events, case_mapper(), views_store)
     (stored,) = views.all_rows()
     text = json.dumps(stored, ensure_ascii=False)
     for sealed in (APPLICANT.name, APPLICANT.id_number, SIGNER, ADDRESS):

@@ -19,9 +19,8 @@ from hypothesis import strategies as st
 
 from caseledger.ledger.case.events import CaseEvent
 from caseledger.projections.projection import AUTHORED, RECEIVED, CaseProjection
-from caseledger.projections.store import CaseViews
 from tests.projections.histories import PROVINCE, START, case_mapper, simulate
-from tests.projections.stores import NodeStores, expected_rows, memory_views, view_rows
+from tests.projections.stores import NodeStores, ViewStore, expected_rows, view_rows
 
 MAPPER = case_mapper()
 LOGS = (AUTHORED, RECEIVED)
@@ -50,22 +49,27 @@ actions = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(0, 2**16), steps=actions)
 def test_any_interleaving_of_the_two_logs_gives_the_same_rows(
-    seed: int, steps: list[Action]
+    views_store: ViewStore, seed: int, steps: list[Action]
 ) -> None:
-    events = _history(seed)
-    stores = NodeStores(NODE, events, MAPPER)
-    projection = stores.projection(memory_views())
-    for what, log, count in steps:
-        for _ in range(count):
-            if what == "commit" and stores.can_commit(log):
-                stores.commit(log)
-        if what == "deliver":
-            stores.deliver(projection, log, count)
-    _finish(stores, projection)
-    assert view_rows(projection.view) == expected_rows(events)
+    with views_store:
+        events = _history(seed)
+        stores = NodeStores(NODE, events, MAPPER)
+        projection = stores.projection(views_store.fresh())
+        for what, log, count in steps:
+            for _ in range(count):
+                if what == "commit" and stores.can_commit(log):
+                    stores.commit(log)
+            if what == "deliver":
+                stores.deliver(projection, log, count)
+        _finish(stores, projection)
+        assert view_rows(projection.view) == expected_rows(events)
 
 
 def test_both_logs_carry_events_in_the_histories_tested() -> None:
@@ -79,10 +83,12 @@ def test_both_logs_carry_events_in_the_histories_tested() -> None:
     assert reported, "no case has events in both logs"
 
 
-def test_a_later_log_delivering_first_is_refolded_from_the_held_trail() -> None:
+def test_a_later_log_delivering_first_is_refolded_from_the_held_trail(
+    views_store: ViewStore,
+) -> None:
     events = _history(7, cases=30)
     stores = NodeStores(NODE, events, MAPPER)
-    projection = stores.projection(memory_views())
+    projection = stores.projection(views_store.fresh())
     stores.commit_all()
     # The authored log first: its cases' earlier versions are only in the received store.
     while stores.undelivered(AUTHORED, 1):
@@ -97,10 +103,10 @@ def test_a_later_log_delivering_first_is_refolded_from_the_held_trail() -> None:
         assert rows[str(case_id)] == expected[str(case_id)]
 
 
-def test_a_redelivered_batch_changes_nothing() -> None:
+def test_a_redelivered_batch_changes_nothing(views_store: ViewStore) -> None:
     events = _history(11)
     stores = NodeStores(NODE, events, MAPPER)
-    projection = stores.projection(memory_views())
+    projection = stores.projection(views_store.fresh())
     _finish(stores, projection, most=5)
     before = projection.view.all_rows()
     positions = {log: projection.view.position(log) for log in LOGS}
@@ -131,13 +137,13 @@ class _CrashingMapper:
 
 
 def test_a_crash_in_the_middle_of_a_batch_writes_none_of_it_and_resumes_exactly(
-    tmp_path: Path,
+    tmp_path: Path, views_store: ViewStore
 ) -> None:
     events = _history(13, cases=10)
     stores = NodeStores(NODE, events, MAPPER)
     stores.commit_all()
-    db = str(tmp_path / "views.sqlite")
-    views = CaseViews.open(db)
+    where = views_store.location(tmp_path)
+    views = views_store.open(*where)
     stores.deliver(stores.projection(views), RECEIVED, 7)
     before = views.all_rows()
     position = views.position(RECEIVED)
@@ -150,17 +156,17 @@ def test_a_crash_in_the_middle_of_a_batch_writes_none_of_it_and_resumes_exactly(
     assert crashing.calls >= 4
     views.close()
 
-    reopened = CaseViews.open(db)
+    reopened = views_store.open(*where)
     assert reopened.all_rows() == before
     assert reopened.position(RECEIVED) == position
     _finish(stores, stores.projection(reopened))
     assert view_rows(reopened) == expected_rows(events)
 
 
-def test_a_rebuild_equals_the_incremental_result() -> None:
+def test_a_rebuild_equals_the_incremental_result(views_store: ViewStore) -> None:
     events = _history(17, cases=12)
     stores = NodeStores(NODE, events, MAPPER)
-    incremental = stores.projection(memory_views())
+    incremental = stores.projection(views_store.fresh())
     rng = random.Random(1)
     while any(stores.can_commit(log) for log in LOGS):
         log = rng.choice(LOGS)
@@ -169,7 +175,7 @@ def test_a_rebuild_equals_the_incremental_result() -> None:
         stores.deliver(incremental, rng.choice(LOGS), rng.randint(1, 3))
     _finish(stores, incremental)
 
-    rebuilt = stores.projection(memory_views())
+    rebuilt = stores.projection(views_store.fresh())
     for log in LOGS:
         rebuilt.process(log, list(stores.recorder(log).select_notifications(1, 100_000)))
     assert rebuilt.view.all_rows() == incremental.view.all_rows()

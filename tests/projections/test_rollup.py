@@ -21,7 +21,7 @@ from caseledger.projections.reports import Reports
 from caseledger.projections.statistics import Figures, Period, Scope, node_figures
 from caseledger.projections.supervision import SupervisionRules
 from tests.projections.histories import PROVINCE, START, case_mapper, random_network, simulate
-from tests.projections.stores import project_all
+from tests.projections.stores import ViewStore, project_all
 
 MAPPER = case_mapper()
 CALENDAR = WorkingCalendar()
@@ -31,7 +31,11 @@ def _total(figures: list[Figures]) -> Figures:
     return reduce(lambda a, b: a + b, figures, Figures())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     seed=st.integers(0, 2**16),
     first=st.integers(0, 40),
@@ -39,38 +43,41 @@ def _total(figures: list[Figures]) -> Figures:
     as_of_after=st.integers(0, 80),
 )
 def test_a_division_equals_the_sum_of_its_children_plus_its_own(
-    seed: int, first: int, length: int, as_of_after: int
+    views_store: ViewStore, seed: int, first: int, length: int, as_of_after: int
 ) -> None:
-    rng = random.Random(seed)
-    network = random_network(rng)
-    views = project_all(PROVINCE, simulate(rng, network, 25, START), MAPPER)
-    reports = Reports(views, PROVINCE, CALENDAR)
-    start = START.date() + timedelta(days=first)
-    period = Period(start, start + timedelta(days=length))
-    as_of = start + timedelta(days=as_of_after)
-    rows = views.rows()
-    scope = Scope(period, as_of, CALENDAR, SupervisionRules())
+    with views_store:
+        rng = random.Random(seed)
+        network = random_network(rng)
+        views = project_all(PROVINCE, simulate(rng, network, 25, START), MAPPER, views_store)
+        reports = Reports(views, PROVINCE, CALENDAR)
+        start = START.date() + timedelta(days=first)
+        period = Period(start, start + timedelta(days=length))
+        as_of = start + timedelta(days=as_of_after)
+        rows = views.rows()
+        scope = Scope(period, as_of, CALENDAR, SupervisionRules())
 
-    def subtree(code: str) -> Figures:
-        return reports.stats(period, as_of, division=code)[0].figures
+        def subtree(code: str) -> Figures:
+            return reports.stats(period, as_of, division=code)[0].figures
 
-    def own(code: str) -> Figures:
-        return node_figures(rows, lambda c: c == code, scope)
+        def own(code: str) -> Figures:
+            return node_figures(rows, lambda c: c == code, scope)
 
-    for code in network:
-        children = [c for c in network if DivisionCode.parse(c).parent == DivisionCode.parse(code)]
-        assert subtree(code) == _total([subtree(c) for c in children]) + own(code), code
+        for code in network:
+            children = [
+                c for c in network if DivisionCode.parse(c).parent == DivisionCode.parse(code)
+            ]
+            assert subtree(code) == _total([subtree(c) for c in children]) + own(code), code
 
-    for level in (Level.CITY, Level.COUNTY, Level.TOWNSHIP):
-        by_level = reports.stats(period, as_of, level=level)
-        assert _total([row.figures for row in by_level]) == subtree(PROVINCE)
+        for level in (Level.CITY, Level.COUNTY, Level.TOWNSHIP):
+            by_level = reports.stats(period, as_of, level=level)
+            assert _total([row.figures for row in by_level]) == subtree(PROVINCE)
 
 
-def test_the_histories_rolled_up_have_figures_at_every_level() -> None:
+def test_the_histories_rolled_up_have_figures_at_every_level(views_store: ViewStore) -> None:
     # The rollup property would hold trivially over empty figures.
     rng = random.Random(3)
     network = random_network(rng)
-    views = project_all(PROVINCE, simulate(rng, network, 40, START), MAPPER)
+    views = project_all(PROVINCE, simulate(rng, network, 40, START), MAPPER, views_store)
     reports = Reports(views, PROVINCE, CALENDAR)
     period = Period(START.date(), START.date() + timedelta(days=120))
     rows = reports.stats(period, period.last, level=Level.COUNTY)
