@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from caseledger.ledger.errors import InvalidInput
 
@@ -129,6 +131,15 @@ class SubjectKeys:
         identity number, so ids are stable per node yet not guessable."""
         mac = hmac.new(self._store.pepper(), identity_number.encode("utf-8"), hashlib.sha256)
         return mac.hexdigest()[:32]
+
+    def index_key(self) -> bytes:
+        """The key of the node's blind index of applicants (`case_index`): derived
+        from the node's secret for its own purpose, so a token of the index and a
+        subject id of the same number never match."""
+        derive = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"caseledger applicant index"
+        )
+        return derive.derive(self._store.pepper())
 
 
 def mask(text: str, keep_head: int = 1, keep_tail: int = 1) -> str:

@@ -53,7 +53,9 @@ ERASERS: Final = frozenset({DATA_PROTECTION_OFFICER})
 """Who may erase a data subject, in every table: destroying personal data is
 the data-protection officer's decision alone (个人信息保护), never a desk's."""
 
-_READS: Final = frozenset({"Ping", "GetItem", "GetCase", "ListCaseEvents"})
+_READS: Final = frozenset(
+    {"Ping", "GetItem", "ListItems", "GetCase", "SearchCases", "ListCaseEvents"}
+)
 
 DEFAULT: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {

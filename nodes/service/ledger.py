@@ -21,16 +21,21 @@ from caseledger.ledger.codes.vocabulary import (
 )
 from caseledger.ledger.errors import InvalidInput
 from caseledger.ledger.intake import identity_number, seal_applicant
+from caseledger.ledger.personal.case_index import applicant_token
 from caseledger.ledger.personal.keystore import MemorySubjectKeyStore
 from caseledger.ledger.personal.sealing import KeyNotHeld, SubjectKeys, mask
 from caseledger.ledger.trail.quarantine import Entry, Reason
 from caseledger.nodes.handoff.handover import failpoint
 from caseledger.nodes.service import convert
+from caseledger.nodes.service.catalogue import item_codes
 from caseledger.nodes.service.ledger_base import LedgerServiceBase, LedgerSettings
 from caseledger.nodes.service.ledger_commands import CaseCommandHandlers
 from caseledger.v1 import ledger_pb2, types_pb2
 
 _log = structlog.get_logger("caseledger.nodes.ledger")
+
+SEARCH_PAGE = 100
+"""The cases a search answers when the request names no page size."""
 
 __all__ = ["LedgerService", "LedgerServiceBase", "LedgerSettings"]
 
@@ -91,6 +96,9 @@ class LedgerService(CaseCommandHandlers):
                 materials = convert.materials(list(request.materials))
                 try:
                     outcome = self._ledger.submit(ctx, str(code), channel, form, materials)
+                    self._index.add_applicant(
+                        self._applicant_token(form.type, form.id_number), outcome.case_id, ctx.at
+                    )
                     return ledger_pb2.SubmitResponse(result=self._result("Submit", outcome))
                 except InvalidInput as error:
                     refused = error  # the ledger stops at its first fault: look for all
@@ -150,6 +158,7 @@ class LedgerService(CaseCommandHandlers):
             checks.raise_any()
             assert ctx is not None
             assert kind is not None
+            touched = self._index.cases_of(self._applicant_token(kind, request.id_number))
             erasures = self._handoffs.erasures
             subject = (
                 erasures.erase_by_identity(kind, request.id_number)
@@ -165,7 +174,7 @@ class LedgerService(CaseCommandHandlers):
                 reason=request.reason,
                 request_id=ctx.request_id,
             )
-            return ledger_pb2.EraseSubjectResponse(subject=subject)
+            return ledger_pb2.EraseSubjectResponse(subject=subject, cases=len(touched))
         raise AssertionError("unreachable: abort raises")
 
     # -- reads -----------------------------------------------------------------
@@ -174,14 +183,7 @@ class LedgerService(CaseCommandHandlers):
         self, request: ledger_pb2.GetCaseRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.GetCaseResponse:
         with self._translated("GetCase", context):
-            case = self._ledger.case(convert.case_reference(request.case))
-            trail = self._ledger.trail(case.id)
-            try:
-                name = self._ledger.open_sealed(convert.applicant_name_sealed(trail), "name")
-                shown = convert.ERASED if name is None else mask(name)
-            except KeyNotHeld:
-                shown = convert.SEALED_ELSEWHERE
-            view = convert.case_view(case, shown, self._settings.calendar, self._settings.clock())
+            view = self._case_view(self._ledger.case(convert.case_reference(request.case)))
             if view.deadline.provisional:
                 _log.warning(
                     "provisional deadline: no official holiday arrangement loaded, "
@@ -193,6 +195,65 @@ class LedgerService(CaseCommandHandlers):
                 )
             return ledger_pb2.GetCaseResponse(case=view)
         raise AssertionError("unreachable: abort raises")
+
+    def SearchCases(
+        self, request: ledger_pb2.SearchCasesRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.SearchCasesResponse:
+        with self._translated("SearchCases", context):
+            checks = convert.Violations()
+            kind = checks.check(
+                lambda: convert.code_of(request.applicant_type, ApplicantType, "applicant_type")
+            )
+            if kind is not None:
+                checks.check(lambda: identity_number(kind, request.id_number, "id_number"))
+            checks.raise_any()
+            assert kind is not None
+            within = self._jurisdiction(context, "SearchCases")
+            size = request.page_size or SEARCH_PAGE
+            views: list[ledger_pb2.CaseView] = []
+            for found in self._index.cases_of(self._applicant_token(kind, request.id_number)):
+                case = self._ledger.case(found.case_id)
+                if within is not None and not within.contains(DivisionCode.parse(case.owner)):
+                    continue
+                views.append(self._case_view(case))
+                if len(views) > size:
+                    break
+            return ledger_pb2.SearchCasesResponse(cases=views[:size], truncated=len(views) > size)
+        raise AssertionError("unreachable: abort raises")
+
+    def ListItems(
+        self, request: ledger_pb2.ListItemsRequest, context: grpc.ServicerContext
+    ) -> ledger_pb2.ListItemsResponse:
+        with self._translated("ListItems", context):
+            items = [self._ledger.item(code) for code in item_codes(self._ledger)]
+            return ledger_pb2.ListItemsResponse(
+                items=[convert.item_terms_message(terms) for terms in items]
+            )
+        raise AssertionError("unreachable: abort raises")
+
+    # -- what the reads share ----------------------------------------------------
+
+    def _applicant_token(self, applicant_type: ApplicantType, id_number: str) -> bytes:
+        """The blind index token of an applicant whose number was checked already."""
+        normalised = identity_number(applicant_type, id_number, "id_number")
+        return applicant_token(self._ledger.keys.index_key(), applicant_type, normalised)
+
+    def _jurisdiction(self, context: grpc.ServicerContext, rpc: str) -> DivisionCode | None:
+        """The division of the operator calling (None: a node's call, or an
+        insecure node, where the request is not an operator's)."""
+        if self._gate is None:
+            return None
+        acting = self._gate.acting(context, rpc)
+        return None if acting is None else acting.identity.division
+
+    def _case_view(self, case: Case) -> ledger_pb2.CaseView:
+        trail = self._ledger.trail(case.id)
+        try:
+            name = self._ledger.open_sealed(convert.applicant_name_sealed(trail), "name")
+            shown = convert.ERASED if name is None else mask(name)
+        except KeyNotHeld:
+            shown = convert.SEALED_ELSEWHERE
+        return convert.case_view(case, shown, self._settings.calendar, self._settings.clock())
 
     def ListCaseEvents(
         self, request: ledger_pb2.ListCaseEventsRequest, context: grpc.ServicerContext

@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 from caseledger.ledger.application import CaseLedger, Outcome, utc_now
 from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.errors import InvalidInput, LedgerError
+from caseledger.ledger.personal.case_index import CaseIndex
 from caseledger.ledger.personal.sealing import Sealed
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
 from caseledger.nodes.handoff.handover import Handoffs
@@ -96,8 +97,12 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
         metrics: Metrics,
         handoffs: Handoffs,
         gate: Gate | None = None,
+        *,
+        index: CaseIndex | None = None,
     ) -> None:
         self._ledger = ledger
+        # Kept in memory when none is given (a node's is `<code>.index.sqlite`).
+        self._index = index if index is not None else CaseIndex()
         self._settings = settings
         self._metrics = metrics
         self._handoffs = handoffs

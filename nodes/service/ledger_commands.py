@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from caseledger.ledger.case.aggregate import Case, Context
+from caseledger.ledger.case.outcome import LicenceHolder
 from caseledger.ledger.codes.identifiers import ELicenceId
 from caseledger.ledger.codes.vocabulary import (
     ConclusionResult,
@@ -73,7 +74,13 @@ class CaseCommandHandlers(LedgerServiceBase):
     ) -> ledger_pb2.AcceptResponse:
         def accept(case: Case, ctx: Context) -> None:
             terms = self._ledger.item(case.item["implementation_code"])
-            case.accept(ctx, request.notice_no, terms.case_type, terms.limits)
+            case.accept(
+                ctx,
+                request.notice_no,
+                terms.case_type,
+                terms.limits,
+                required_materials=terms.required_materials,
+            )
 
         return self._command("Accept", request, context, ledger_pb2.AcceptResponse, accept)
 
@@ -176,13 +183,29 @@ class CaseCommandHandlers(LedgerServiceBase):
     def IssueCertificate(
         self, request: ledger_pb2.IssueCertificateRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.IssueCertificateResponse:
-        return self._command(
-            "IssueCertificate",
-            request,
-            context,
-            ledger_pb2.IssueCertificateResponse,
-            lambda case, ctx: issue_certificate(case, ctx, request),
-        )
+        # The licence id is claimed in the node's index when the case's own
+        # checks have passed, and let go again if the event is not written.
+        claimed: list[tuple[str, str]] = []
+
+        def holder(licence: str, number: str) -> str:
+            held, taken = self._index.claim_licence(licence, number)
+            if taken:
+                claimed.append((licence, number))
+            return held
+
+        def issue(case: Case, ctx: Context) -> None:
+            issue_certificate(
+                case, ctx, request, licence_holder=lambda licence: holder(licence, case.number)
+            )
+
+        try:
+            return self._command(
+                "IssueCertificate", request, context, ledger_pb2.IssueCertificateResponse, issue
+            )
+        except BaseException:
+            for licence, number in claimed:
+                self._index.release_licence(licence, number)
+            raise
 
     def DispatchByMail(
         self, request: ledger_pb2.DispatchByMailRequest, context: grpc.ServicerContext
@@ -256,7 +279,11 @@ class CaseCommandHandlers(LedgerServiceBase):
 
 
 def issue_certificate(
-    case: Case, ctx: Context, request: ledger_pb2.IssueCertificateRequest
+    case: Case,
+    ctx: Context,
+    request: ledger_pb2.IssueCertificateRequest,
+    *,
+    licence_holder: LicenceHolder | None = None,
 ) -> None:
     violations: list[FieldViolation] = []
     licence = valid_from = None
@@ -276,4 +303,11 @@ def issue_certificate(
         raise InvalidInput(*violations)
     assert licence is not None
     assert valid_from is not None
-    case.issue_certificate(ctx, str(licence), request.file_sha256, valid_from, valid_until)
+    case.issue_certificate(
+        ctx,
+        str(licence),
+        request.file_sha256,
+        valid_from,
+        valid_until,
+        licence_holder=licence_holder,
+    )

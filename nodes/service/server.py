@@ -21,6 +21,7 @@ from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.identity import load_or_create
 from caseledger.ledger.audit.merkle_logs import merkle_log_of
 from caseledger.ledger.limits import MAX_REQUEST_BYTES
+from caseledger.ledger.personal.case_index import CaseIndex
 from caseledger.ledger.personal.key_peers import KeyPeers
 from caseledger.ledger.personal.keystore import SQLiteSubjectKeyStore
 from caseledger.ledger.personal.sealing import SubjectKeys
@@ -178,7 +179,16 @@ def start(
         workers=workers,
     )
     ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
-        LedgerService(ledger, settings, metrics, handoffs, gate), server
+        LedgerService(
+            ledger,
+            settings,
+            metrics,
+            handoffs,
+            gate,
+            # Beside the subject keys, for either event store (`CaseIndex`).
+            index=CaseIndex(str(config.data_dir / f"{config.code}.index.sqlite")),
+        ),
+        server,
     )
     intake_pb2_grpc.add_IntakeServiceServicer_to_server(
         IntakeService(ledger, settings, metrics, gate), server

@@ -63,6 +63,11 @@ class LedgerServiceStub:
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.GetItemRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_ledger__pb2.GetItemResponse.FromString,
                 _registered_method=True)
+        self.ListItems = channel.unary_unary(
+                '/caseledger.v1.LedgerService/ListItems',
+                request_serializer=caseledger_dot_v1_dot_ledger__pb2.ListItemsRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_ledger__pb2.ListItemsResponse.FromString,
+                _registered_method=True)
         self.Submit = channel.unary_unary(
                 '/caseledger.v1.LedgerService/Submit',
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.SubmitRequest.SerializeToString,
@@ -178,6 +183,11 @@ class LedgerServiceStub:
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectRequest.SerializeToString,
                 response_deserializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectResponse.FromString,
                 _registered_method=True)
+        self.SearchCases = channel.unary_unary(
+                '/caseledger.v1.LedgerService/SearchCases',
+                request_serializer=caseledger_dot_v1_dot_ledger__pb2.SearchCasesRequest.SerializeToString,
+                response_deserializer=caseledger_dot_v1_dot_ledger__pb2.SearchCasesResponse.FromString,
+                _registered_method=True)
         self.GetCase = channel.unary_unary(
                 '/caseledger.v1.LedgerService/GetCase',
                 request_serializer=caseledger_dot_v1_dot_ledger__pb2.GetCaseRequest.SerializeToString,
@@ -229,6 +239,14 @@ class LedgerServiceServicer:
 
     def GetItem(self, request, context):
         """Errors: NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListItems(self, request, context):
+        """Every item this node knows (published here or received from above), by
+        implementation code. Errors: none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -406,6 +424,17 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchCases(self, request, context):
+        """The cases of one applicant (查询 by identity number) submitted at this
+        node, found through its blind index (a keyed hash of the identity number:
+        the number itself is never stored in clear), only those whose owner is
+        within the caller's division; personal data masked. Errors:
+        INVALID_ARGUMENT (a malformed identity number, a page size out of range).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCase(self, request, context):
         """The current state of a case, personal data masked. Errors: NOT_FOUND,
         INVALID_ARGUMENT (empty reference).
@@ -452,6 +481,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.GetItem,
                     request_deserializer=caseledger_dot_v1_dot_ledger__pb2.GetItemRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_ledger__pb2.GetItemResponse.SerializeToString,
+            ),
+            'ListItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListItems,
+                    request_deserializer=caseledger_dot_v1_dot_ledger__pb2.ListItemsRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_ledger__pb2.ListItemsResponse.SerializeToString,
             ),
             'Submit': grpc.unary_unary_rpc_method_handler(
                     servicer.Submit,
@@ -568,6 +602,11 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     request_deserializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectRequest.FromString,
                     response_serializer=caseledger_dot_v1_dot_ledger__pb2.EraseSubjectResponse.SerializeToString,
             ),
+            'SearchCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchCases,
+                    request_deserializer=caseledger_dot_v1_dot_ledger__pb2.SearchCasesRequest.FromString,
+                    response_serializer=caseledger_dot_v1_dot_ledger__pb2.SearchCasesResponse.SerializeToString,
+            ),
             'GetCase': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCase,
                     request_deserializer=caseledger_dot_v1_dot_ledger__pb2.GetCaseRequest.FromString,
@@ -679,6 +718,33 @@ class LedgerService:
             '/caseledger.v1.LedgerService/GetItem',
             caseledger_dot_v1_dot_ledger__pb2.GetItemRequest.SerializeToString,
             caseledger_dot_v1_dot_ledger__pb2.GetItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.LedgerService/ListItems',
+            caseledger_dot_v1_dot_ledger__pb2.ListItemsRequest.SerializeToString,
+            caseledger_dot_v1_dot_ledger__pb2.ListItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1300,6 +1366,33 @@ class LedgerService:
             '/caseledger.v1.LedgerService/EraseSubject',
             caseledger_dot_v1_dot_ledger__pb2.EraseSubjectRequest.SerializeToString,
             caseledger_dot_v1_dot_ledger__pb2.EraseSubjectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/caseledger.v1.LedgerService/SearchCases',
+            caseledger_dot_v1_dot_ledger__pb2.SearchCasesRequest.SerializeToString,
+            caseledger_dot_v1_dot_ledger__pb2.SearchCasesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -55,6 +55,10 @@ class LedgerServiceStub:
     """Publish or revise a catalogue item (事项). Errors: INVALID_ARGUMENT."""
     GetItem: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetItemRequest, _ledger_pb2.GetItemResponse]
     """Errors: NOT_FOUND."""
+    ListItems: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ListItemsRequest, _ledger_pb2.ListItemsResponse]
+    """Every item this node knows (published here or received from above), by
+    implementation code. Errors: none.
+    """
     Submit: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.SubmitRequest, _ledger_pb2.SubmitResponse]
     """申报/收件. Errors: INVALID_ARGUMENT (including an unknown item),
     ALREADY_EXISTS.
@@ -115,6 +119,13 @@ class LedgerServiceStub:
     malformed identity number, missing operator or reason), NOT_FOUND (this
     node holds no key of that subject).
     """
+    SearchCases: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.SearchCasesRequest, _ledger_pb2.SearchCasesResponse]
+    """The cases of one applicant (查询 by identity number) submitted at this
+    node, found through its blind index (a keyed hash of the identity number:
+    the number itself is never stored in clear), only those whose owner is
+    within the caller's division; personal data masked. Errors:
+    INVALID_ARGUMENT (a malformed identity number, a page size out of range).
+    """
     GetCase: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetCaseRequest, _ledger_pb2.GetCaseResponse]
     """The current state of a case, personal data masked. Errors: NOT_FOUND,
     INVALID_ARGUMENT (empty reference).
@@ -160,6 +171,10 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """Publish or revise a catalogue item (事项). Errors: INVALID_ARGUMENT."""
     GetItem: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetItemRequest, _ledger_pb2.GetItemResponse]  # type: ignore[assignment]
     """Errors: NOT_FOUND."""
+    ListItems: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ListItemsRequest, _ledger_pb2.ListItemsResponse]  # type: ignore[assignment]
+    """Every item this node knows (published here or received from above), by
+    implementation code. Errors: none.
+    """
     Submit: _aio.UnaryUnaryMultiCallable[_ledger_pb2.SubmitRequest, _ledger_pb2.SubmitResponse]  # type: ignore[assignment]
     """申报/收件. Errors: INVALID_ARGUMENT (including an unknown item),
     ALREADY_EXISTS.
@@ -219,6 +234,13 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     with the operator and the reason. Errors: INVALID_ARGUMENT (a
     malformed identity number, missing operator or reason), NOT_FOUND (this
     node holds no key of that subject).
+    """
+    SearchCases: _aio.UnaryUnaryMultiCallable[_ledger_pb2.SearchCasesRequest, _ledger_pb2.SearchCasesResponse]  # type: ignore[assignment]
+    """The cases of one applicant (查询 by identity number) submitted at this
+    node, found through its blind index (a keyed hash of the identity number:
+    the number itself is never stored in clear), only those whose owner is
+    within the caller's division; personal data masked. Errors:
+    INVALID_ARGUMENT (a malformed identity number, a page size out of range).
     """
     GetCase: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetCaseRequest, _ledger_pb2.GetCaseResponse]  # type: ignore[assignment]
     """The current state of a case, personal data masked. Errors: NOT_FOUND,
@@ -280,6 +302,16 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.GetItemResponse, _abc.Awaitable[_ledger_pb2.GetItemResponse]]:
         """Errors: NOT_FOUND."""
+
+    @_abc_1.abstractmethod
+    def ListItems(
+        self,
+        request: _ledger_pb2.ListItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.ListItemsResponse, _abc.Awaitable[_ledger_pb2.ListItemsResponse]]:
+        """Every item this node knows (published here or received from above), by
+        implementation code. Errors: none.
+        """
 
     @_abc_1.abstractmethod
     def Submit(
@@ -477,6 +509,19 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         with the operator and the reason. Errors: INVALID_ARGUMENT (a
         malformed identity number, missing operator or reason), NOT_FOUND (this
         node holds no key of that subject).
+        """
+
+    @_abc_1.abstractmethod
+    def SearchCases(
+        self,
+        request: _ledger_pb2.SearchCasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.SearchCasesResponse, _abc.Awaitable[_ledger_pb2.SearchCasesResponse]]:
+        """The cases of one applicant (查询 by identity number) submitted at this
+        node, found through its blind index (a keyed hash of the identity number:
+        the number itself is never stored in clear), only those whose owner is
+        within the caller's division; personal data masked. Errors:
+        INVALID_ARGUMENT (a malformed identity number, a page size out of range).
         """
 
     @_abc_1.abstractmethod

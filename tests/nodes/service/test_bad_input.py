@@ -95,6 +95,12 @@ class Rpc:
         return frozenset(f.name for f in method.input_type.fields)
 
 
+def _search() -> ledger_pb2.SearchCasesRequest:
+    return ledger_pb2.SearchCasesRequest(
+        applicant_type=t.APPLICANT_TYPE_NATURAL_PERSON, id_number=CITIZEN_ID
+    )
+
+
 RPCS = {
     rpc.name: rpc
     for rpc in (
@@ -126,6 +132,8 @@ RPCS = {
         Rpc("GetCase", rq.get_case, Stage.SUBMITTED),
         Rpc("ListCaseEvents", rq.list_case_events, Stage.SUBMITTED),
         Rpc("ListQuarantined", lambda _: ledger_pb2.ListQuarantinedRequest(), Stage.NO_CASE),
+        Rpc("ListItems", lambda _: ledger_pb2.ListItemsRequest(), Stage.NO_CASE),
+        Rpc("SearchCases", lambda _: _search(), Stage.NO_CASE),
     )
 }
 COMMANDS = [rpc for rpc in RPCS.values() if "meta" in rpc.fields]
@@ -289,6 +297,12 @@ def _field_rows() -> list[Bad]:
         Bad("EraseSubject", "id_number", "empty", "", "18 characters"),
         Bad("EraseSubject", "id_number", "check-char", WRONG_CHECK_CITIZEN_ID, check),
         Bad("EraseSubject", "reason", "blank", "  ", empty),
+        Bad("SearchCases", "applicant_type", "unspecified", 0, unset),
+        Bad("SearchCases", "applicant_type", "unknown", 8, unknown),
+        Bad("SearchCases", "id_number", "empty", "", "18 characters"),
+        Bad("SearchCases", "id_number", "check-char", WRONG_CHECK_CITIZEN_ID, check),
+        Bad("SearchCases", "page_size", "negative", -1, "must not be negative"),
+        Bad("SearchCases", "page_size", "too-large", 1001, "at most 1000"),
         Bad("Transfer", "target", "empty", "", "6 or 12 digits"),
         Bad("Transfer", "target", "too-short", "37010", "6 or 12 digits"),
         Bad("Transfer", "target", "not-in-network", "370124000000", "is in the network"),

@@ -46,11 +46,12 @@ from caseledger.v1 import (
     ledger_pb2,
     ledger_pb2_grpc,
     log_pb2,
+    types_pb2,
 )
 from tests.nodes import requests as rq
 from tests.nodes.requests import Stage
 from tests.pki import secured, shared_pki
-from tests.samples import LIXIA
+from tests.samples import CITIZEN_ID, LIXIA
 
 EXAMPLES = int(os.environ.get("CASELEDGER_FUZZ_EXAMPLES", "60"))
 CALL_SECONDS = 15.0
@@ -99,6 +100,13 @@ WELL_FORMED: dict[str, tuple[Callable[[str], Message], Stage]] = {
     "GetCase": (rq.get_case, Stage.SUBMITTED),
     "ListCaseEvents": (rq.list_case_events, Stage.SUBMITTED),
     "ListQuarantined": (lambda _: ledger_pb2.ListQuarantinedRequest(), Stage.NO_CASE),
+    "ListItems": (lambda _: ledger_pb2.ListItemsRequest(), Stage.NO_CASE),
+    "SearchCases": (
+        lambda _: ledger_pb2.SearchCasesRequest(
+            applicant_type=types_pb2.APPLICANT_TYPE_NATURAL_PERSON, id_number=CITIZEN_ID
+        ),
+        Stage.NO_CASE,
+    ),
 }
 
 

@@ -1,0 +1,119 @@
+"""A node's index of its cases by applicant and by licence, kept in its own file.
+
+By applicant (查询): a blind index. What is stored is a keyed hash (HMAC-SHA256)
+of the applicant's type and normalised identity number under a key the node
+holds apart from this file (`SubjectKeys.index_key`), never the number: whoever
+reads the file alone learns which cases share an applicant, not who it is, and
+cannot test guesses of identity numbers without the key.
+
+By licence (电子证照标识): which case holds a licence id, so one id is never
+issued for two cases of this node. A licence id is claimed before the
+certificate event is written and let go if writing it fails; a claim is first
+come, first served, which is what makes the check hold between two cases
+issuing at once.
+
+Written with `synchronous=FULL` beside the node's other stores. Entries are
+made when a command succeeds; a node that stops between the command and the
+entry leaves that case out of the index (it is still found by number).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from caseledger.ledger.codes.vocabulary import ApplicantType
+
+MEMORY = ":memory:"
+
+
+def applicant_token(key: bytes, applicant_type: ApplicantType, identity_number: str) -> bytes:
+    """The blind index token of an applicant: `identity_number` already normalised
+    (`caseledger.ledger.intake.identity_number`), so every spelling of one number
+    gives one token."""
+    message = f"{applicant_type.code}:{identity_number}".encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """A case found by applicant: its id and when it was submitted."""
+
+    case_id: UUID
+    submitted_at: datetime
+
+
+class CaseIndex:
+    def __init__(self, path: str = MEMORY) -> None:
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        if path != MEMORY:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS applicants (token BLOB NOT NULL, case_id TEXT NOT NULL, "
+            "submitted_at TEXT NOT NULL, PRIMARY KEY (token, case_id)) WITHOUT ROWID"
+        )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS licences "
+            "(licence_id TEXT PRIMARY KEY, case_number TEXT NOT NULL) WITHOUT ROWID"
+        )
+
+    # -- by applicant ----------------------------------------------------------
+
+    def add_applicant(self, token: bytes, case_id: UUID, submitted_at: datetime) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO applicants (token, case_id, submitted_at) VALUES (?, ?, ?)",
+                (token, str(case_id), submitted_at.isoformat()),
+            )
+
+    def cases_of(self, token: bytes) -> list[Indexed]:
+        """The applicant's cases, newest submission first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT case_id, submitted_at FROM applicants WHERE token = ? "
+                "ORDER BY submitted_at DESC, case_id",
+                (token,),
+            ).fetchall()
+        return [Indexed(UUID(row[0]), datetime.fromisoformat(row[1])) for row in rows]
+
+    # -- by licence -------------------------------------------------------------
+
+    def claim_licence(self, licence_id: str, case_number: str) -> tuple[str, bool]:
+        """Claim `licence_id` for the case: the number of the case that holds it
+        (this one when the claim was taken, or was its own already), and whether
+        this call took it."""
+        with self._lock:
+            taken = self._conn.execute(
+                "INSERT OR IGNORE INTO licences (licence_id, case_number) VALUES (?, ?)",
+                (licence_id, case_number),
+            ).rowcount
+            row = self._conn.execute(
+                "SELECT case_number FROM licences WHERE licence_id = ?", (licence_id,)
+            ).fetchone()
+        return str(row[0]), taken > 0
+
+    def release_licence(self, licence_id: str, case_number: str) -> None:
+        """Let a claim go when the certificate was not written after all."""
+        with self._lock:
+            self._conn.execute(
+                "DELETE FROM licences WHERE licence_id = ? AND case_number = ?",
+                (licence_id, case_number),
+            )
+
+    def licence_holder(self, licence_id: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT case_number FROM licences WHERE licence_id = ?", (licence_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
