@@ -191,7 +191,7 @@ async def grpc_loads(
             "gRPC echo, same server (a)", await _closed_loop(echo, clients, seconds), seconds
         )
         if profiler is not None:
-            profiler.begin("append", seconds)
+            profiler.begin("append")
         append_figure = _figure(
             "durable append, 1 event/call", await _closed_loop(append, clients, seconds), seconds
         )

@@ -93,7 +93,7 @@ def import_load(
         latencies.clear()
         rest = batches[1:]
         if profiler is not None:
-            profiler.begin("import", 10)
+            profiler.begin("import")
         started = time.perf_counter()
         with ThreadPoolExecutor(calls) as pool:
             list(pool.map(send, rest))

@@ -2,16 +2,19 @@
 
 py-spy samples the node's process from outside (no change to the node, no
 profiler inside the measured process), for the length of one figure only, so
-the graph shows what that load costs and nothing of setup or baselines.
+the graph shows what that load costs and nothing of setup or baselines. The
+sampler takes CPU of its own, so a profiled run's figures are not the node's.
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
-_SAMPLES_PER_SECOND = 200
+_SAMPLES_PER_SECOND = 100
+_WRITING_SECONDS = 120
 
 
 class Profiler:
@@ -27,9 +30,8 @@ class Profiler:
         self._folder = folder
         self._running: list[subprocess.Popen[bytes]] = []
 
-    def begin(self, name: str, seconds: float) -> None:
+    def begin(self, name: str) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
-        duration = str(max(1, round(seconds)))
         for output, form in ((f"{name}.svg", "flamegraph"), (f"{name}.txt", "raw")):
             self._running.append(
                 subprocess.Popen(
@@ -38,8 +40,6 @@ class Profiler:
                         "record",
                         "--pid",
                         str(self._pid),
-                        "--duration",
-                        duration,
                         "--rate",
                         str(_SAMPLES_PER_SECOND),
                         "--threads",
@@ -55,7 +55,9 @@ class Profiler:
             )
 
     def end(self) -> None:
-        """Wait for the recordings of the load just run to be written."""
+        """Stop recording (py-spy writes its output on SIGINT) and wait for it."""
         for recording in self._running:
-            recording.wait(timeout=60)
+            recording.send_signal(signal.SIGINT)
+        for recording in self._running:
+            recording.wait(timeout=_WRITING_SECONDS)
         self._running.clear()

@@ -120,6 +120,9 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
         seen: dict[str, int] = {}
         operators: dict[tuple[str, str], Operator] = {}
         items: dict[str, InvalidInput | None] = {}
+        # Applicants are sealed under a scratch key store to check them: one per
+        # call, and no key is kept for an applicant whose record is refused.
+        scratch = SubjectKeys(MemorySubjectKeyStore())
         for index, record in enumerate(request.records):
             prefix = f"records[{index}]"
             checks = convert.Violations()
@@ -135,7 +138,7 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
             seen.setdefault(record_id, index)
             fields = convert.Violations()
             submission = (
-                self._submission(record, context, fields, operators, items)
+                self._submission(record, context, fields, (operators, items, scratch))
                 if record.HasField("submission")
                 else None
             )
@@ -154,10 +157,10 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
         record: intake_pb2.ImportRecord,
         context: grpc.ServicerContext,
         checks: convert.Violations,
-        operators: dict[tuple[str, str], Operator],
-        items: dict[str, InvalidInput | None],
+        known: tuple[dict[tuple[str, str], Operator], dict[str, InvalidInput | None], SubjectKeys],
     ) -> _Submission | None:
         """The record's submission, its fields checked (paths inside the submission)."""
+        operators, items, scratch = known
         request = record.submission
         meta = request.meta
         if meta.request_id:
@@ -184,9 +187,7 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
             if refused is not None:
                 checks.found.extend(refused.violations)
         if form is not None:
-            # Sealed under a scratch key store: the ledger's own rules, and no key
-            # is kept for an applicant whose record is refused.
-            checks.check(lambda: seal_applicant(form, SubjectKeys(MemorySubjectKeyStore())))
+            checks.check(lambda: seal_applicant(form, scratch))  # the ledger's own rules
         if checks.found:
             return None
         assert code is not None
