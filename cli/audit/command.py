@@ -36,6 +36,7 @@ from caseledger.cli.audit.inclusion import (
     show_inclusion,
 )
 from caseledger.cli.audit.quarantine import quarantined
+from caseledger.cli.audit.store import verify_store_command
 from caseledger.cli.audit.trail import EventCheck, TrailReport, verify_trail
 from caseledger.cli.audit.verify import verify
 from caseledger.cli.audit.witnesses import forks, witnessed
@@ -58,6 +59,7 @@ def audit() -> None:
 
 
 audit.add_command(verify)
+audit.add_command(verify_store_command)
 audit.add_command(bundle)
 audit.add_command(check_bundle)
 audit.add_command(witnessed)

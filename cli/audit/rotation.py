@@ -40,7 +40,7 @@ class CarriedRotation:
     new_key: str
 
 
-def _public_of(verifier_key: str) -> bytes:
+def public_of(verifier_key: str) -> bytes:
     try:
         raw = base64.b64decode(verifier_key.split("+", 2)[2], validate=True)
     except (IndexError, binascii.Error):
@@ -71,42 +71,55 @@ def carried(text: str) -> list[CarriedRotation]:
     return found
 
 
+def follow(name: str, current: bytes, rotation: CarriedRotation) -> bytes:
+    """The new key of `rotation`, once it is found of key name `name`, from
+    the key in force `current`, and signed by it and by the new key."""
+    if {rotation.old_key.split("+")[0], rotation.new_key.split("+")[0]} != {name}:
+        raise RotationRefused(
+            f"the key rotation at log position {rotation.position} is not of {name}"
+        )
+    if public_of(rotation.old_key) != current:
+        raise RotationRefused(
+            f"the key rotation at log position {rotation.position} is from "
+            f"{rotation.old_key}, not from the key in force"
+        )
+    fields = json.loads(rotation.state)
+    said = f"{_STATEMENT}{rotation.old_key}\n{rotation.new_key}\n".encode()
+    new_public = public_of(rotation.new_key)
+    for public, signature in (
+        (current, fields.get("signature", "")),
+        (new_public, fields.get("new_key_signature", "")),
+    ):
+        try:
+            Ed25519PublicKey.from_public_bytes(public).verify(
+                base64.b64decode(signature, validate=True), said
+            )
+        except (InvalidSignature, binascii.Error, TypeError, ValueError):
+            raise RotationRefused(
+                f"the key rotation at log position {rotation.position} is not signed "
+                "by the key in force and the new key"
+            ) from None
+    return new_public
+
+
+def logged(position: int, state: bytes) -> CarriedRotation:
+    """A rotation as its event's state holds it."""
+    try:
+        fields = json.loads(state)
+        return CarriedRotation(position, state, str(fields["old_key"]), str(fields["new_key"]))
+    except (ValueError, KeyError, TypeError):
+        raise RotationRefused("the key rotation cannot be read") from None
+
+
 def key_in_force(name: str, first_public: bytes, text: str) -> bytes:
     """The key that signs a checkpoint of `text`, from the key `first_public`
-    of key name `name` through every rotation the text carries: each must be
-    of that name, signed by the key before it and by its new key."""
+    of key name `name` through every rotation the text carries."""
     rotations = carried(text)
-    for rotation in rotations:
-        if {rotation.old_key.split("+")[0], rotation.new_key.split("+")[0]} != {name}:
-            raise RotationRefused(
-                f"the key rotation at log position {rotation.position} is not of {name}"
-            )
     start = 0
     for index, rotation in enumerate(rotations):
-        if _public_of(rotation.new_key) == first_public:
+        if public_of(rotation.new_key) == first_public:
             start = index + 1  # `first` came in with this rotation
     current = first_public
     for rotation in rotations[start:]:
-        if _public_of(rotation.old_key) != current:
-            raise RotationRefused(
-                f"the key rotation at log position {rotation.position} is from "
-                f"{rotation.old_key}, not from the key in force"
-            )
-        fields = json.loads(rotation.state)
-        said = f"{_STATEMENT}{rotation.old_key}\n{rotation.new_key}\n".encode()
-        new_public = _public_of(rotation.new_key)
-        for public, signature in (
-            (current, fields.get("signature", "")),
-            (new_public, fields.get("new_key_signature", "")),
-        ):
-            try:
-                Ed25519PublicKey.from_public_bytes(public).verify(
-                    base64.b64decode(signature, validate=True), said
-                )
-            except (InvalidSignature, binascii.Error, TypeError):
-                raise RotationRefused(
-                    f"the key rotation at log position {rotation.position} is not signed "
-                    "by the key in force and the new key"
-                ) from None
-        current = new_public
+        current = follow(name, current, rotation)
     return current
