@@ -1,12 +1,15 @@
 """The exchange projection: a node's two logs into the stage tables.
 
-Each batch of an upstream's notifications is one transaction: the cases its
-events touch are read again from the node's stores (`HeldTrails`, from
-version 1 up to the first version neither store holds yet), their stage rows
-made anew (`stage_rows`) and only the rows that differ from those stored are
-written, under the batch's number, with the upstream's position. Rows are
-thus a function of the held trail, whichever log delivers first, and a
-redelivered batch (at or below the recorded position) changes nothing.
+Each batch of an upstream's notifications is one transaction. For each case
+its events touch, the events the node's stores hold after the last one read
+(`HeldTrails`, up to the first version neither store holds yet) are read on
+from the case's state (`CaseRows`, kept in `exchange_cases`), and only the
+rows they changed are written, under the batch's number, with the
+upstream's position and the case's new state. An event is read once, by
+whichever log's notification comes first; once both logs are processed
+every case's rows are those of its whole held trail, whatever the
+interleaving, and a redelivered batch (at or below the recorded position)
+changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from eventsourcing.persistence import Mapper, Notification, Tracking
 from caseledger.ledger import names
 from caseledger.ledger.case.events import CaseEvent
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
-from caseledger.projections.exchange.rows import stage_rows
 from caseledger.projections.exchange.store import ExchangeBatch, ExchangeViews
 from caseledger.projections.projection import CaseProjection
 from caseledger.projections.trails import HeldTrails
@@ -66,6 +68,13 @@ class ExchangeProjection(CaseProjection):
 
     def _write(self, batch: ExchangeBatch, cases: Sequence[UUID]) -> None:
         for case_id in cases:
-            trail = self.trails.after(case_id, 0)
-            if trail:
-                batch.write_case(str(case_id), stage_rows(trail, self._calendar))
+            case = batch.case(str(case_id), self._calendar)
+            # The events held after those already read, up to the first version
+            # neither store holds yet (it comes with its own notification).
+            events = self.trails.after(case_id, case.version)
+            if not events:
+                continue
+            before = case.snapshot()
+            for event in events:
+                case.read(event)
+            batch.write_case(str(case_id), case, before)

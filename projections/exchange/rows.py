@@ -43,7 +43,7 @@ from caseledger.projections.exchange.tables import (
 )
 from caseledger.projections.facts import SYSTEM_ROLE
 
-__all__ = ["ACTIONS", "SEALED", "Key", "Row", "StageRows", "stage_rows"]
+__all__ = ["ACTIONS", "SEALED", "CaseRows", "Key", "Row", "StageRows", "stage_rows"]
 
 SEALED = "[sealed]"
 """What a sealed personal datum is written as."""
@@ -77,6 +77,7 @@ ACTIONS: dict[type[ev.CaseEvent], tuple[str, str]] = {
 publishes none). Special procedures, suspension, extension, ratings and
 rectification are not steps: they have tables of their own."""
 
+_TABLES = (ACCEPTANCE, PROCESS, SPECIAL, RESULT, MATERIAL)
 SUSPENSION = ("11", "挂起")
 EXTENSION = ("12", "延期")
 _TRANSFER_KINDS = {"up": "转报", "down": "下发", "sideways": "跨域"}
@@ -94,13 +95,15 @@ def _label(table: type[CodeTable], code: str) -> str:
     return ""
 
 
-class _Case:
-    """The rows of one case as its events are read in order."""
+class CaseRows:
+    """The rows of one case as its events are read in order, and what the
+    next event needs to know of those before it (kept with the rows, so a
+    projection folds each event once: `to_json`, `from_json`)."""
 
     def __init__(self, calendar: WorkingCalendar) -> None:
         self.calendar = calendar
-        tables = (ACCEPTANCE, PROCESS, SPECIAL, RESULT, MATERIAL)
-        self.rows: StageRows = {t.name: {} for t in tables}
+        self.rows: StageRows = {t.name: {} for t in _TABLES}
+        self.version = 0
         self.number = ""
         self.item_name = ""
         self.applied_at = ""
@@ -108,6 +111,41 @@ class _Case:
         self.submitted: dict[str, Any] = {}
         self.open_specials: list[Key] = []
         self.open_suspension: Key | None = None
+
+    def snapshot(self) -> StageRows:
+        """A copy of the rows, to tell later which changed."""
+        return {name: {k: dict(r) for k, r in rows.items()} for name, rows in self.rows.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "number": self.number,
+            "item_name": self.item_name,
+            "applied_at": self.applied_at,
+            "previous_at": self.previous_at,
+            "submitted": self.submitted,
+            "open_specials": [list(k) for k in self.open_specials],
+            "open_suspension": None if self.open_suspension is None else list(self.open_suspension),
+            "rows": {name: list(rows.values()) for name, rows in self.rows.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], calendar: WorkingCalendar) -> CaseRows:
+        case = cls(calendar)
+        case.version = data["version"]
+        case.number = data["number"]
+        case.item_name = data["item_name"]
+        case.applied_at = data["applied_at"]
+        case.previous_at = data["previous_at"]
+        case.submitted = data["submitted"]
+        case.open_specials = [tuple(k) for k in data["open_specials"]]
+        suspension = data["open_suspension"]
+        case.open_suspension = None if suspension is None else tuple(suspension)
+        for table in _TABLES:
+            case.rows[table.name] = {
+                tuple(row[k] for k in table.key_names): row for row in data["rows"][table.name]
+            }
+        return case
 
     def put(self, table: StageTable, event: ev.CaseEvent, key: Key, **values: Value) -> None:
         row: Row = {c.name: (None if c.integer else "") for c in table.columns}
@@ -128,7 +166,13 @@ class _Case:
             self.number = p["number"]
             self.item_name = p["item"]["name"]
             self.applied_at = at
-            self.submitted = p
+            # What acceptance reads of the submission; the sealed data stays behind.
+            applicant = p["applicant"]
+            self.submitted = {
+                "channel": p["channel"],
+                "item": p["item"],
+                "applicant": {"type": applicant["type"], "subject": applicant["subject"]},
+            }
             for material in p["materials"]:
                 self._material(event, material, at, first="1")
         action = ACTIONS.get(type(event))
@@ -138,6 +182,7 @@ class _Case:
         self._special(event, at)
         self._after_conclusion(event, at)
         self.previous_at = at
+        self.version = event.originator_version
 
     def _intake(self, event: ev.CaseEvent, at: str) -> None:
         """受理 and 材料: acceptance or refusal, corrections, supplements."""
@@ -391,7 +436,7 @@ def _date_text(value: Any) -> str:
 
 def stage_rows(events: Sequence[ev.CaseEvent], calendar: WorkingCalendar) -> StageRows:
     """Every stage row of one case, from its events in version order from 1."""
-    case = _Case(calendar)
+    case = CaseRows(calendar)
     for event in events:
         case.read(event)
     return case.rows

@@ -24,6 +24,7 @@ SQLite and PostgreSQL share (`INSERT ... ON CONFLICT DO UPDATE`, no
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ from eventsourcing import sqlite as library
 from eventsourcing.persistence import Tracking
 from eventsourcing.sqlite import SQLiteCursor
 
-from caseledger.projections.exchange.rows import Key, Row, StageRows
+from caseledger.ledger.timelimits.calendar import WorkingCalendar
+from caseledger.projections.exchange.rows import CaseRows, Row, StageRows
 from caseledger.projections.exchange.tables import STAGE_TABLES, StageTable
 from caseledger.projections.store import CaseViews
 
@@ -54,6 +56,9 @@ def _create_statements() -> list[str]:
     return [
         "CREATE TABLE IF NOT EXISTS exchange_batches (batch BIGINT PRIMARY KEY, "
         "upstream TEXT NOT NULL, position BIGINT NOT NULL)",
+        # Each case's rows as last written and what its next event needs (JSON).
+        "CREATE TABLE IF NOT EXISTS exchange_cases (case_id TEXT PRIMARY KEY, "
+        "version BIGINT NOT NULL, state TEXT NOT NULL)",
         *(statement for table in STAGE_TABLES for statement in _ddl(table)),
     ]
 
@@ -94,32 +99,35 @@ class ExchangeBatch:
             )
         return self._number
 
-    def stored(self, case_id: str) -> StageRows:
-        """The rows of one case as stored, per table."""
-        found: StageRows = {}
-        for table in STAGE_TABLES:
-            names = [c.name for c in table.columns]
-            self._cursor.execute(
-                f"SELECT {', '.join(names)} FROM {table.sql_name} WHERE case_id = ?", (case_id,)
-            )
-            rows: dict[Key, Row] = {}
-            for record in self._cursor.fetchall():
-                row: Row = {name: record[name] for name in names}
-                rows[tuple(row[k] for k in table.key_names)] = row
-            found[table.name] = rows
-        return found
+    def case(self, case_id: str, calendar: WorkingCalendar) -> CaseRows:
+        """The case's rows as far as they were written (none for a new case)."""
+        self._cursor.execute("SELECT state FROM exchange_cases WHERE case_id = ?", (case_id,))
+        found = self._cursor.fetchone()
+        if found is None:
+            return CaseRows(calendar)
+        return CaseRows.from_json(json.loads(found["state"]), calendar)
 
-    def write_case(self, case_id: str, rows: StageRows) -> int:
-        """Write the rows of one case that differ from those stored; how many."""
-        stored = self.stored(case_id)
+    def write_case(self, case_id: str, case: CaseRows, before: StageRows) -> int:
+        """Write the case's rows that differ from `before` (those written last
+        time) and its state; how many rows."""
         written = 0
         for table in STAGE_TABLES:
-            before = stored[table.name]
-            for key, row in rows[table.name].items():
-                if before.get(key) == row:
+            earlier = before[table.name]
+            for key, row in case.rows[table.name].items():
+                if earlier.get(key) == row:
                     continue
                 self._upsert(table, row, self._take_number())
                 written += 1
+        self._cursor.execute(
+            "INSERT INTO exchange_cases (case_id, version, state) VALUES (?, ?, ?) "
+            "ON CONFLICT (case_id) DO UPDATE "
+            "SET version = excluded.version, state = excluded.state",
+            (
+                case_id,
+                case.version,
+                json.dumps(case.to_json(), ensure_ascii=False, separators=(",", ":")),
+            ),
+        )
         return written
 
     def _upsert(self, table: StageTable, row: Row, batch: int) -> None:
