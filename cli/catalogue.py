@@ -1,4 +1,4 @@
-"""`caseledger catalogue`: publish an item (事项) from a file, and show one.
+"""`caseledger catalogue`: publish an item (事项) from a file, list them, show one.
 
 An item file is JSON or YAML with the fields of `ItemTerms`; enumerations
 are written as their national codes (`item_type: "01"` for 行政许可), as in
@@ -22,7 +22,7 @@ from rich.table import Table
 from caseledger.cli.output import console, emit_json
 from caseledger.cli.session import Session
 from caseledger.cli.vocabulary import CASE_TYPES, EXERCISING_LEVELS, ITEM_TYPES, Vocabulary
-from caseledger.v1 import ledger_pb2
+from caseledger.v1 import ledger_pb2, types_pb2
 
 _CODED: dict[str, Vocabulary] = {
     "item_type": ITEM_TYPES,
@@ -180,6 +180,49 @@ def show(session: Session, code: str, as_json: bool) -> None:
     ):
         table.add_row(label, escape(value))
     console().print(table)
+
+
+@catalogue.command("list")
+@click.option("--json", "as_json", is_flag=True, help="The items in the item file form, as JSON.")
+@click.pass_obj
+def list_items(session: Session, as_json: bool) -> None:
+    """Every item the node knows (published there or received from above), by code:
+    its name, time limits (即办 or 承诺 days) and required materials."""
+    items = list(
+        session.ledger.ListItems(ledger_pb2.ListItemsRequest(), timeout=session.timeout).items
+    )
+    if as_json:
+        emit_json([document_from_terms(terms) for terms in items])
+        return
+    table = Table(title=f"事项目录 catalogue at {session.address}")
+    for header in (
+        "实施编码 code",
+        "名称 name",
+        "办件类型 case type",
+        "时限 limits",
+        "申请材料 required materials",
+        "出证 certificate",
+    ):
+        table.add_column(header)
+    for terms in items:
+        table.add_row(
+            terms.implementation_code,
+            escape(terms.name),
+            _coded_text(CASE_TYPES, terms.case_type),
+            limits_text(terms),
+            escape("\n".join(terms.required_materials) or "-"),
+            "yes" if terms.issues_certificate else "no",
+        )
+    out = console()
+    out.print(table)
+    out.print(f"{len(items)} items")
+
+
+def limits_text(terms: ledger_pb2.ItemTerms) -> str:
+    """即办 (done on the spot) or 承诺 N of the statutory M working days."""
+    if terms.case_type == types_pb2.CASE_TYPE_IMMEDIATE:
+        return f"即办 immediate (法定 {terms.statutory_days} working days)"
+    return f"承诺 {terms.promised_days} / 法定 {terms.statutory_days} working days"
 
 
 def _coded_text(vocabulary: Vocabulary, value: int) -> str:

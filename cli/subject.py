@@ -49,8 +49,8 @@ def erase(  # noqa: PLR0917 - click passes every option
 
     Every name, ID number, phone number and address sealed under the key at
     this node becomes unreadable in every case of the subject there; the
-    trails still verify. The node does not report beforehand how many cases
-    that is.
+    trails still verify. The node reports afterwards how many of the cases
+    submitted there that touched.
     """
     if not yes:
         _confirm(session.address, applicant_type, id_number)
@@ -64,9 +64,12 @@ def erase(  # noqa: PLR0917 - click passes every option
         timeout=session.timeout,
     )
     if as_json:
-        emit_json({"subject": response.subject, "erased": True})
+        emit_json({"subject": response.subject, "erased": True, "cases": response.cases})
     else:
-        console().print(f"erased data subject {response.subject} at {session.address}")
+        console().print(
+            f"erased data subject {response.subject} at {session.address}: "
+            f"{response.cases} case(s) submitted there are about this subject"
+        )
 
 
 def _confirm(address: str, applicant_type: int, id_number: str) -> None:
@@ -75,7 +78,7 @@ def _confirm(address: str, applicant_type: int, id_number: str) -> None:
         f"擦除 erase: node {address} destroys its key of the {kind} {_masked(id_number)}. "
         "The personal data sealed under it (name, ID number, phone, address) becomes "
         "unreadable for good in every case of this subject at that node; how many cases "
-        "that is, the node does not say beforehand."
+        "that touched, the node says afterwards."
     )
     try:
         click.confirm("Erase it?", abort=True, err=True)

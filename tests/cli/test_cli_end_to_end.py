@@ -24,6 +24,7 @@ from tests.pki import secured
 from tests.samples import CITIZEN_ID, FOOD_LICENCE, LIXIA, LIXIA_BUREAU
 
 APPLICATION = hashlib.sha256(b"food business licence application").hexdigest()
+BUSINESS_LICENCE_COPY = hashlib.sha256(b"business licence copy").hexdigest()
 LICENCE_ID = str(ELicenceId.issue("JY", CreditCode(LIXIA_BUREAU), "23701020000001", 1))
 
 
@@ -74,6 +75,7 @@ def submit(run: Operator) -> str:
         "--applicant-type", "natural-person", "--name", "张三", "--id-number", CITIZEN_ID,
         "--phone", "13800138000", "--address", "济南市历下区解放路1号",
         "--material", f"食品经营许可申请书={APPLICATION}",
+        "--material", f"营业执照复印件={BUSINESS_LICENCE_COPY}",
     )  # fmt: skip
     assert submitted["version"] == 1
     return str(submitted["case_number"])
