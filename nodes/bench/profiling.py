@@ -61,3 +61,10 @@ class Profiler:
         for recording in self._running:
             recording.wait(timeout=_WRITING_SECONDS)
         self._running.clear()
+        # The graph's title quotes the command line: name no folder of this machine.
+        for graph in self._folder.glob("*.svg"):
+            text = graph.read_text(encoding="utf-8")
+            text = text.replace(self._executable, "py-spy")
+            text = text.replace(str(self._folder.resolve()) + "/", "")
+            text = text.replace(str(self._folder) + "/", "")
+            graph.write_text(text, encoding="utf-8")
