@@ -10,13 +10,12 @@ import click
 import grpc
 from rich.markup import escape
 
-from caseledger.cli.case_find import search
+from caseledger.cli.case_find import list_cases, search
 from caseledger.cli.case_record import Entry, record
 from caseledger.cli.case_view import case_document, case_panel, record_table
 from caseledger.cli.output import console, emit_json
 from caseledger.cli.params import CalendarDate, Digest, MaterialDigest, MaterialFile
 from caseledger.cli.params import MaterialToCorrect as Correction
-from caseledger.cli.report import cases as report_cases
 from caseledger.cli.requests import CaseCommand, option
 from caseledger.cli.session import Session
 from caseledger.cli.vocabulary import (
@@ -369,8 +368,7 @@ def case() -> None:
 for _command in COMMANDS:
     case.add_command(_command.click_command())
 case.add_command(search)
-# The views' list of cases (`report cases`), where a clerk looks for one.
-case.add_command(report_cases, "list")
+case.add_command(list_cases)
 
 
 @case.command()

@@ -1,4 +1,8 @@
-"""`caseledger case search`: a clerk finds an applicant's cases by identity number.
+"""`caseledger case search` and `case list`: a clerk finds cases without their number.
+
+`search` finds an applicant's cases by identity number. `list` reads the
+node's views (the ReportService's `ListCases`, as `report cases` does) with
+the clerk's filters.
 
 The node looks the number up in its blind index (a keyed hash: it stores no
 identity number in clear) and answers with the cases submitted there whose
@@ -12,10 +16,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from caseledger.cli.case_view import deadline_text
+from caseledger.cli.connect import open_channel
 from caseledger.cli.output import beijing_time, console, emit_json, message_dict
+from caseledger.cli.params import CalendarDate
+from caseledger.cli.report_tables import cases_table
 from caseledger.cli.session import Session
-from caseledger.cli.vocabulary import APPLICANT_TYPES, CASE_STATUSES, TermChoice
+from caseledger.cli.vocabulary import (
+    APPLICANT_TYPES,
+    CASE_STATUSES,
+    DEADLINE_STATUSES,
+    SUBMISSION_CHANNELS,
+    TermChoice,
+)
 from caseledger.v1 import ledger_pb2 as pb
+from caseledger.v1 import report_pb2, report_pb2_grpc
 
 
 @click.command()
@@ -91,3 +105,103 @@ def found_table(title: str, cases: list[pb.CaseView]) -> Table:
             escape(deadline_text(case.deadline)),
         )
     return table
+
+
+_STATUSES = {term.name: term.value for term in CASE_STATUSES}
+_DEADLINES = {term.name: term.value for term in DEADLINE_STATUSES}
+
+
+@click.command("list")
+@click.option("--status", type=click.Choice(sorted(_STATUSES)), help="Only cases in this status.")
+@click.option("--item", "item_code", default="", metavar="CODE", help="Only this item's cases.")
+@click.option("--from", "submitted_from", type=CalendarDate(), help="Submitted on or after.")
+@click.option("--to", "submitted_to", type=CalendarDate(), help="Submitted on or before.")
+@click.option(
+    "--deadline", type=click.Choice(sorted(_DEADLINES)), help="Only cases in this deadline state."
+)
+@click.option(
+    "--owner",
+    default="",
+    metavar="CODE",
+    callback=lambda ctx, param, value: _division_code(value, param, ctx),
+    help="Only cases owned by this node (12-digit division code).",
+)
+@click.option("--channel", type=TermChoice(SUBMISSION_CHANNELS), help="Only cases submitted so.")
+@click.option(
+    "--division",
+    default="",
+    metavar="CODE",
+    help="A division of the node's subtree (12 digits); default the node itself.",
+)
+@click.option("--as-of", type=CalendarDate(), help="The day the deadlines are told for.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="At most this many cases.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@click.pass_obj
+def list_cases(  # noqa: PLR0917 - click passes every option
+    session: Session,
+    status: str | None,
+    item_code: str,
+    submitted_from: str | None,
+    submitted_to: str | None,
+    deadline: str | None,
+    owner: str,
+    channel: int | None,
+    division: str,
+    as_of: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The cases the node holds (办件清单), from its views, filtered and paged.
+
+    Status, item, dates, deadline and division are filtered by the node;
+    owner and channel by this command over the pages the node sends.
+    """
+    request = report_pb2.ListCasesRequest(
+        as_of=as_of or "",
+        division=division,
+        status=_STATUSES[status] if status else 0,  # type: ignore[arg-type]
+        item_code=item_code,
+        submitted_from=submitted_from or "",
+        submitted_to=submitted_to or "",
+        deadline=_DEADLINES[deadline] if deadline else 0,  # type: ignore[arg-type]
+        page_size=min(limit, _PAGE) if not (owner or channel) else _PAGE,
+    )
+    found: list[report_pb2.ReportedCase] = []
+    with open_channel(session.address) as grpc_channel:
+        reports = report_pb2_grpc.ReportServiceStub(grpc_channel)
+        while True:
+            answer = reports.ListCases(request, timeout=session.timeout)
+            found += [
+                case
+                for case in answer.cases
+                if (not owner or case.owner == owner) and (not channel or case.channel == channel)
+            ]
+            request.page_token = answer.next_page_token
+            if len(found) >= limit or not answer.next_page_token:
+                break
+    # More may match: the node has pages left, or this command kept more than it shows.
+    more = len(found) > limit or bool(request.page_token)
+    day = answer.as_of
+    found = found[:limit]
+    if as_json:
+        emit_json({"as_of": day, "cases": [message_dict(case) for case in found], "more": more})
+        return
+    out = console()
+    out.print(cases_table(f"办件 cases at {session.address} as of {day}", found))
+    out.print(f"{len(found)} cases" + (" (more may match: raise --limit)" if more else ""))
+
+
+def _division_code(value: str, param: click.Parameter, ctx: click.Context) -> str:
+    if value and not (len(value) == 12 and value.isascii() and value.isdigit()):
+        raise click.BadParameter(f"{value!r} is not a 12-digit division code", ctx, param)
+    return value
+
+
+_PAGE = 500
+"""Cases a call asks the node for (its bound is 1000)."""

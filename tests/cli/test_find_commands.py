@@ -86,6 +86,17 @@ def test_list_filters_the_views_by_status_and_item(node: RunningNode, tmp_path: 
     assert listed("--status", "accepted") == [accepted]
     assert listed("--status", "submitted") == [waiting]
     assert waiting in run.ok("case", "list").stdout
+    assert listed("--channel", "window") == sorted([accepted, waiting])
+    assert listed("--channel", "online") == []
+    assert listed("--owner", node.config.code) == sorted([accepted, waiting])
+    assert listed("--owner", "370103000000") == []
+    assert run.json("case", "list", "--limit", "1")["more"] is True
+
+
+def test_list_refuses_an_owner_that_is_no_division_code(node: RunningNode) -> None:
+    result = Operator(node.address)("case", "list", "--owner", "3701")
+    assert result.exit_code == 2
+    assert "not a 12-digit division code" in result.stderr
 
 
 def test_catalogue_list_shows_codes_names_limits_and_materials(
