@@ -30,6 +30,15 @@ from caseledger.v1 import report_pb2, report_pb2_grpc
 
 __all__ = ["export"]
 
+STAGE_TABLES = {
+    "acceptance": report_pb2.STAGE_TABLE_ACCEPTANCE,
+    "process": report_pb2.STAGE_TABLE_PROCESS,
+    "special": report_pb2.STAGE_TABLE_SPECIAL,
+    "result": report_pb2.STAGE_TABLE_RESULT,
+    "material": report_pb2.STAGE_TABLE_MATERIAL,
+}
+"""The stage tables by their stable names (docs/exchange.md)."""
+
 
 class Position(click.ParamType[int]):
     """A position an earlier export printed: a whole number, 0 for the first pull."""
@@ -79,7 +88,7 @@ class _Pull:
         self._session = session
         self._request = request
         self.tables: dict[str, _Table] = {}
-        self.position = request.since
+        self.position = request.after
 
     def rows(self) -> Iterator[tuple[_Table, report_pb2.ExchangeRow | None]]:
         """Each row with its table; a table's first page comes with None first."""
@@ -152,10 +161,8 @@ def _stream(pull: _Pull, as_csv: bool, out: IO[str]) -> int:
 )
 @click.option(
     "--table",
-    "tables",
-    multiple=True,
-    metavar="NAME",
-    help="Only this stage table (acceptance, process, special, result, material); repeatable.",
+    type=click.Choice(list(STAGE_TABLES)),
+    help="Only this stage table; default every one.",
 )
 @click.option(
     "--division",
@@ -165,8 +172,8 @@ def _stream(pull: _Pull, as_csv: bool, out: IO[str]) -> int:
 )
 @click.option(
     "--page-size",
-    type=click.IntRange(1, 5000),
-    default=1000,
+    type=click.IntRange(1, 1000),
+    default=500,
     show_default=True,
     help="Rows a message of the node's stream.",
 )
@@ -178,30 +185,33 @@ def export(  # noqa: PLR0917 - click passes every option
     as_csv: bool,
     as_jsonl: bool,
     out: Path | None,
-    tables: tuple[str, ...],
+    table: str | None,
     division: str,
     page_size: int,
 ) -> None:
     """What the node's upward exchange gained since POSITION (增量汇聚), and where to resume."""
     if as_csv and as_jsonl:
         raise click.UsageError("--csv and --jsonl exclude each other")
-    if as_csv and out is None and len(tables) != 1:
-        raise click.UsageError("CSV on stdout takes exactly one --table; use --out DIR for more")
+    if as_csv and out is None and table is None:
+        raise click.UsageError("CSV on stdout takes one --table; use --out DIR for every table")
     request = report_pb2.StreamExchangeRequest(
-        since=since, division=division, tables=list(tables), page_size=page_size
+        after=since,
+        division=division,
+        table=STAGE_TABLES[table] if table else report_pb2.STAGE_TABLE_UNSPECIFIED,
+        page_size=page_size,
     )
     pull = _Pull(session, request)
     if out is None:
         count = _stream(pull, as_csv, sys.stdout)
         error_console().print(f"{count} rows; resume with --since {pull.position}")
         return
-    for table, row in pull.rows():
+    for pulled, row in pull.rows():
         if row is not None:
-            table.rows.append(row)
+            pulled.rows.append(row)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for table in pull.tables.values():
-            _write_table(table, out, as_csv)
+        for pulled in pull.tables.values():
+            _write_table(pulled, out, as_csv)
     except OSError as error:
         raise click.FileError(str(out), str(error)) from None
     rows = sum(len(t.rows) for t in pull.tables.values())

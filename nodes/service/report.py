@@ -38,6 +38,7 @@ from caseledger.nodes.service.report_convert import (
     level_of,
     parse_day,
     reported_case,
+    stage_tables,
     status_value,
 )
 from caseledger.nodes.service.status import DOMAIN, status_of
@@ -62,7 +63,7 @@ LATEST_AS_OF_DAYS = 3660
 deadlines are counted up to the day asked, so a day in year 9999 is refused."""
 
 DEFAULT_PAGE_SIZE = 100
-DEFAULT_EXCHANGE_PAGE = 1000
+DEFAULT_EXCHANGE_PAGE = 500
 """Rows a response of StreamExchange carries when the request names no size."""
 MAX_PAGE_SIZE = 1000
 """The most cases one page carries (also the table of limits' bound)."""
@@ -307,9 +308,9 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
                 pull = Pull(
                     exchange,
                     self._exchange.node,
-                    since=request.since,
+                    since=request.after,
                     division=request.division,
-                    tables=list(request.tables),
+                    tables=stage_tables(request.table),
                     page_size=request.page_size or DEFAULT_EXCHANGE_PAGE,
                 )
                 pages = pull.pages()

@@ -33,6 +33,7 @@ __all__ = [
     "level_of",
     "parse_day",
     "reported_case",
+    "stage_tables",
     "status_value",
 ]
 
@@ -182,6 +183,25 @@ def _counts(target: Mapping[str, int], counts: Counter[str]) -> None:
     for code, count in counts.items():
         if count:
             target[code] = count  # type: ignore[index]
+
+
+_STAGE_TABLES = {
+    report_pb2.STAGE_TABLE_ACCEPTANCE: "acceptance",
+    report_pb2.STAGE_TABLE_PROCESS: "process",
+    report_pb2.STAGE_TABLE_SPECIAL: "special",
+    report_pb2.STAGE_TABLE_RESULT: "result",
+    report_pb2.STAGE_TABLE_MATERIAL: "material",
+}
+
+
+def stage_tables(table: int) -> list[str]:
+    """The stage tables a pull asks for: one, or every one (unspecified)."""
+    if table == report_pb2.STAGE_TABLE_UNSPECIFIED:
+        return []
+    name = _STAGE_TABLES.get(table)  # type: ignore[call-overload]
+    if name is None:
+        raise InvalidInput.single("table", f"unknown stage table {table}")
+    return [name]
 
 
 def exchange_page(page: Page, resume_from: int) -> report_pb2.StreamExchangeResponse:

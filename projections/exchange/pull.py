@@ -21,7 +21,7 @@ from caseledger.projections.reports import OutsideJurisdiction
 
 __all__ = ["MAX_PAGE_SIZE", "Page", "Pull"]
 
-MAX_PAGE_SIZE = 5000
+MAX_PAGE_SIZE = 1000
 """The most rows one page carries (a page is one gRPC message)."""
 
 
@@ -48,11 +48,13 @@ class Pull:
     ) -> None:
         self._exchange = exchange
         self.upto = exchange.head()
+        # Violations name the fields of the request a pull is made from
+        # (`StreamExchangeRequest`): `after`, `table`, `page_size`, `division`.
         if since < 0:
-            raise InvalidInput.single("since", "must not be negative")
+            raise InvalidInput.single("after", "must not be negative")
         if since > self.upto:
             raise InvalidInput.single(
-                "since",
+                "after",
                 f"{since} is past this node's last exchange batch {self.upto}: "
                 "a position another node or another exchange database gave",
             )
@@ -93,7 +95,7 @@ def _tables(names: Sequence[str]) -> tuple[StageTable, ...]:
         table = table_named(name)
         if table is None:
             known = ", ".join(t.name for t in STAGE_TABLES)
-            raise InvalidInput.single("tables", f"no stage table {name!r}; expected {known}")
+            raise InvalidInput.single("table", f"no stage table {name!r}; expected {known}")
         if table not in chosen:
             chosen.append(table)
     return tuple(chosen)

@@ -44,6 +44,40 @@ LEVEL_COUNTY: Level.ValueType  # 3
 LEVEL_TOWNSHIP: Level.ValueType  # 4
 Global___Level: _TypeAlias = Level  # noqa: Y015
 
+class _StageTable:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StageTableEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StageTable.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STAGE_TABLE_UNSPECIFIED: _StageTable.ValueType  # 0
+    STAGE_TABLE_ACCEPTANCE: _StageTable.ValueType  # 1
+    """受理"""
+    STAGE_TABLE_PROCESS: _StageTable.ValueType  # 2
+    """过程"""
+    STAGE_TABLE_SPECIAL: _StageTable.ValueType  # 3
+    """特别程序"""
+    STAGE_TABLE_RESULT: _StageTable.ValueType  # 4
+    """结果"""
+    STAGE_TABLE_MATERIAL: _StageTable.ValueType  # 5
+    """材料"""
+
+class StageTable(_StageTable, metaclass=_StageTableEnumTypeWrapper):
+    """The stage tables of the upward exchange, in the order a pull sends them."""
+
+STAGE_TABLE_UNSPECIFIED: StageTable.ValueType  # 0
+STAGE_TABLE_ACCEPTANCE: StageTable.ValueType  # 1
+"""受理"""
+STAGE_TABLE_PROCESS: StageTable.ValueType  # 2
+"""过程"""
+STAGE_TABLE_SPECIAL: StageTable.ValueType  # 3
+"""特别程序"""
+STAGE_TABLE_RESULT: StageTable.ValueType  # 4
+"""结果"""
+STAGE_TABLE_MATERIAL: StageTable.ValueType  # 5
+"""材料"""
+Global___StageTable: _TypeAlias = StageTable  # noqa: Y015
+
 @_typing.final
 class ReportedCase(_message.Message):
     """A case as a view holds it: no personal data, ever."""
@@ -872,33 +906,29 @@ Global___RebuildProjectionResponse: _TypeAlias = RebuildProjectionResponse  # no
 class StreamExchangeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
-    SINCE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
     DIVISION_FIELD_NUMBER: _builtins.int
-    TABLES_FIELD_NUMBER: _builtins.int
+    TABLE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
-    since: _builtins.int
+    after: _builtins.int
     """the `resume_from` of the last pull; 0: from the start"""
     division: _builtins.str
     """a division of the node's subtree; empty: the node's"""
+    table: Global___StageTable.ValueType
+    """one stage table; unspecified: every one, in order"""
     page_size: _builtins.int
-    """rows a response, 1..5000; 0: 1000"""
-    @_builtins.property
-    def tables(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Stage tables by name (`acceptance`, `process`, `special`, `result`,
-        `material`); empty: every one, in that order.
-        """
-
+    """rows a response, 1..1000; 0: 500"""
     def __init__(
         self,
         *,
-        since: _builtins.int = ...,
+        after: _builtins.int = ...,
         division: _builtins.str = ...,
-        tables: _abc.Iterable[_builtins.str] | None = ...,
+        table: Global___StageTable.ValueType = ...,
         page_size: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["division", b"division", "page_size", b"page_size", "since", b"since", "tables", b"tables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "division", b"division", "page_size", b"page_size", "table", b"table"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -945,7 +975,7 @@ class ExchangeRow(_message.Message):
     batch: _builtins.int
     """the batch that wrote it last"""
     operation: _builtins.str
-    """`I`: first written after `since`; `U`: written before, changed since"""
+    """`I`: first written after `after`; `U`: written before, changed since"""
     @_builtins.property
     def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """in the order of the table's columns"""

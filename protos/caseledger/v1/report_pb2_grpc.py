@@ -168,11 +168,11 @@ class ReportServiceServicer:
 
     def StreamExchange(self, request, context):
         """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
-        written after batch `since`, table by table, in pages of at most
+        written after batch `after`, table by table, in pages of at most
         `page_size` rows, for the node's subtree (or `division`'s). Every
         response carries `resume_from`: once the stream has ended, the next pull
-        passes it as `since` and gets exactly what changed after this one.
-        Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+        passes it as `after` and gets exactly what changed after this one.
+        Errors: INVALID_ARGUMENT (`after` negative or past the node's last batch,
         an unknown table, a page size out of range, a malformed division),
         PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
         (`NO_VIEWS`: this node keeps no exchange).

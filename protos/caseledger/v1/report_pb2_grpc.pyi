@@ -84,11 +84,11 @@ class ReportServiceStub:
     """
     StreamExchange: _grpc.UnaryStreamMultiCallable[_report_pb2.StreamExchangeRequest, _report_pb2.StreamExchangeResponse]
     """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
-    written after batch `since`, table by table, in pages of at most
+    written after batch `after`, table by table, in pages of at most
     `page_size` rows, for the node's subtree (or `division`'s). Every
     response carries `resume_from`: once the stream has ended, the next pull
-    passes it as `since` and gets exactly what changed after this one.
-    Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+    passes it as `after` and gets exactly what changed after this one.
+    Errors: INVALID_ARGUMENT (`after` negative or past the node's last batch,
     an unknown table, a page size out of range, a malformed division),
     PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
     (`NO_VIEWS`: this node keeps no exchange).
@@ -150,11 +150,11 @@ class ReportServiceAsyncStub(ReportServiceStub):
     """
     StreamExchange: _aio.UnaryStreamMultiCallable[_report_pb2.StreamExchangeRequest, _report_pb2.StreamExchangeResponse]  # type: ignore[assignment]
     """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
-    written after batch `since`, table by table, in pages of at most
+    written after batch `after`, table by table, in pages of at most
     `page_size` rows, for the node's subtree (or `division`'s). Every
     response carries `resume_from`: once the stream has ended, the next pull
-    passes it as `since` and gets exactly what changed after this one.
-    Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+    passes it as `after` and gets exactly what changed after this one.
+    Errors: INVALID_ARGUMENT (`after` negative or past the node's last batch,
     an unknown table, a page size out of range, a malformed division),
     PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
     (`NO_VIEWS`: this node keeps no exchange).
@@ -255,11 +255,11 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_report_pb2.StreamExchangeResponse], _abc.AsyncIterator[_report_pb2.StreamExchangeResponse]]:
         """The upward exchange (办件信息汇聚, docs/exchange.md): the stage-table rows
-        written after batch `since`, table by table, in pages of at most
+        written after batch `after`, table by table, in pages of at most
         `page_size` rows, for the node's subtree (or `division`'s). Every
         response carries `resume_from`: once the stream has ended, the next pull
-        passes it as `since` and gets exactly what changed after this one.
-        Errors: INVALID_ARGUMENT (`since` negative or past the node's last batch,
+        passes it as `after` and gets exactly what changed after this one.
+        Errors: INVALID_ARGUMENT (`after` negative or past the node's last batch,
         an unknown table, a page size out of range, a malformed division),
         PERMISSION_DENIED (`OUTSIDE_JURISDICTION`), FAILED_PRECONDITION
         (`NO_VIEWS`: this node keeps no exchange).

@@ -37,6 +37,9 @@ BASES = {
     "ListOverdue": report_pb2.ListOverdueRequest(as_of="2026-06-01", page_size=1),
     "ListRatings": report_pb2.ListRatingsRequest(first_day="2026-03-01", bad_only=True),
     "GetProjectionStatus": report_pb2.GetProjectionStatusRequest(),
+    "StreamExchange": report_pb2.StreamExchangeRequest(
+        after=1, division=LIXIA, table=report_pb2.STAGE_TABLE_PROCESS, page_size=2
+    ),
 }
 
 
