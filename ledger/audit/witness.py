@@ -16,7 +16,11 @@ of the descendant (`check`) is cosigned only when:
    both roots.
 
 A checkpoint beyond the positions held is kept pending and checked as soon
-as they arrive. One that fails 2 or 3 is a fork: the descendant has signed
+as they arrive. A witness turned on after the node had replicated a source
+holds nothing from position 1: with a `seeder` (`ledger.audit.seeding`) it
+takes the source's events the node already holds as the leaves from 1, but
+only once they and the leaves received since reproduce the root of a
+checkpoint the source signed. One that fails 2 or 3 is a fork: the descendant has signed
 two histories (or sent one and signed another). It is kept with the last
 witnessed checkpoint as evidence, and never cosigned; nor is any later one
 that does not match the events held.
@@ -84,6 +88,12 @@ class Witness:
         self.store = store
         self.identity = identity
         self._clock = clock
+        # The leaves of a source's first events from what the node holds.
+        # A guess at the leaves of a source's first events (from position 1),
+        # from what the node holds.
+        self.seeder: Callable[[str], Sequence[bytes]] | None = None
+        self._seeds: dict[str, Sequence[bytes]] = {}
+        self._seeded: set[str] = set()
 
     def rotated(self, identity: Identity) -> None:
         """Cosign with the node's new identity key from now on."""
@@ -128,6 +138,8 @@ class Witness:
                 node, Verdict.REFUSED, detail=f"the checkpoint names {checkpoint.origin}"
             )
         held = self.store.held_size(node)
+        if checkpoint.size > held and self._seed(node, checkpoint):
+            held = self.store.held_size(node)
         if checkpoint.size > held:
             waiting = self.store.pending(node)
             if waiting is None or _size_of(waiting[0]) <= checkpoint.size:
@@ -150,6 +162,40 @@ class Witness:
                 detail = f"the key rotation at position {position} is not the event received there"
                 return Outcome(node, Verdict.REFUSED, checkpoint.size, detail)
         return self._judge(node, checkpoint, note)
+
+    def _seed(self, node: str, checkpoint: Checkpoint) -> bool:
+        """Take the seeder's guess as the first leaves of `node` if, with the
+        leaves received since, it reproduces `checkpoint`'s root; once told
+        either way, never tried again for `node`."""
+        if self.seeder is None or node in self._seeded or self.store.held_size(node):
+            return False
+        guess = self._seeds.get(node)
+        if guess is None:
+            guess = self.seeder(node)
+            if not guess:
+                return False  # nothing held of it (yet)
+            self._seeds[node] = guess
+        size = checkpoint.size
+        if len(guess) > size:
+            return False  # a later checkpoint, covering all of it, will tell
+        seed = dict(enumerate(guess, start=1))
+        received = self.store.held_leaves(node)
+        if any(seed.get(p, leaf) != leaf for p, leaf in received.items()):
+            self._done_seeding(node)
+            return False
+        leaves = {**seed, **received}
+        present = [leaves[p] for p in range(1, size + 1) if p in leaves]
+        if len(present) < size:
+            return False  # more to receive before it can be told
+        self._done_seeding(node)
+        if merkle.root(merkle.LeafList(present), size) != checkpoint.root:
+            return False
+        self.store.hold(node, sorted(seed.items()))
+        return True
+
+    def _done_seeding(self, node: str) -> None:
+        self._seeded.add(node)
+        self._seeds.pop(node, None)
 
     def _judge(self, node: str, checkpoint: Checkpoint, note: str) -> Outcome:
         size = checkpoint.size

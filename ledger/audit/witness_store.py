@@ -167,6 +167,14 @@ class WitnessStore:
         with self._lock:
             return self._size(self._db, node)
 
+    def held_leaves(self, node: str) -> dict[int, bytes]:
+        """The leaves received beyond the held tree (after a gap), by position."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT position, leaf FROM held_leaves WHERE node = ?", (node,)
+            ).fetchall()
+        return {int(r[0]): bytes(r[1]) for r in rows}
+
     def held_leaf(self, node: str, position: int) -> bytes | None:
         """The leaf received at `position` of `node`'s log, None if none was."""
         with self._lock:

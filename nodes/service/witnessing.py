@@ -10,6 +10,8 @@ with its events and to witness its descendants' (docs/audit.md, "Witnesses").
   checkpoints, keeps forks, and serves both through the AuditService;
 - its own checkpoints pin the latest checkpoint it witnessed of each
   descendant, as extension lines;
+- a descendant it replicated before witnessing it is witnessed from the
+  events it holds of it (`ledger.audit.seeding`);
 - the health service `caseledger.witness` is NOT_SERVING while it keeps
   evidence of a fork.
 """
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from grpc_health.v1 import health_pb2
 
+from caseledger.ledger.audit.seeding import authored_leaves
 from caseledger.ledger.audit.witness import Witness
 from caseledger.ledger.audit.witness_store import WitnessStore
 from caseledger.nodes.replication.witnessing import NodeWitness, WitnessMetrics
@@ -86,6 +90,9 @@ def attach_witness(
     certificate = cert_file.read_bytes() if cert_file.exists() else b""
     store = WitnessStore(str(config.data_dir / f"{config.code}.witness.sqlite"))
     witness = Witness(store, checkpoints.identity)
+    # A source replicated before this node witnessed it: its first leaves are
+    # taken from the events held, once a checkpoint of it confirms them.
+    witness.seeder = partial(authored_leaves, intake.received.recorder)
 
     def forked() -> None:
         health.set(WITNESS_HEALTH, health_pb2.HealthCheckResponse.NOT_SERVING)
