@@ -102,3 +102,43 @@ def test_bad_input_is_invalid_argument_naming_the_field(
 def test_a_division_outside_the_subtree_is_permission_denied(node: RunningNode) -> None:
     code, _ = _refusal(node, division=rq.JINAN)
     assert code is grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_restarted_node_resumes_its_exchange_without_writing_a_row_again(
+    tmp_path: Path,
+) -> None:
+    config = secured(NodeConfig(code=LIXIA, data_dir=tmp_path / "node", allow_client_time=True))
+
+    def run(submissions: int, publish: bool) -> list[report_pb2.StreamExchangeResponse]:
+        with structlog.testing.capture_logs():
+            running = start(config)
+            try:
+                with client_channel(running.address) as channel:
+                    stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                    if publish:
+                        stub.PublishItem(
+                            ledger_pb2.PublishItemRequest(
+                                terms=rq.item_terms(), meta=rq.publisher()
+                            )
+                        )
+                    for _ in range(submissions):
+                        stub.Submit(rq.submit())
+                exchange = running.exchange
+                assert exchange is not None
+                wait_for(lambda: exchange.lag() == 0, "the exchange caught up")
+                return _pull(running, table=report_pb2.STAGE_TABLE_PROCESS)
+            finally:
+                running.stop(grace=0)
+
+    before = run(2, publish=True)
+    position = before[0].resume_from
+    after = run(1, publish=False)
+    rows_before = [row for r in before for row in r.rows]
+    rows_after = [row for r in after for row in r.rows]
+    # The two rows written before the restart are as they were (same batch), and
+    # the one submission since is the only row past the position.
+    assert rows_after[:2] == rows_before
+    assert [(row.batch > position, row.operation) for row in rows_after] == [
+        (False, "I"), (False, "I"), (True, "I"),
+    ]  # fmt: skip
+    assert after[0].resume_from > position
