@@ -39,14 +39,14 @@ from caseledger.ledger.errors import (
     UnreadableEvent,
     VersionConflict,
 )
+from caseledger.ledger.held.events import HeldEvents
 from caseledger.ledger.intake import ApplicantForm, identity_number, seal_applicant
 from caseledger.ledger.mapper import stable_names_mapper
 from caseledger.ledger.personal.sealing import ErasedSubject, Sealed, SubjectKeys
 from caseledger.ledger.request_ids import Claim, MemoryRequestIds, RequestIds, take
 from caseledger.ledger.sqlite.group_commit import GroupCommit
-from caseledger.ledger.sqlite.log_signal import LogSignal
 from caseledger.ledger.trail.canonical import NotCanonical, canonical_json
-from caseledger.ledger.trail.received import KnownHashes, ReceivedEvents
+from caseledger.ledger.trail.received import ReceivedEvents
 
 _CASE_NAMESPACE = uuid5(NAMESPACE_URL, "caseledger:case")
 _LOCK_STRIPES = 64
@@ -100,11 +100,12 @@ class CaseLedger(Application[UUID]):
         self.node = node
         self.keys = keys
         self.received = received
-        self.known_hashes = KnownHashes([self] if received is None else [self, received])
+        # Its authored and received events as one: trails, hashes, imports, following.
+        self.held = HeldEvents(self, received)
+        self.known_hashes = self.held.known_hashes
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._cases = CaseCache(_CACHED_CASES)
         self._numbers: dict[str, UUID] = {}
-        self.log_signal = LogSignal()
         self._group = GroupCommit(self._record_events)
         self._serials = SerialCounter(node, self._number_claimed)
 
@@ -296,27 +297,15 @@ class CaseLedger(Application[UUID]):
         return events
 
     def stored_trail(self, case_id: UUID, after_version: int = 0) -> list[StoredEvent]:
-        """An aggregate's events as stored, from both stores, after a version, in
-        order; where both hold a version (a handoff imported it), the authored one."""
-        by_version = {
-            e.originator_version: e for e in self.recorder.select_events(case_id, gt=after_version)
-        }
-        if self.received is not None:
-            for e in self.received.recorder.select_events(case_id, gt=after_version):
-                by_version.setdefault(e.originator_version, e)
-        return [by_version[v] for v in sorted(by_version)]
+        """An aggregate's events as stored, from both stores (`HeldEvents.stored_trail`)."""
+        return self.held.stored_trail(case_id, after_version)
 
     def _merged(self, aggregate_id: UUID) -> list[Any]:
         """The aggregate's events from both stores, decoded, in version order,
         from version 1 on. TrailDamaged where a version is missing before the
         last one held, an event does not decode, or the two stores hold case
         events of one version with different hashes."""
-        authored = {e.originator_version: e for e in self.recorder.select_events(aggregate_id)}
-        received = (
-            {e.originator_version: e for e in self.received.recorder.select_events(aggregate_id)}
-            if self.received is not None
-            else {}
-        )
+        authored, received = self.held.copies(aggregate_id)
         merged = []
         case = str(aggregate_id)
         for expected, version in enumerate(sorted(authored.keys() | received.keys()), start=1):
@@ -397,8 +386,8 @@ class CaseLedger(Application[UUID]):
     # -- internals -----------------------------------------------------------
 
     def _record_events(self, events: Sequence[Any]) -> None:
+        # Followers of the log are woken by the recorder's subscriptions.
         self.save(*events)
-        self.log_signal.appended()
 
     def _durably(self, *aggregates: Case | CaseNumber) -> None:
         events: list[Any] = []

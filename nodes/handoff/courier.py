@@ -3,8 +3,9 @@
 Replication brings a node the events of its own subtree. A case that was
 handed over also has to reach every node that owned it before, and those
 nodes' ancestors, wherever they sit: they hold the case's earlier trail and
-must end up with all of it. So this node follows its own authored log and,
-for each event of a case that has had more than one owner, delivers the
+must end up with all of it. So this node follows its own authored log
+(the log's subscription, woken by each commit: `HeldEvents.follow_authored`)
+and, for each event of a case that has had more than one owner, delivers the
 case's trail up to that event to each of those nodes that is not this node
 (`DeliverTrail`; the receiver verifies it and stores only what it lacks).
 
@@ -32,13 +33,14 @@ from uuid import UUID
 
 import grpc
 import structlog
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification
 
 from caseledger.ledger import names
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import LedgerError
+from caseledger.ledger.held.following import LogTail
 from caseledger.nodes.handoff.handover import records_of
 from caseledger.nodes.trust.transport import INSECURE, Transport
 from caseledger.nodes.workers import COURIER, Backoff, Workers
@@ -46,7 +48,8 @@ from caseledger.v1 import handoff_pb2, handoff_pb2_grpc
 
 _log = structlog.get_logger("caseledger.nodes.handoff.courier")
 _POSITION = "courier"
-_POLL_SECONDS = 0.1
+_IDLE_SECONDS = 0.5  # how often an idle courier reports and looks whether it should stop
+_RETRY_SECONDS = 0.1  # how soon a delivery to a node that was down is tried again
 _PAGE = 200
 
 
@@ -88,46 +91,50 @@ class Courier:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    def _position(self) -> int:
-        received = self._ledger.received
-        assert received is not None
-        return received.process_recorder.max_tracking_id(_POSITION) or 0
-
-    def _record(self, position: int) -> None:
-        received = self._ledger.received
-        assert received is not None
-        received.process_recorder.insert_tracking(Tracking(_POSITION, position))
-
     def _run(self) -> None:
         backoff = Backoff()
+        tail: LogTail | None = None
         while not self._stopping.is_set():
             try:
-                caught_up = self._carry_page()
+                if tail is None:
+                    # The log's subscription from the recorded position: woken
+                    # by each commit, so a new event is carried once it is durable.
+                    position = self._ledger.held.follower_position(_POSITION)
+                    tail = self._ledger.held.follow_authored(position, name="courier-tail")
+                blocked = self._carry_page(tail)
             except Exception as error:
                 # Not a node being down (handled in `_carry`): reported, and
                 # the page tried again, from the recorded position.
                 self._workers.failed(COURIER, error)
+                if tail is not None:
+                    tail.stop()
+                tail = None
                 self._stopping.wait(backoff.failed())
                 continue
             backoff.succeeded()
             self._workers.succeeded(COURIER)
-            if caught_up:
-                self._stopping.wait(_POLL_SECONDS)
+            if blocked:
+                self._stopping.wait(_RETRY_SECONDS)
+        if tail is not None:
+            tail.stop()
 
-    def _carry_page(self) -> bool:
-        """Carry the next page of the log; True when there is nothing more to carry now."""
-        position = self._position()
-        page = self._ledger.recorder.select_notifications(position + 1, _PAGE)
-        carried = position
-        for notification in page:
+    def _carry_page(self, tail: LogTail) -> bool:
+        """Carry the next page the log's subscription has; True when a node
+        could not take an event (it is given back, to be tried again)."""
+        page = tail.take(_PAGE, timeout=_IDLE_SECONDS)
+        carried: Notification | None = None
+        blocked = False
+        for index, notification in enumerate(page):
             if not self._carry(notification.originator_id, notification.topic):
-                break  # a node is down: try this event again later
-            carried = notification.id
-        if carried > position:
+                tail.give_back(page[index:])  # a node is down: try this event again later
+                blocked = True
+                break
+            carried = notification
+        if carried is not None:
             # Once per page, not per event: an event carried twice after a
             # restart stores nothing new at its receivers.
-            self._record(carried)
-        return carried == position or len(page) < _PAGE
+            self._ledger.held.record_follower_position(_POSITION, carried.id)
+        return blocked
 
     def _carry(self, originator: UUID | str, topic: str) -> bool:
         """Deliver a case's trail to the nodes that held it; False if one could not take it."""
@@ -150,7 +157,7 @@ class Courier:
             handoff_pb2.DeliverTrailRequest(
                 from_node=self._ledger.node,
                 case_id=str(aggregate_id),
-                records=records_of(self._ledger.stored_trail(aggregate_id)),
+                records=records_of(self._ledger.held.stored_trail(aggregate_id)),
             )
             for aggregate_id in (case_id, number_index_id(case.number))
         ]

@@ -9,8 +9,11 @@ answer is appended under a request id derived from the request's version,
 so asking B again returns the same answer.
 
 Interruptions: A keeps every case it is handing over in a pending set, filled
-at start-up from its log (cases whose last transfer request is still open),
-and retries the offer until B answers. B, restarted, answers from its stores.
+from its log (cases whose last transfer request is still open): the handoffs
+follow the log's transfer requests from its start, through the log's
+subscription (`HeldEvents.follow_authored`), so after a restart every open
+request is found again, and one appended by any writer of the store is
+found as it commits. A retries the offer until B answers. B, restarted, answers from its stores.
 So a handoff cut at any point resumes; none is left with two owners or none.
 """
 
@@ -34,6 +37,7 @@ from caseledger.ledger.case.aggregate import Case, Context, Operator
 from caseledger.ledger.case.events import TransferRequested
 from caseledger.ledger.codes.numbering import number_index_id
 from caseledger.ledger.errors import InvalidInput, ItemNotFound, LedgerError
+from caseledger.ledger.held.following import LogTail
 from caseledger.ledger.personal.key_peers import KeyPeers
 from caseledger.ledger.personal.wrapping import UnwrapFailed, unwrap
 from caseledger.nodes.handoff.erasure import Erasures
@@ -43,6 +47,7 @@ from caseledger.v1 import handoff_pb2, handoff_pb2_grpc, types_pb2
 
 _log = structlog.get_logger("caseledger.nodes.handoff.handover")
 _RETRY_SECONDS = 1.0
+_PAGE = 500
 _OFFER_TIMEOUT = 15.0
 SYSTEM = Operator(id="handoff", role="system")
 
@@ -124,14 +129,13 @@ class Handoffs:
         self._pending: set[UUID] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._requests: LogTail | None = None
         self._thread = threading.Thread(target=self._retry, name="handoffs", daemon=True)
 
     def address_of(self, code: str) -> str | None:
         return self.directory.get(code)
 
     def start(self) -> None:
-        with self._lock:
-            self._pending.update(self._open_requests())
         self._workers.started(HANDOFFS)
         self._thread.start()
 
@@ -139,6 +143,8 @@ class Handoffs:
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self._requests is not None:
+            self._requests.stop()
         if self.erasures is not None:
             self.erasures.peers.close()
 
@@ -195,7 +201,7 @@ class Handoffs:
         stored = self._pull_aggregate(case_id, source, channel)
         number = self._ledger.case(case_id).number
         claim = number_index_id(number)
-        if not self._ledger.stored_trail(claim):
+        if not self._ledger.held.stored_trail(claim):
             self._pull_aggregate(claim, source, channel)
         return stored
 
@@ -203,45 +209,59 @@ class Handoffs:
         # From the first version missing: a later part may be here already
         # (it came by another path), and must match the source's copy.
         held = 0
-        for stored in self._ledger.stored_trail(aggregate_id):
+        for stored in self._ledger.held.stored_trail(aggregate_id):
             if stored.originator_version != held + 1:
                 break
             held += 1
         reply = handoff_pb2_grpc.HandoffServiceStub(channel).ExportTrail(
             handoff_pb2.ExportTrailRequest(case_id=str(aggregate_id), after_version=held)
         )
-        received = self._ledger.received
-        assert received is not None
         events = events_of(aggregate_id, list(reply.records))
-        return received.accept_trail(source, events, self._ledger.known_hashes)
+        return self._ledger.held.import_trail(source, events)
 
     def _open_requests(self) -> set[UUID]:
-        """Cases whose transfer this node requested and no target has answered, per its stores."""
-        # Stored under its stable name, or an alias before the names existed.
-        topics = names.topics_for([TransferRequested.NAME])
+        """Cases of the transfer requests the log delivered since the last look
+        that this node requested and no target has answered yet."""
+        if self._requests is None:
+            # Stored under its stable name, or an alias before the names existed.
+            topics = names.topics_for([TransferRequested.NAME])
+            self._requests = self._ledger.held.follow_authored(0, topics, name="handoff-tail")
         found: set[UUID] = set()
-        start = 1
-        while True:
-            page = self._ledger.recorder.select_notifications(start, 500, topics=topics)
+        while page := self._requests.take(_PAGE, timeout=0):
             for notification in page:
                 try:
                     case = self._ledger.case(UUID(str(notification.originator_id)))
                 except LedgerError as error:
-                    # A damaged trail must not keep the node from starting.
+                    # A damaged trail must not keep the node from handing over others.
                     _log.error("handoff not resumed: the case cannot be read", error=str(error))
                     continue
                 if case.transfer_to and case.owner == self._ledger.node:
                     found.add(case.id)
-            if len(page) < 500:
-                return found
-            start = page[-1].id + 1
+        return found
+
+    def _take_requests(self) -> bool:
+        """Add the open transfer requests that came to the pending set; False if
+        the log could not be read (reported, and followed again next round)."""
+        try:
+            found = self._open_requests()
+        except Exception as error:
+            self._workers.failed(HANDOFFS, error, what="transfer requests")
+            if self._requests is not None:
+                self._requests.stop()
+            self._requests = None
+            return False
+        with self._lock:
+            self._pending.update(found)
+        return True
 
     def _retry(self) -> None:
+        # Subscribed before the first wait, so the round after it has them.
+        self._take_requests()
         # Every round is the retry of the last: a failure waits at most a round.
         while not self._stopping.wait(_RETRY_SECONDS):
+            failed = not self._take_requests()
             with self._lock:
                 pending = list(self._pending)
-            failed = False
             for case_id in pending:
                 if self._stopping.is_set():
                     return

@@ -78,7 +78,7 @@ class HandoffService(handoff_pb2_grpc.HandoffServiceServicer):
     def _owners_of(self, aggregate_id: UUID) -> tuple[list[str], str]:
         """The nodes that owned the case (or the case a number claim names), and the node it
         is being handed to; nothing if this node holds neither."""
-        for stored in self._ledger.stored_trail(aggregate_id)[:1]:
+        for stored in self._ledger.held.stored_trail(aggregate_id)[:1]:
             first = self._ledger.mapper.to_domain_event(stored)
             if isinstance(first, CaseNumber.Claimed):
                 aggregate_id = first.case_id
@@ -113,7 +113,7 @@ class HandoffService(handoff_pb2_grpc.HandoffServiceServicer):
         caller = self._caller(context, "DeliverTrail")
         if caller is None:
             return
-        by_version = {e.originator_version: e for e in self._ledger.stored_trail(aggregate_id)}
+        by_version = {e.originator_version: e for e in self._ledger.held.stored_trail(aggregate_id)}
         for stored in delivered:
             by_version.setdefault(stored.originator_version, stored)
         trail = []
@@ -182,7 +182,7 @@ class HandoffService(handoff_pb2_grpc.HandoffServiceServicer):
                 raise InvalidInput.single("after_version", "must not be negative")
             case_id = _case_id(request.case_id)
             self._may_export(context, case_id)
-            events = self._ledger.stored_trail(case_id, request.after_version)
+            events = self._ledger.held.stored_trail(case_id, request.after_version)
             if not events and request.after_version == 0:
                 raise CaseNotFound(request.case_id)
             return handoff_pb2.ExportTrailResponse(records=records_of(events))
@@ -252,15 +252,12 @@ class HandoffService(handoff_pb2_grpc.HandoffServiceServicer):
         self, request: handoff_pb2.DeliverTrailRequest, context: grpc.ServicerContext
     ) -> handoff_pb2.DeliverTrailResponse:
         with self._translated(context):
-            received = self._ledger.received
-            assert received is not None
             case_id = _case_id(request.case_id)
             events = events_of(case_id, list(request.records))
             self._caller(context, "DeliverTrail", request.from_node)
-            stored = received.accept_trail(
+            stored = self._ledger.held.import_trail(
                 request.from_node,
                 events,
-                self._ledger.known_hashes,
                 admit=lambda: self._may_store(context, case_id, events),
             )
             return handoff_pb2.DeliverTrailResponse(stored=stored)

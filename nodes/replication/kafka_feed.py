@@ -29,8 +29,9 @@ A topic's partition count is fixed when it is created: adding partitions
 would move a case's later events to another partition, where they could
 overtake the earlier ones.
 
-Publisher ordering, once: read a page of the authored log after the
-published position -> cut it where its records pass the producer's request
+Publisher ordering, once: take a page of the authored log after the
+published position from the log's subscription (`LogTail`, woken by each
+commit) -> cut it where its records pass the producer's request
 size (one record at least) -> send it -> flush and confirm every record
 (acks=all, idempotent producer) -> record the page's last log position. A
 record over the message limit (`max_record_bytes`, kafka-python's and the
@@ -40,11 +41,13 @@ topic, logged at error level and counted by case and version
 consumers then hold the case with a version missing, which every read of it
 reports. A crash
 between the flush and the record makes the next run send that page again:
-the topic is at-least-once. Consumers apply exactly once all the same: a
-re-sent event arrives at a new offset (so it is not taken for a
-redelivery), and `ReceivedEvents.receive` finds the event already stored
-(an IntegrityError on its case and version) and stores only the missing
-ones, advancing the position.
+the topic is at-least-once (after any failure the publisher subscribes again
+from the recorded position, so an unconfirmed page is read again).
+Consumers apply exactly once all the same: a re-sent event arrives at a
+new offset (so it is not taken for a redelivery), and
+`ReceivedEvents.receive` finds the event already stored (an IntegrityError
+on its case and version) and stores only the missing ones, advancing the
+position.
 
 Consumer positions: tracking name `{topic}/{partition}`, notification id =
 offset + 1, written in the same transaction as the events (`Intake.take`).
@@ -74,7 +77,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from caseledger.ledger import names
 from caseledger.ledger.catalogue import is_reference_data
-from caseledger.ledger.sqlite.log_signal import LogSignal
+from caseledger.ledger.held.following import LogTail
 from caseledger.ledger.trail.received import Delivery, TrailBroken
 from caseledger.nodes.replication.kafka_client import (
     BrokerError,
@@ -108,7 +111,10 @@ __all__ = [
     "log_record_of",
 ]
 _PAGE = 1_000
-_POLL_SECONDS = 0.05
+_IDLE_SECONDS = 0.5
+"""How long an idle publisher waits for the log before it reports and looks again."""
+_OWED_SECONDS = 0.05
+"""How soon a checkpoint the node could not sign yet is asked for again."""
 _POLL_MS = 100
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.1, 2.0
 MAX_RECORD_BYTES = 1024 * 1024
@@ -146,7 +152,6 @@ class KafkaPublisher:
         *,
         topics: TopicSettings | None = None,
         producer: ProducerSettings | None = None,
-        signal: LogSignal | None = None,
         registry: CollectorRegistry | None = None,
         max_record_bytes: int = MAX_RECORD_BYTES,
         workers: Workers | None = None,
@@ -164,9 +169,6 @@ class KafkaPublisher:
             ["topic", "case", "version"],
             registry=registry or CollectorRegistry(),
         )
-        # Woken by local appends, so an event is sent as soon as it is
-        # committed; the poll interval only bounds appends made elsewhere.
-        self._signal = signal
         self.reference_topic = layout.reference(code)
         self._log = log
         self._broker = broker
@@ -197,17 +199,21 @@ class KafkaPublisher:
     def _run(self) -> None:
         backoff = _BACKOFF_FIRST
         producer: TopicProducer | None = None
+        tail: LogTail | None = None
         while not self._stopping.is_set():
             try:
                 if producer is None:
                     producer = self._open()
-                seen = self._signal.appends if self._signal is not None else 0
-                if self._publish_page(producer) == 0:
+                if tail is None:
+                    # The log's subscription from the confirmed position: woken
+                    # by each local commit, so an event is sent once it is durable.
+                    tail = LogTail(self._log, self.position(), name=f"tail-{self.topic}")
+                if self._publish_page(producer, tail) == 0:
                     self._send_checkpoint(producer, self._owed)
-                    if self._signal is not None:
-                        self._signal.wait_beyond(seen, _POLL_SECONDS)
-                    else:
-                        self._stopping.wait(_POLL_SECONDS)
+                    if self._owed:
+                        # Not signed yet: ask again shortly, or as soon as the
+                        # log grows (what came is published first).
+                        tail.give_back(tail.take(_PAGE, timeout=_OWED_SECONDS))
                 backoff = _BACKOFF_FIRST
                 self._workers.succeeded(PUBLISHER)
             except Exception as error:
@@ -221,10 +227,15 @@ class KafkaPublisher:
                 if producer is not None:
                     producer.close()
                 producer = None
+                if tail is not None:
+                    tail.stop()
+                tail = None
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
         if producer is not None:
             producer.close()
+        if tail is not None:
+            tail.stop()
 
     def _open(self) -> TopicProducer:
         admin = TopicAdmin(self._broker)
@@ -239,15 +250,16 @@ class KafkaPublisher:
         producer.open()
         return producer
 
-    def _publish_page(self, producer: TopicProducer) -> int:
-        page = self._log.select_notifications(start=self.position() + 1, limit=_PAGE)
+    def _publish_page(self, producer: TopicProducer, tail: LogTail) -> int:
+        # Caught up with a checkpoint owed: look once, and send it if nothing came.
+        page = tail.take(_PAGE, timeout=0 if self._owed else _IDLE_SECONDS)
         if not page:
             return 0
         head = self._log.max_notification_id() or page[-1].id
         records: list[tuple[str, bytes, bytes]] = []
         size = 0
         published = page[0].id - 1
-        for notification in page:
+        for index, notification in enumerate(page):
             key = str(notification.originator_id).encode()
             record = record_of(notification, head)
             value = record.SerializeToString()
@@ -256,7 +268,8 @@ class KafkaPublisher:
                 topics.append(self.reference_topic)
             weight = (len(key) + len(value) + _RECORD_OVERHEAD) * len(topics)
             if records and size + weight > self._max_record:
-                break  # the rest is the next page's
+                tail.give_back(page[index:])  # the rest is the next page's
+                break
             if len(key) + len(value) + _RECORD_OVERHEAD > self._max_record:
                 self._not_published(notification, len(value))
             else:

@@ -1,12 +1,13 @@
 """The LogService: a node's authored log as a resumable stream.
 
 A replica asks for the records after the last position it applied and gets
-them in pages of at most 500, each with the log's head (for lag). With
-`follow`, once it has caught up the stream sleeps on the ledger's log signal,
-which every local commit raises, and reads again when woken; the wait ends
-after half a second at the latest, so appends the signal cannot see (made by
-another process on the same store) still arrive. It ends when the client
-cancels, the node stops, or `limit` records were sent.
+them in pages of at most 500, each with the log's head (for lag). Without
+`follow` it is a read of what the log holds, and ends there. With `follow`
+the stream is one of the log's followers (`HeldEvents.follow_authored`): the
+store's subscription from the position asked, woken by every commit of this
+process and polling for those of others, so a new event goes out as soon as
+it is durable. It ends when the client cancels, the node stops, or `limit`
+records were sent.
 
 Who gets what follows the network's shape, by the caller's certificate: a
 node above this one (its ancestors) gets the case events; a node below it gets
@@ -34,6 +35,7 @@ from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.catalogue import REFERENCE_DATA_TOPICS
 from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.errors import InvalidInput, UnknownEventName
+from caseledger.ledger.held.following import LogTail
 from caseledger.ledger.limits import MAX_BATCH_BYTES
 from caseledger.nodes.service.gate import Gate
 from caseledger.nodes.service.status import status_of
@@ -45,7 +47,7 @@ _PAGE = 500
 # record at least, and none is over MAX_EVENT_BYTES), so a batch stays within
 # the message size a follower takes whatever the events hold; the rest of the
 # page is read again for the next batch.
-_IDLE_SECONDS = 0.5  # bounds the wait when an append was made elsewhere
+_IDLE_SECONDS = 0.5  # how often an idle stream looks whether it should end
 
 
 class LogService(log_pb2_grpc.LogServiceServicer):
@@ -92,50 +94,92 @@ class LogService(log_pb2_grpc.LogServiceServicer):
         except UnknownEventName as error:
             context.abort_with_status(status_of(InvalidInput.single("topics", str(error))))
         after, left = request.after, request.limit or -1
+        if not request.follow:
+            yield from self._read(request, context, topics, after, left)
+            return
+        with self._ledger.held.follow_authored(after, topics, name="log-stream") as tail:
+            yield from self._follow(request, context, tail, left)
+
+    def _read(
+        self,
+        request: log_pb2.StreamLogRequest,
+        context: grpc.ServicerContext,
+        topics: Sequence[str],
+        after: int,
+        left: int,
+    ) -> Iterator[log_pb2.LogBatch]:
+        """The records after `after` as the log holds them now, then the end."""
+        certified = False
+        while context.is_active() and not self._stopping.is_set():
+            limit = _PAGE if left < 0 else min(_PAGE, left)
+            page = self._ledger.held.read_authored(after, limit, topics)
+            fetched = len(page)
+            page = within_bytes(page, MAX_BATCH_BYTES)
+            if not page:
+                return
+            batch, certified = self._batch(request, page, certified)
+            yield batch
+            after = page[-1].id
+            left -= len(page) if left > 0 else 0
+            if left == 0 or (fetched < limit and len(page) == fetched):
+                return
+
+    def _follow(
+        self,
+        request: log_pb2.StreamLogRequest,
+        context: grpc.ServicerContext,
+        tail: LogTail,
+        left: int,
+    ) -> Iterator[log_pb2.LogBatch]:
+        """The records as the log's subscription delivers them, until the client
+        cancels, the node stops or `limit` records were sent."""
         # The last position sent whose checkpoint could not go with it (the
         # tree had not reached it yet): sent on its own once it can.
         owed = 0
         certified = False  # the certificate goes with the stream's first checkpoint only
         while context.is_active() and not self._stopping.is_set():
-            seen = self._ledger.log_signal.appends
             limit = _PAGE if left < 0 else min(_PAGE, left)
-            page = self._ledger.recorder.select_notifications(
-                start=after + 1, limit=limit, topics=topics
-            )
-            fetched = len(page)
-            page = within_bytes(page, MAX_BATCH_BYTES)
-            if page:
-                checkpoint = None if request.topics else self._checkpoint_at(page[-1].id, certified)
-                certified = certified or checkpoint is not None
-                owed = page[-1].id if checkpoint is None and not request.topics else 0
-                yield log_pb2.LogBatch(
-                    checkpoint=checkpoint,
-                    records=[
-                        log_pb2.LogRecord(
-                            position=n.id,
-                            originator_id=str(n.originator_id),
-                            originator_version=n.originator_version,
-                            topic=names.stable_name(n.topic),
-                            state=n.state,
-                        )
-                        for n in page
-                    ],
-                    head=self._ledger.recorder.max_notification_id() or 0,
-                )
-                after = page[-1].id
-                left -= len(page) if left > 0 else 0
-                if left == 0:
-                    return
-            if fetched < limit and len(page) == fetched:
-                if not request.follow:
-                    return
-                late = self._checkpoint_at(owed, certified) if owed else None
+            # Caught up with a checkpoint owed: look once, and send it if nothing came.
+            page = tail.take(limit, timeout=0 if owed else _IDLE_SECONDS)
+            if not page and owed:
+                late = self._checkpoint_at(owed, certified)
                 if late is not None:
                     owed, certified = 0, True
-                    head = self._ledger.recorder.max_notification_id() or 0
-                    yield log_pb2.LogBatch(checkpoint=late, head=head)
+                    yield log_pb2.LogBatch(checkpoint=late, head=self._ledger.held.head())
                     continue
-                self._ledger.log_signal.wait_beyond(seen, _IDLE_SECONDS)
+                page = tail.take(limit, timeout=_IDLE_SECONDS)
+            if not page:
+                continue
+            fitting = within_bytes(page, MAX_BATCH_BYTES)
+            tail.give_back(page[len(fitting) :])
+            batch, certified = self._batch(request, fitting, certified)
+            owed = fitting[-1].id if not batch.HasField("checkpoint") and not request.topics else 0
+            yield batch
+            left -= len(fitting) if left > 0 else 0
+            if left == 0:
+                return
+
+    def _batch(
+        self, request: log_pb2.StreamLogRequest, page: Sequence[Notification], certified: bool
+    ) -> tuple[log_pb2.LogBatch, bool]:
+        """A page as a batch, with the checkpoint of the log up to its last record
+        when the stream is unfiltered and the tree reaches it."""
+        checkpoint = None if request.topics else self._checkpoint_at(page[-1].id, certified)
+        batch = log_pb2.LogBatch(
+            checkpoint=checkpoint,
+            records=[
+                log_pb2.LogRecord(
+                    position=n.id,
+                    originator_id=str(n.originator_id),
+                    originator_version=n.originator_version,
+                    topic=names.stable_name(n.topic),
+                    state=n.state,
+                )
+                for n in page
+            ],
+            head=self._ledger.held.head(),
+        )
+        return batch, certified or checkpoint is not None
 
     def _checkpoint_at(self, position: int, certified: bool) -> log_pb2.SignedCheckpoint | None:
         attachment = attached(self._ledger)

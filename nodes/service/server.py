@@ -342,7 +342,6 @@ def _kafka_replication(
         broker,
         layout,
         positions_env,
-        signal=ledger.log_signal,
         registry=workers.registry,
         workers=workers,
     )

@@ -38,29 +38,49 @@ class Faults:
                 raise RuntimeError("the store went away")
 
 
+class FaultyTail:
+    """A subscription to a node's log whose batches fail while `faults` last; it
+    delivers `transfers` first, and nothing after them."""
+
+    def __init__(self, faults: Faults, transfers: list[object]) -> None:
+        self._faults = faults
+        self._transfers = transfers
+
+    def take(self, limit: int, timeout: float) -> list[object]:
+        if self._transfers:
+            delivered, self._transfers = self._transfers, []
+            return delivered
+        self._faults.strike()
+        threading.Event().wait(timeout)  # an idle log: nothing comes within the timeout
+        return []
+
+    def give_back(self, notifications: object) -> None:
+        raise AssertionError("nothing was delivered to give back")
+
+    def stop(self) -> None:
+        pass
+
+
 class FaultyLog:
-    """A node's log whose reads fail while `faults` last, and is empty otherwise."""
+    """A node's held events whose log fails to be followed while `faults` last."""
 
     def __init__(self, faults: Faults, transfers: list[object] = []) -> None:  # noqa: B006
         self._faults = faults
         self._transfers = transfers
 
-    def select_notifications(self, start: int, limit: int, topics: object = ()) -> list[object]:
-        if topics:
-            return self._transfers if start == 1 else []  # the handoffs' own start-up scan
-        self._faults.strike()
-        return []
+    def follow_authored(self, after: int, topics: object = (), name: str = "") -> FaultyTail:
+        # The handoffs follow the transfer requests only; the courier the whole log.
+        return FaultyTail(self._faults, list(self._transfers) if topics else [])
+
+    def follower_position(self, follower: str) -> int:
+        return 0
+
+    def record_follower_position(self, follower: str, position: int) -> None:
+        raise AssertionError("nothing was carried")
 
 
-def _ledger(recorder: object, case: object = None) -> CaseLedger:
-    tracking = SimpleNamespace(max_tracking_id=lambda _name: 0, insert_tracking=lambda _t: None)
-    fake = SimpleNamespace(
-        node=_NODE,
-        recorder=recorder,
-        received=SimpleNamespace(process_recorder=tracking),
-        case=case,
-    )
-    return cast(CaseLedger, fake)
+def _ledger(held: object, case: object = None) -> CaseLedger:
+    return cast(CaseLedger, SimpleNamespace(node=_NODE, held=held, case=case))
 
 
 def _status(servicer: health.HealthServicer, worker: str) -> int:
