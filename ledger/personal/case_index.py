@@ -12,9 +12,11 @@ certificate event is written and let go if writing it fails; a claim is first
 come, first served, which is what makes the check hold between two cases
 issuing at once.
 
-Written with `synchronous=FULL` beside the node's other stores. Entries are
-made when a command succeeds; a node that stops between the command and the
-entry leaves that case out of the index (it is still found by number).
+Written with `synchronous=FULL` beside the node's other stores. Applicants
+are indexed when a submission succeeds, and the index also follows the
+node's logs (`followed`: how far each is read), so a case submitted another
+way, or before the index existed, or taken over with its applicant's key,
+is found too.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ class CaseIndex:
             "submitted_at TEXT NOT NULL, PRIMARY KEY (token, case_id)) WITHOUT ROWID"
         )
         self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS followed "
+            "(store TEXT PRIMARY KEY, position INTEGER NOT NULL)"
+        )
+        self._conn.execute(
             "CREATE TABLE IF NOT EXISTS licences "
             "(licence_id TEXT PRIMARY KEY, case_number TEXT NOT NULL) WITHOUT ROWID"
         )
@@ -82,6 +88,37 @@ class CaseIndex:
                 (token,),
             ).fetchall()
         return [Indexed(UUID(row[0]), datetime.fromisoformat(row[1])) for row in rows]
+
+    def followed_to(self, store: str) -> int:
+        """The last position of `store`'s log whose submissions are indexed (0: none)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT position FROM followed WHERE store = ?", (store,)
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def follow(
+        self, store: str, entries: list[tuple[bytes, UUID, datetime]], position: int
+    ) -> None:
+        """Index `entries` read from `store`'s log up to `position`, in one transaction
+        (replaying a stretch already indexed adds nothing)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO applicants (token, case_id, submitted_at) "
+                    "VALUES (?, ?, ?)",
+                    [(token, str(case), at.isoformat()) for token, case, at in entries],
+                )
+                self._conn.execute(
+                    "INSERT INTO followed (store, position) VALUES (?, ?) ON CONFLICT(store) "
+                    "DO UPDATE SET position = MAX(position, excluded.position)",
+                    (store, position),
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     # -- by licence -------------------------------------------------------------
 

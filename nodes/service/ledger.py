@@ -158,6 +158,7 @@ class LedgerService(CaseCommandHandlers):
             checks.raise_any()
             assert ctx is not None
             assert kind is not None
+            self._applicants.catch_up()
             touched = self._index.cases_of(self._applicant_token(kind, request.id_number))
             erasures = self._handoffs.erasures
             subject = (
@@ -209,6 +210,7 @@ class LedgerService(CaseCommandHandlers):
             checks.raise_any()
             assert kind is not None
             within = self._jurisdiction(context, "SearchCases")
+            self._applicants.catch_up()
             size = request.page_size or SEARCH_PAGE
             views: list[ledger_pb2.CaseView] = []
             for found in self._index.cases_of(self._applicant_token(kind, request.id_number)):

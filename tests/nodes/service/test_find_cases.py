@@ -11,12 +11,13 @@ import pytest
 
 from caseledger.ledger.codes.identifiers import CreditCode, ELicenceId
 from caseledger.ledger.codes.identifiers import citizen_id_check_char as check_char
-from caseledger.nodes.service.server import RunningNode
+from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
 from tests.nodes.service.test_bad_input import details
-from tests.pki import shared_pki
-from tests.samples import CITIZEN_ID, LIXIA_BUREAU
+from tests.nodes.stores import node_config
+from tests.pki import client_channel, shared_pki
+from tests.samples import CITIZEN_ID, LIXIA, LIXIA_BUREAU
 
 Stub = ledger_pb2_grpc.LedgerServiceStub
 NATURAL_PERSON = types_pb2.APPLICANT_TYPE_NATURAL_PERSON
@@ -161,3 +162,31 @@ def test_a_licence_id_refused_for_another_reason_is_not_held(stub: Stub) -> None
     issued = rq.issue_certificate(approved)
     issued.licence_id = licence
     stub.IssueCertificate(issued)
+
+
+def test_cases_held_before_the_index_existed_are_found(tmp_path: Path) -> None:
+    """The index follows the node's log: a node whose index file is new finds the
+    cases it held already, and not an erased applicant's."""
+    config = node_config(LIXIA, tmp_path, "sqlite", allow_client_time=True)
+    running = start(config)
+    try:
+        with client_channel(running.address) as channel:
+            stub = Stub(channel)
+            stub.PublishItem(rq.publish_item())
+            kept = submitted_by(stub, CITIZEN_ID)
+            erased = submitted_by(stub, OTHER_CITIZEN)
+            stub.EraseSubject(rq.erase_subject(OTHER_CITIZEN))
+    finally:
+        running.stop(grace=0)
+    for made in tmp_path.glob(f"{LIXIA}.index.sqlite*"):
+        made.unlink()
+    running = start(config)
+    try:
+        with client_channel(running.address) as channel:
+            stub = Stub(channel)
+            assert [view.case_number for view in stub.SearchCases(search()).cases] == [kept]
+            assert erased not in [
+                v.case_number for v in stub.SearchCases(search(OTHER_CITIZEN)).cases
+            ]
+    finally:
+        running.stop(grace=0)
