@@ -58,8 +58,15 @@ class NodeExchange:
             _log.warning("exchange not followed: the store cannot subscribe", error=str(error))
             exchange.close()
             return
+        follower.observe(self._stopped)
         with self._lock:
             self._exchange, self._follower = exchange, follower
+
+    def _stopped(self, follower: Follower) -> None:
+        # The pulls go on answering from what the exchange holds; the log says why
+        # it stopped growing.
+        if follower.error is not None:
+            _log.error("exchange follower failed", error=repr(follower.error))
 
     def stop(self) -> None:
         with self._lock:

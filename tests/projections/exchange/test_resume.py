@@ -4,9 +4,12 @@ whatever order the district's two logs deliver in and wherever a pull falls."""
 from __future__ import annotations
 
 import random
+from uuid import UUID
 
 import pytest
 
+from caseledger.ledger.case.events import CaseEvent
+from caseledger.projections import HeldTrails
 from caseledger.projections.exchange import STAGE_TABLES, Change, ExchangeProjection, Row
 from caseledger.projections.exchange.pull import Pull
 from caseledger.projections.projection import AUTHORED, RECEIVED
@@ -111,3 +114,47 @@ def test_a_subtree_pull_has_only_the_rows_its_nodes_wrote() -> None:
     pull = Pull(projection.exchange, DISTRICT, since=0, division=STREET)
     departments = {c.row["department"] for p in pull.pages() for c in p.changes}
     assert departments == {STREET}
+
+
+class _FailingTrails(HeldTrails):
+    """Trails that fail on the `fail_at`th read: a crash in the middle of a batch."""
+
+    def __init__(self, inner: HeldTrails, fail_at: int) -> None:
+        self._inner = inner
+        self._reads = 0
+        self._fail_at = fail_at
+
+    def after(self, case_id: UUID, version: int) -> list[CaseEvent]:
+        self._reads += 1
+        if self._reads == self._fail_at:
+            raise OSError("the store went away mid-batch")
+        return self._inner.after(case_id, version)
+
+
+def test_a_batch_that_fails_midway_writes_nothing_and_its_redelivery_counts_once() -> None:
+    events = day_events()
+    stores, projection = district_exchange(events)
+    stores.commit_all()
+    stores.deliver(projection, AUTHORED, 1000)
+    before = _everything(projection)
+    head = projection.exchange.head()
+    batch = stores.undelivered(RECEIVED, 1000)
+    healthy = projection.trails
+    projection.trails = _FailingTrails(healthy, fail_at=3)
+    with pytest.raises(OSError, match="mid-batch"):
+        projection.process(RECEIVED, batch)
+    assert projection.exchange.position(RECEIVED) == 0
+    assert projection.exchange.head() == head
+    assert _everything(projection) == before
+    projection.trails = healthy
+    assert projection.process(RECEIVED, batch) == len(batch)
+    # The same rows as a run that never failed.
+    clean_stores, clean = district_exchange(events)
+    clean_stores.commit_all()
+    for log in (AUTHORED, RECEIVED):
+        clean_stores.deliver(clean, log, 1000)
+    got = {(t, r["case_number"], *k[1:]): r for (t, k), r in _everything(projection).items()}
+    want = {(t, r["case_number"], *k[1:]): r for (t, k), r in _everything(clean).items()}
+    assert {k: {**r, "case_id": ""} for k, r in got.items()} == {
+        k: {**r, "case_id": ""} for k, r in want.items()
+    }
