@@ -92,6 +92,14 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
         "$CASELEDGER_CASSANDRA; default: %(default)s)",
     )
     serve.add_argument(
+        "--views-dsn",
+        default=defaults.get("CASELEDGER_VIEWS_DSN"),
+        metavar="DSN",
+        help="keep the node's views in this PostgreSQL database (postgresql://...), in the "
+        "schema views_<code>, instead of <code>.views.sqlite; over the network file's "
+        "[$CASELEDGER_VIEWS_DSN]",
+    )
+    serve.add_argument(
         "--allow-client-time",
         action="store_true",
         help="take occurred_at from requests (migration, simulation)",
@@ -262,6 +270,15 @@ def _serve(args: argparse.Namespace) -> int:
             identity_jwks=args.identity_jwks,
             identity_audience=args.audience or "caseledger",
         )
+    if args.views_dsn:
+        config = dataclasses.replace(config, views_dsn=args.views_dsn)
+    elif args.network is not None and network.views is not None and not config.views_dsn:
+        print(
+            f"caseledger node: node {code}: the network keeps views in PostgreSQL but names "
+            "no database: give views.dsn, $CASELEDGER_VIEWS_DSN or --views-dsn",
+            file=sys.stderr,
+        )
+        return BAD_INPUT
     node = _start(config, sources, directory)
     if isinstance(node, int):
         return node

@@ -6,6 +6,12 @@ cluster and keyspace come from the network file) and turned into the
 settings of the `eventsourcing` persistence module here, never in code
 elsewhere.
 
+A node's views (docs/projections.md) are a SQLite file in its data folder
+unless `views_dsn` names a PostgreSQL database (`postgresql://...`), where
+they live in the schema `[<views_schema_prefix>_]views_<code>`
+(docs/reporting-schema.md). `CASELEDGER_VIEWS_DSN` and `node serve
+--views-dsn` put them there whatever the network file says.
+
 `CASELEDGER_CASSANDRA=host:port[,host:port]` replaces the contact points
 of every Cassandra store a process opens, whatever its network file says:
 one network file then runs against the cluster of the machine at hand (a
@@ -20,8 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
+from caseledger.projections.location import ViewsLocation
 
 CASSANDRA_ENV = "CASELEDGER_CASSANDRA"
+VIEWS_DSN_ENV = "CASELEDGER_VIEWS_DSN"
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,10 @@ class NodeConfig:
     # The node sends its checkpoints with its events and witnesses its sources'
     # (docs/audit.md); off only for a test of a node that starts without.
     witness: bool = True
+    # Where the views live: empty for the SQLite file `views_db` names, else the
+    # PostgreSQL database of this DSN, in the node's own schema.
+    views_dsn: str = ""
+    views_schema_prefix: str = ""
 
     @property
     def event_db(self) -> Path:
@@ -74,9 +86,13 @@ class NodeConfig:
         return self.data_dir / f"{self.code}.published.sqlite"
 
     @property
-    def views_db(self) -> Path:
-        """The node's views (docs/projections.md): always SQLite, whatever its event store."""
-        return self.data_dir / f"{self.code}.views.sqlite"
+    def views_db(self) -> ViewsLocation:
+        """The node's views (docs/projections.md), whatever its event store: the
+        SQLite file `<code>.views.sqlite`, or its schema of the database at `views_dsn`."""
+        if not self.views_dsn:
+            return ViewsLocation(str(self.data_dir / f"{self.code}.views.sqlite"))
+        prefix = f"{self.views_schema_prefix}_" if self.views_schema_prefix else ""
+        return ViewsLocation(self.views_dsn, f"{prefix}views_{self.code}")
 
     @property
     def key_db(self) -> Path:
@@ -138,5 +154,6 @@ def env_defaults(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         "CASELEDGER_CALENDAR_FILE",
         "CASELEDGER_FAILPOINT",
         CASSANDRA_ENV,
+        VIEWS_DSN_ENV,
     )
     return {name: source[name] for name in names if name in source}

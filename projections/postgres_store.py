@@ -19,6 +19,7 @@ import re
 from contextlib import AbstractContextManager
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.conninfo import conninfo_to_dict
@@ -26,13 +27,25 @@ from psycopg.sql import SQL, Identifier
 
 from caseledger.projections.store import CASE_COLUMNS, CaseViews
 
-__all__ = ["SCHEMA_NAME", "PostgresCaseViews", "default_schema", "grant_reader"]
+__all__ = [
+    "READER_ROLE",
+    "SCHEMA_NAME",
+    "PostgresCaseViews",
+    "default_schema",
+    "drop_schema",
+    "grant_reader",
+    "rename_schema",
+]
 
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 """A schema name the views accept: unquoted, lower case, within PostgreSQL's 63 bytes."""
 
 TRACKING_TABLE = "tracking"
 """The same name as in the SQLite store."""
+
+READER_ROLE = "caseledger_reader"
+"""The role reporting tools read the views as: every views schema grants it USAGE and
+SELECT on its tables whenever a node opens its views, once the role exists."""
 
 
 def default_schema(code: str, prefix: str = "") -> str:
@@ -75,6 +88,10 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
             c.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
         views = cls(datastore, tracking_table_name=TRACKING_TABLE)
         views.create_table()
+        with datastore.transaction(commit=True) as c:
+            c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
+            if c.fetchone() is not None:
+                _grant(c, schema, READER_ROLE)
         return views
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
@@ -130,22 +147,48 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
             )
 
 
-def grant_reader(dsn: str, schema: str, role: str) -> None:
-    """Let `role` (made, without login, when missing) read the views in `schema`:
-    USAGE on the schema and SELECT on its tables, now and for tables made later."""
+def drop_schema(dsn: str, schema: str) -> None:
+    """Remove `schema` and everything in it, if it exists."""
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(Identifier(schema)))
+
+
+def rename_schema(dsn: str, source: str, target: str) -> None:
+    """Put `source` in the place of `target` (dropped), in one transaction: a reader
+    sees the old views or the new ones, never none."""
+    with psycopg.connect(dsn) as connection, connection.transaction():
+        connection.execute(SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(Identifier(target)))
+        connection.execute(
+            SQL("ALTER SCHEMA {0} RENAME TO {1}").format(Identifier(source), Identifier(target))
+        )
+
+
+def _grant(cursor: Any, schema: str, role: str) -> None:
+    for statement in (
+        "GRANT USAGE ON SCHEMA {0} TO {1}",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA {0} TO {1}",
+    ):
+        cursor.execute(SQL(statement).format(Identifier(schema), Identifier(role)))
+
+
+def grant_reader(dsn: str, role: str = READER_ROLE) -> list[str]:
+    """Make `role` (NOLOGIN) when missing and let it read every views schema of the
+    database (those with a `cases` and a `tracking` table); returns their names.
+    Reporting tools log in as roles that are members of it."""
     if not SCHEMA_NAME.fullmatch(role):
         raise ValueError(f"role {role!r}: lower-case letters, digits or _")
-    datastore = _datastore(dsn, schema)
-    try:
-        with datastore.transaction(commit=True) as c:
-            c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            if c.fetchone() is None:
-                c.execute(SQL("CREATE ROLE {0} NOLOGIN").format(Identifier(role)))
-            for statement in (
-                "GRANT USAGE ON SCHEMA {0} TO {1}",
-                "GRANT SELECT ON ALL TABLES IN SCHEMA {0} TO {1}",
-                "ALTER DEFAULT PRIVILEGES IN SCHEMA {0} GRANT SELECT ON TABLES TO {1}",
-            ):
-                c.execute(SQL(statement).format(Identifier(schema), Identifier(role)))
-    finally:
-        datastore.close()
+    with psycopg.connect(dsn) as connection, connection.transaction():
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        if cursor.fetchone() is None:
+            cursor.execute(SQL("CREATE ROLE {0} NOLOGIN").format(Identifier(role)))
+        cursor.execute(
+            "SELECT c.table_schema FROM information_schema.tables c "
+            "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+            "AND t.table_name = %s WHERE c.table_name = 'cases' ORDER BY 1",
+            (TRACKING_TABLE,),
+        )
+        schemas = [str(row[0]) for row in cursor.fetchall()]
+        for schema in schemas:
+            _grant(cursor, schema, role)
+    return schemas

@@ -103,6 +103,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="put PREFIX_ before every Cassandra keyspace (a run of its own)",
     )
     up.add_argument(
+        "--views-dsn",
+        metavar="DSN",
+        help="every node keeps its views in this PostgreSQL database, each in its own schema "
+        "(default: the file's views section, else each node's SQLite file)",
+    )
+    up.add_argument(
+        "--views-schema-prefix",
+        metavar="PREFIX",
+        help="put PREFIX_ before every node's views schema (a run of its own)",
+    )
+    up.add_argument(
         "--allow-client-time",
         action="store_true",
         help="every node takes occurred_at from requests (simulation)",
@@ -209,6 +220,8 @@ def up(args: argparse.Namespace) -> int:
             stores=tuple(args.store),
             cassandra=cassandra,
             keyspace_prefix=args.keyspace_prefix,
+            views_dsn=args.views_dsn,
+            views_schema_prefix=args.views_schema_prefix,
         )
         home = args.data if args.data is not None else network.root.data_dir
         network_file = Path(network.source) if not args.demo else None

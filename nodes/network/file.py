@@ -15,6 +15,11 @@ this package) and a real deployment::
       audience: caseledger        # what operators' tokens must name; default caseledger;
                                   # the provider's keys: identity/identity-provider.jwks.json
                                   # in the pki folder
+    views:                        # optional; default: each node's <code>.views.sqlite
+      store: postgres             # sqlite | postgres (docs/reporting-schema.md)
+      dsn: postgresql://caseledger@127.0.0.1:5432/caseledger
+                                  # default $CASELEDGER_VIEWS_DSN of the node process
+      schema_prefix: run1         # node schemas are [<prefix>_]views_<code>
     kafka:                        # required once any node's feed is kafka
       bootstrap: 127.0.0.1:9092   # host:port, or a list of them
       topic_prefix: caseledger    # default caseledger
@@ -86,6 +91,7 @@ from caseledger.nodes.network.model import (
     Network,
     StoreKind,
     StoreSpec,
+    ViewsSettings,
 )
 from caseledger.nodes.network.rules import (
     Location,
@@ -100,7 +106,11 @@ from caseledger.nodes.network.rules import (
 
 DEMO_NETWORK = "demo_network.yaml"
 
-_TOP_KEYS = ("network", "defaults", "security", "kafka", "nodes")
+_TOP_KEYS = ("network", "defaults", "security", "views", "kafka", "nodes")
+_VIEWS_KEYS = ("store", "dsn", "schema_prefix")
+_VIEWS_STORES = ("sqlite", "postgres")
+# Node schemas are <prefix>_views_<code>, within PostgreSQL's 63 bytes.
+_SCHEMA_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _SECURITY_KEYS = ("pki", "insecure", "audience")
 _DEFAULT_KEYS = ("data_dir", "store", "feed")
 _KAFKA_KEYS = ("bootstrap", "topic_prefix")
@@ -269,6 +279,7 @@ class _Reader:
             self.report(("network",), "missing: name the network" if name is None else _NOT_TEXT)
         defaults = self.defaults(data.get("defaults"))
         kafka = self.kafka(data.get("kafka"))
+        views = self.views(data.get("views"))
         pki, insecure, audience = self.security(data.get("security"), defaults)
         drafts = self.nodes(data.get("nodes"), defaults)
         rules = [duplicate_codes, address_clashes, extra_roots, skipped_levels, shared_keyspaces]
@@ -283,8 +294,47 @@ class _Reader:
             return None
         nodes = tuple(s for s in specs if s is not None)
         return Network(
-            name.strip(), nodes, kafka, source, pki=pki, insecure=insecure, audience=audience
+            name.strip(),
+            nodes,
+            kafka,
+            source,
+            pki=pki,
+            insecure=insecure,
+            audience=audience,
+            views=views,
         )
+
+    def views(self, raw: object) -> ViewsSettings | None:
+        path: Location = ("views",)
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.report(path, f"must be a mapping of {', '.join(_VIEWS_KEYS)}")
+            return None
+        self.unknown_keys(raw, _VIEWS_KEYS, path)
+        store = raw.get("store", "sqlite")
+        if store not in _VIEWS_STORES:
+            self.report((*path, "store"), f"must be one of {', '.join(_VIEWS_STORES)}")
+            return None
+        dsn = raw.get("dsn", "")
+        if not isinstance(dsn, str) or (
+            dsn and not dsn.startswith(("postgresql://", "postgres://"))
+        ):
+            self.report((*path, "dsn"), "must be a postgresql:// connection URI")
+            return None
+        prefix = raw.get("schema_prefix", "")
+        if not isinstance(prefix, str) or (prefix and not _SCHEMA_PREFIX.fullmatch(prefix)):
+            self.report(
+                (*path, "schema_prefix"),
+                "must be a lower-case letter then up to 39 lower-case letters, digits or _",
+            )
+            return None
+        if store == "sqlite":
+            for key in ("dsn", "schema_prefix"):
+                if key in raw:
+                    self.report((*path, key), "applies to store postgres only")
+            return None
+        return ViewsSettings(dsn, prefix)
 
     def security(self, raw: object, defaults: _Defaults) -> tuple[Path, bool, str]:
         path: Location = ("security",)

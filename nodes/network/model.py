@@ -114,6 +114,16 @@ class StoreSpec:
 
 
 @dataclass(frozen=True)
+class ViewsSettings:
+    """Where every node of the network keeps its views: in PostgreSQL at `dsn`
+    (empty: the node process's CASELEDGER_VIEWS_DSN), each node in the schema
+    `[<schema_prefix>_]views_<code>` (docs/reporting-schema.md)."""
+
+    dsn: str = ""
+    schema_prefix: str = ""
+
+
+@dataclass(frozen=True)
 class KafkaSettings:
     """The broker the `kafka` feed uses; each node's topic starts with `topic_prefix`."""
 
@@ -164,6 +174,8 @@ class Network:
     insecure: bool = False
     audience: str = "caseledger"
     """The audience operators' tokens must name to be taken by this network's nodes."""
+    views: ViewsSettings | None = None
+    """None: every node keeps its views in a SQLite file of its own."""
 
     @property
     def identity_jwks(self) -> Path:
@@ -236,4 +248,6 @@ class Network:
             crl_file=self.pki / "ca.crl",
             identity_jwks=self.identity_jwks,
             identity_audience=self.audience,
+            views_dsn=self.views.dsn if self.views else "",
+            views_schema_prefix=self.views.schema_prefix if self.views else "",
         )

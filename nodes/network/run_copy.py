@@ -53,6 +53,10 @@ class Overrides:
     """The contact points (host:port, comma-separated) of every Cassandra store."""
     keyspace_prefix: str | None = None
     """Put before every Cassandra keyspace, with `_` between."""
+    views_dsn: str | None = None
+    """Every node keeps its views in this PostgreSQL database."""
+    views_schema_prefix: str | None = None
+    """Put before every node's views schema, with `_` between."""
 
     def any(self) -> bool:
         values = (
@@ -63,6 +67,8 @@ class Overrides:
             self.topic_prefix,
             self.cassandra,
             self.keyspace_prefix,
+            self.views_dsn,
+            self.views_schema_prefix,
         )
         return bool(self.stores) or any(value is not None for value in values)
 
@@ -88,6 +94,9 @@ def network_document(network: Network, overrides: Overrides) -> dict[str, Any]:
     kafka = _kafka_section(network, overrides)
     if kafka is not None:
         document["kafka"] = kafka
+    views = _views_section(network, overrides)
+    if views is not None:
+        document["views"] = views
     stores = _store_kinds(network, overrides)
     document["nodes"] = [
         _node_entry(node, index, overrides, stores.get(node.code))
@@ -107,6 +116,23 @@ def write_network_copy(network: Network, overrides: Overrides, path: Path) -> Pa
     body = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
     path.write_text(header + body, encoding="utf-8")
     return path
+
+
+def _views_section(network: Network, overrides: Overrides) -> dict[str, Any] | None:
+    dsn = overrides.views_dsn or (network.views.dsn if network.views else "")
+    prefix = overrides.views_schema_prefix or (network.views.schema_prefix if network.views else "")
+    if network.views is None and not overrides.views_dsn:
+        if overrides.views_schema_prefix:
+            raise ValueError(
+                "--views-schema-prefix applies to views in PostgreSQL: give --views-dsn"
+            )
+        return None
+    section: dict[str, Any] = {"store": "postgres"}
+    if dsn:
+        section["dsn"] = dsn
+    if prefix:
+        section["schema_prefix"] = prefix
+    return section
 
 
 def _kafka_section(network: Network, overrides: Overrides) -> dict[str, Any] | None:

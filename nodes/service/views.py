@@ -1,7 +1,8 @@
 """A node's views: opened beside its stores, followed from its two logs, watched.
 
-The node keeps its views in `<code>.views.sqlite` in its data folder
-(docs/projections.md) and one `Follower` runs the `cases` projection over
+The node keeps its views in `<code>.views.sqlite` in its data folder, or
+in its schema of a PostgreSQL database when its configuration names one
+(docs/projections.md, docs/reporting-schema.md), and one `Follower` runs the `cases` projection over
 its authored log and its received events, from the positions the views
 recorded. What the node shows of them:
 
@@ -14,21 +15,19 @@ recorded. What the node shows of them:
 - `status()`: the position reached and the log's head, per upstream.
 
 A rebuild (`rebuild`) follows both logs from position 0 into a second
-database while the first keeps answering; once the new one has caught up
+database (or schema) while the first keeps answering; once the new one has caught up
 with the heads, the two are swapped under the readers' lock, so a report
 never reads a half-built view.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder
@@ -45,6 +44,7 @@ from caseledger.projections import (
     HeldTrails,
     Reports,
 )
+from caseledger.projections.location import ViewsLocation
 
 __all__ = ["PROJECTIONS_HEALTH", "NodeViews", "Rebuild", "Upstream", "ViewsUnavailable"]
 
@@ -90,14 +90,14 @@ class NodeViews:
 
     def __init__(
         self,
-        database: Path,
+        location: ViewsLocation,
         ledger: CaseLedger,
         calendar: WorkingCalendar,
         metrics: Metrics,
         health: Callable[[bool], None],
     ) -> None:
         assert ledger.received is not None
-        self._database = database
+        self._location = location
         self._ledger = ledger
         self._calendar = calendar
         self._health = health
@@ -127,7 +127,7 @@ class NodeViews:
     def start(self) -> None:
         """Open the views and follow both logs; without subscribing recorders the
         node runs without views and says so in health and in its log."""
-        self._views = CaseViews.open(str(self._database))
+        self._views = self._location.open()
         self._reports = Reports(self._views, self._ledger.node, self._calendar)
         follower = self._follower_of(self._views)
         try:
@@ -174,15 +174,22 @@ class NodeViews:
     @contextmanager
     def reading(self) -> Iterator[Reports]:
         """The node's `Reports`, held still for the length of one read."""
+        with self._held() as views:
+            reports = self._reports
+            if views is None or reports is None:
+                raise ViewsUnavailable("this node keeps no views")
+            yield reports
+
+    @contextmanager
+    def _held(self) -> Iterator[CaseViews | None]:
+        """The views as they are (None: not open), not closed or swapped while held."""
         with self._turn:
             while self._swapping:
                 self._turn.wait()
-            if self._reports is None:
-                raise ViewsUnavailable("this node keeps no views")
             self._readers += 1
-            reports = self._reports
+            views = self._views
         try:
-            yield reports
+            yield views
         finally:
             with self._turn:
                 self._readers -= 1
@@ -205,16 +212,16 @@ class NodeViews:
 
     def status(self) -> list[Upstream]:
         """Per upstream: the position the views reached and the log's head."""
-        views = self._views
-        return [
-            Upstream(
-                VIEW,
-                name,
-                views.position(name) if views is not None else 0,
-                recorder.max_notification_id() or 0,
-            )
-            for name, recorder in self._upstreams.items()
-        ]
+        with self._held() as views:
+            return [
+                Upstream(
+                    VIEW,
+                    name,
+                    views.position(name) if views is not None else 0,
+                    recorder.max_notification_id() or 0,
+                )
+                for name, recorder in self._upstreams.items()
+            ]
 
     @property
     def running(self) -> bool:
@@ -226,11 +233,11 @@ class NodeViews:
         return "" if follower is None or follower.error is None else repr(follower.error)
 
     def _lag(self, upstream: str) -> float:
-        views = self._views
-        if views is None:
-            return 0.0
-        head = self._upstreams[upstream].max_notification_id() or 0
-        return float(max(0, head - views.position(upstream)))
+        with self._held() as views:
+            if views is None:
+                return 0.0
+            head = self._upstreams[upstream].max_notification_id() or 0
+            return float(max(0, head - views.position(upstream)))
 
     # -- rebuilding ------------------------------------------------------------------
 
@@ -253,9 +260,8 @@ class NodeViews:
         return self.rebuilding
 
     def _rebuild(self, progress: Rebuild) -> None:
-        fresh_file = self._database.with_name(self._database.name + ".rebuild")
-        _remove_database(fresh_file)
-        fresh = CaseViews.open(str(fresh_file))
+        fresh_location = self._location.beside()
+        fresh = fresh_location.open()
         follower = self._follower_of(fresh)
         try:
             heads = {name: r.max_notification_id() or 0 for name, r in self._upstreams.items()}
@@ -276,19 +282,19 @@ class NodeViews:
                 raise InterruptedError("the node stopped during the rebuild")
             follower.stop()
             fresh.close()
-            self._swap(fresh_file)
+            self._swap(fresh_location)
             progress.processed = progress.total
             _log.info("views rebuilt", events=progress.total)
         except BaseException as error:
             follower.stop()
             fresh.close()
-            _remove_database(fresh_file)
+            fresh_location.remove()
             progress.error = repr(error)
             _log.error("views rebuild failed", error=repr(error))
         finally:
             progress.done = True
 
-    def _swap(self, fresh_file: Path) -> None:
+    def _swap(self, fresh: ViewsLocation) -> None:
         with self._exclusive():
             old = self._follower
             self._follower = None  # its stop is the swap's, not a failure
@@ -297,27 +303,12 @@ class NodeViews:
             if self._views is not None:
                 self._views.close()
             try:
-                _move_database(fresh_file, self._database)
+                self._location.take_over(fresh)
             finally:
                 # Whatever the move did, the node goes on following the views in
-                # place (an empty file, at worst, which the follower fills again).
-                self._views = CaseViews.open(str(self._database))
+                # place (empty, at worst, which the follower fills again).
+                self._views = self._location.open()
                 self._reports = Reports(self._views, self._ledger.node, self._calendar)
                 follower = self._follower_of(self._views)
                 follower.start()
                 self._follow(follower)
-
-
-def _move_database(source: Path, target: Path) -> None:
-    _remove_database(target)
-    # A closed database has folded its write-ahead log in; should one be left,
-    # it moves with the file it belongs to.
-    for suffix in ("-wal", "-shm", ""):
-        moved = Path(f"{source}{suffix}")
-        if moved.exists():
-            os.replace(moved, f"{target}{suffix}")
-
-
-def _remove_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
