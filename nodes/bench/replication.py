@@ -345,7 +345,7 @@ def main(
     print(
         f"  catch-up of {catch['backlog']} events after an outage: {catch['seconds']:.2f} s from "
         f"the restart, {catch['per_second']:.0f} events/s; "
-        f"{catch['streaming_per_second']:.0f} events/s from the first stored (target >= 10000)"
+        f"{catch['streaming_per_second']:.0f} events/s from the first stored (target >= 30000)"
     )
     own = report.get("kafka_own")
     if own:
