@@ -8,21 +8,20 @@ the last batch was written goes into the next, up to `batch_size`. A
 batch and its position are one transaction, so stopping or crashing
 anywhere resumes exactly where the view says it is.
 
-Two threads per upstream: one drains the subscription into a queue (the
-subscription's iterator blocks when the log is idle), one writes batches
-from it. A failure stops the follower and stays in `error`; observers
+Each upstream is followed the ledger's one way (`LogTail`, which drains the
+subscription on a thread of its own), by one thread that writes the batches
+it takes. A failure stops the follower and stays in `error`; observers
 (`observe`) hear of any stop, for health.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Mapping
 
-from eventsourcing import sqlite as library
-from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
+from eventsourcing.persistence import ApplicationRecorder
 
+from caseledger.ledger.held.following import LogTail, can_subscribe
 from caseledger.projections.projection import CaseProjection
 
 __all__ = ["Follower"]
@@ -42,7 +41,7 @@ class Follower:
         self._batch_size = batch_size
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._subscriptions: list[Subscription[ApplicationRecorder]] = []
+        self._tails: list[LogTail] = []
         self._lock = threading.Lock()
         self._observers: list[Callable[[Follower], None]] = []
         self._started = False
@@ -72,23 +71,20 @@ class Follower:
         Raises NotImplementedError, before anything runs, for a store whose
         recorders cannot subscribe."""
         for recorder in self._upstreams.values():
-            if not _can_subscribe(recorder):
+            if not can_subscribe(recorder):
                 raise NotImplementedError(f"{type(recorder).__qualname__} cannot subscribe")
         self._started = True
         for name, recorder in self._upstreams.items():
-            position = self._projection.view.position(name)
-            subscription = recorder.subscribe(gt=position)
-            self._subscriptions.append(subscription)
-            arrived: queue.Queue[Notification] = queue.Queue(maxsize=10 * self._batch_size)
-            for target, label in (
-                (lambda s=subscription, q=arrived: self._drain(s, q), "drain"),
-                (lambda n=name, q=arrived: self._write(n, q), "write"),
-            ):
-                thread = threading.Thread(
-                    target=target, name=f"projection-{name}-{label}", daemon=True
-                )
-                self._threads.append(thread)
-                thread.start()
+            position = self._projection.view.position(name) or 0
+            tail = LogTail(recorder, position, name=f"projection-{name}-tail")
+            self._tails.append(tail)
+            thread = threading.Thread(
+                target=lambda n=name, t=tail: self._write(n, t),
+                name=f"projection-{name}-write",
+                daemon=True,
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def stop(self) -> None:
         self._stop()
@@ -100,8 +96,8 @@ class Follower:
         with self._lock:
             first = not self._stopping.is_set()
             self._stopping.set()
-        for subscription in self._subscriptions:
-            subscription.stop()
+        for tail in self._tails:
+            tail.stop()
         if first and self._started:
             for observer in self._observers:
                 observer(self)
@@ -116,45 +112,11 @@ class Follower:
                 self.error = error
         self._stop()
 
-    def _drain(
-        self,
-        subscription: Subscription[ApplicationRecorder],
-        arrived: queue.Queue[Notification],
-    ) -> None:
-        try:
-            with subscription:
-                for notification in subscription:
-                    while not self._stopping.is_set():
-                        try:
-                            arrived.put(notification, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-        except BaseException as error:
-            self._fail(error)
-        finally:
-            # A subscription that ends on its own ends the following too.
-            self._stop()
-
-    def _write(self, upstream: str, arrived: queue.Queue[Notification]) -> None:
+    def _write(self, upstream: str, tail: LogTail) -> None:
         try:
             while not self._stopping.is_set():
-                try:
-                    batch = [arrived.get(timeout=0.1)]
-                except queue.Empty:
-                    continue
-                while len(batch) < self._batch_size:
-                    try:
-                        batch.append(arrived.get_nowait())
-                    except queue.Empty:
-                        break
-                self._projection.process(upstream, batch)
+                batch = tail.take(self._batch_size, timeout=0.1)
+                if batch:
+                    self._projection.process(upstream, batch)
         except BaseException as error:
             self._fail(error)
-
-
-def _can_subscribe(recorder: ApplicationRecorder) -> bool:
-    """Whether the recorder implements `subscribe` (the library's own SQLite
-    recorder only raises NotImplementedError)."""
-    subscribe = type(recorder).subscribe
-    return subscribe is not library.SQLiteApplicationRecorder.subscribe
