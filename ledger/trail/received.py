@@ -82,6 +82,13 @@ class ReceivedEvents(Application[UUID]):
         """The last position applied from `source` (0: nothing yet)."""
         return self.process_recorder.max_tracking_id(source) or 0
 
+    def advance(self, source: str, position: int) -> None:
+        """Record `source`'s position with no events (what was passed over there
+        carries none, or cannot be carried)."""
+        self.process_recorder.insert_tracking(
+            Tracking(application_name=source, notification_id=position)
+        )
+
     def decode(self, stored: StoredEvent) -> Any:
         return self.mapper.to_domain_event(stored)
 

@@ -46,7 +46,6 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
-from eventsourcing.persistence import Tracking
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from caseledger.ledger.errors import UnreadableEvent
@@ -182,13 +181,13 @@ class Intake:
             Entry(case="", source=source, version=position, reason=Reason.UNCARRIED, detail=detail)
         )
         if position > self.position(source):
-            self.received.process_recorder.insert_tracking(Tracking(source, position))
+            self.received.advance(source, position)
 
     def advance(self, source: str, position: int) -> None:
         """Move `source`'s position past records that carry no event (a
         Kafka checkpoint topic's), so they are not read again."""
         if position > self.position(source):
-            self.received.process_recorder.insert_tracking(Tracking(source, position))
+            self.received.advance(source, position)
 
     def _record(self, entry: Entry) -> None:
         quarantine = self.received.quarantine
