@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from caseledger.cli.audit import store as store_module
 from caseledger.cli.main import cli
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.identity import Identity, load_or_create, public_file, stage_next
@@ -244,3 +245,27 @@ def _rewrite_notice(store: Store, case: Case) -> None:
         2,
         lambda p: {**p, "notice_no": "受〔2026〕99号"},
     )
+
+
+def test_the_fast_canonical_form_is_rfc_8785_where_it_is_taken() -> None:
+    """json's sorting by code point stands in for RFC 8785's by UTF-16 code
+    units only where no character beyond U+FFFF may be in the state."""
+    state = {
+        "timestamp": "2026-03-02T01:00:00+00:00",
+        "node": LIXIA,
+        "operator_id": "op",
+        "operator_role": "window_clerk",
+        "request_id": "r",
+        "request_digest": "d",
+        "payload": {"b": 1, "a": ["x", {"z": None, "é": True}], "\U0001f600": "", "\uff01": ""},
+        "prev_hash": "0" * 64,
+    }
+    case = "18279aff-a63b-5b8b-a97f-784e3d5254f2"
+
+    def digest_of(stored: bytes) -> str:
+        return store_module.case_event_hash(case, 1, "caseledger.case.Submitted", state, stored)
+
+    # With the astral name the orders differ: the check takes the exact path.
+    assert digest_of(json.dumps(state, ensure_ascii=False).encode()) == digest_of(b"\xf0")
+    del state["payload"]["\U0001f600"]  # type: ignore[attr-defined]
+    assert digest_of(json.dumps(state, ensure_ascii=False).encode()) == digest_of(b"\xf0")
