@@ -40,7 +40,8 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         node = start(secured(config), (), directory)
         directory[code] = node.address
         nodes.append(node)
-    built = Pair(*nodes, directory=directory, folder=tmp_path)
+    township, county, pingyin = nodes
+    built = Pair(township, county, pingyin, directory=directory, folder=tmp_path)
     yield built
     for node in nodes:
         node.stop(grace=0)
