@@ -73,15 +73,38 @@ def _ddl(table: StageTable) -> list[str]:
     ]
 
 
+def _upsert_statement(table: StageTable) -> str:
+    names = [c.name for c in table.columns]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in (*table.data_names, "sync_batch"))
+    return (
+        f"INSERT INTO {table.sql_name} ({', '.join(names)}, first_batch, sync_batch) "
+        f"VALUES ({', '.join('?' * (len(names) + 2))}) "
+        f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERTS = {table.name: _upsert_statement(table) for table in STAGE_TABLES}
+_COLUMN_NAMES = {table.name: [c.name for c in table.columns] for table in STAGE_TABLES}
+_STATE_UPSERT = (
+    "INSERT INTO exchange_cases (case_id, version, state) VALUES (?, ?, ?) "
+    "ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, state = excluded.state"
+)
+
+
 class ExchangeBatch:
-    """One transaction's writes: rows compared with those stored, the changed
-    ones written under one batch number (taken on the first change)."""
+    """One transaction's writes: rows compared with those written last, the
+    changed ones written under one batch number (taken on the first change).
+
+    Writes are held until the batch ends (`flush`) and then made one statement
+    per table: a batch touches hundreds of cases, each a few rows."""
 
     def __init__(self, cursor: SQLiteCursor, upstream: str, position: int) -> None:
         self._cursor = cursor
         self._upstream = upstream
         self._position = position
         self._number: int | None = None
+        self._rows: dict[str, list[tuple[object, ...]]] = {t.name: [] for t in STAGE_TABLES}
+        self._states: dict[str, tuple[str, int, str]] = {}
 
     @property
     def number(self) -> int | None:
@@ -101,6 +124,9 @@ class ExchangeBatch:
 
     def case(self, case_id: str, calendar: WorkingCalendar) -> CaseRows:
         """The case's rows as far as they were written (none for a new case)."""
+        held = self._states.get(case_id)
+        if held is not None:
+            return CaseRows.from_json(json.loads(held[2]), calendar)
         self._cursor.execute("SELECT state FROM exchange_cases WHERE case_id = ?", (case_id,))
         found = self._cursor.fetchone()
         if found is None:
@@ -113,32 +139,26 @@ class ExchangeBatch:
         written = 0
         for table in STAGE_TABLES:
             earlier = before[table.name]
+            names = _COLUMN_NAMES[table.name]
             for key, row in case.rows[table.name].items():
                 if earlier.get(key) == row:
                     continue
-                self._upsert(table, row, self._take_number())
+                batch = self._take_number()
+                self._rows[table.name].append((*(row[n] for n in names), batch, batch))
                 written += 1
-        self._cursor.execute(
-            "INSERT INTO exchange_cases (case_id, version, state) VALUES (?, ?, ?) "
-            "ON CONFLICT (case_id) DO UPDATE "
-            "SET version = excluded.version, state = excluded.state",
-            (
-                case_id,
-                case.version,
-                json.dumps(case.to_json(), ensure_ascii=False, separators=(",", ":")),
-            ),
-        )
+        state = json.dumps(case.to_json(), ensure_ascii=False, separators=(",", ":"))
+        self._states[case_id] = (case_id, case.version, state)
         return written
 
-    def _upsert(self, table: StageTable, row: Row, batch: int) -> None:
-        names = [c.name for c in table.columns]
-        updates = ", ".join(f"{n} = excluded.{n}" for n in (*table.data_names, "sync_batch"))
-        self._cursor.execute(
-            f"INSERT INTO {table.sql_name} ({', '.join(names)}, first_batch, sync_batch) "
-            f"VALUES ({', '.join('?' * (len(names) + 2))}) "
-            f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {updates}",
-            (*(row[n] for n in names), batch, batch),
-        )
+    def flush(self) -> None:
+        """Make the writes held so far."""
+        for name, rows in self._rows.items():
+            if rows:
+                self._cursor.executemany(_UPSERTS[name], rows)
+                rows.clear()
+        if self._states:
+            self._cursor.executemany(_STATE_UPSERT, list(self._states.values()))
+            self._states.clear()
 
 
 class ExchangeViews:
@@ -177,6 +197,7 @@ class ExchangeViews:
         with self._recorder.datastore.transaction(commit=True) as c:
             batch = ExchangeBatch(c, upstream, position)
             yield batch
+            batch.flush()
             self._recorder._insert_tracking(c, Tracking(upstream, position))
 
     def head(self) -> int:
