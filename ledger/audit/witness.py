@@ -29,6 +29,7 @@ that does not match the events held.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import enum
 import time
@@ -96,8 +97,13 @@ class Witness:
         self._seeded: set[str] = set()
 
     def rotated(self, identity: Identity) -> None:
-        """Cosign with the node's new identity key from now on."""
+        """Cosign with the node's new identity key from now on, and cosign
+        again with it every latest witnessed checkpoint kept, so that the key
+        the node now gives for its cosignatures verifies each of them."""
         self.identity = identity
+        for record in self.store.all_witnessed():
+            note = cosign(record.note, identity.name, identity.key, int(self._clock()))
+            self.store.witness(dataclasses.replace(record, note=note))
 
     def _now(self) -> str:
         moment = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC)

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from caseledger.cli.audit.checkpoint import CheckpointRefused, VerifierKey, verify_note
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.audit.checkpoint import Checkpoint, origin_of, public_bytes, sign_note
+from caseledger.ledger.audit.cosignature import verify_cosignature
 from caseledger.ledger.audit.identity import Identity
 from caseledger.ledger.audit.leaves import event_leaf
 from caseledger.ledger.audit.rotation import (
@@ -111,3 +112,16 @@ def test_a_certificate_renewed_for_the_new_key_starts_the_chain_there() -> None:
     assert key_in_force(NAME, public(first), rotations, 2) == public(third)
     assert key_in_force(NAME, public(second), rotations, 2) == public(third)
     assert key_in_force(NAME, public(first), rotations, 1) == public(second)
+
+
+def test_a_witness_that_rotates_cosigns_again_what_it_keeps(witness: Witness) -> None:
+    first = Ed25519PrivateKey.generate()
+    leaf = event_leaf("caseledger.numbering.CaseNumberClaimed", "0" * 32, 1, b"{}")
+    witness.hold(LIXIA, [(1, leaf)])
+    assert witness.check(LIXIA, checkpoint_note(leaf, first), public(first)).verdict is (
+        Verdict.WITNESSED
+    )
+    rotated = Identity(witness.identity.name, Ed25519PrivateKey.generate())
+    witness.rotated(rotated)
+    (kept,) = witness.store.all_witnessed()
+    verify_cosignature(kept.note, rotated.name, rotated.public)
