@@ -56,6 +56,7 @@ from caseledger.v1 import (
     audit_pb2_grpc,
     handoff_pb2,
     handoff_pb2_grpc,
+    intake_pb2,
     intake_pb2_grpc,
     ledger_pb2,
     ledger_pb2_grpc,
@@ -221,6 +222,7 @@ def start(
         handoff_pb2.DESCRIPTOR.services_by_name["HandoffService"].full_name,
         audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
         report_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
+        intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,
     )
     services = (*served, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(services, server)
