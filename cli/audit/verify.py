@@ -22,7 +22,9 @@ from typing import Any
 
 import click
 import grpc
+from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from caseledger.cli.audit import merkle
 from caseledger.cli.audit.checkpoint import (
@@ -161,12 +163,17 @@ def _records(
             return
 
 
-def verify_log(channel: grpc.Channel, report: LogReport, timeout: float) -> None:
+def verify_log(
+    channel: grpc.Channel, report: LogReport, timeout: float, progress: Progress | None = None
+) -> None:
     size, root = report.checkpoint.size, report.checkpoint.root
     audit = audit_pb2_grpc.AuditServiceStub(channel)
     held: dict[int, log_pb2.LogRecord] = {}
     leaves: dict[int, bytes] = {}
+    task = progress.add_task("reading the log", total=size) if progress is not None else None
     for record in _records(log_pb2_grpc.LogServiceStub(channel), size, timeout):
+        if progress is not None and task is not None and record.position % 1000 == 0:
+            progress.update(task, completed=record.position)
         held[record.position] = record
         try:
             leaves[record.position] = merkle.leaf_hash(
@@ -370,7 +377,15 @@ def verify(
         report = LogReport(node_address, checkpoint, used, first_use)
         if kept_file is not None and kept_file.exists():
             report.findings.extend(_extends(audit, kept_file, report, session.timeout))
-        verify_log(channel, report, session.timeout)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            verify_log(channel, report, session.timeout, progress)
     if kept_file is not None and report.verified:
         kept_file.write_text(checkpoint.note, encoding="utf-8")
     if as_json:
