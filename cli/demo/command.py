@@ -10,7 +10,10 @@ replay`) when one did not, 1 when the network or the day failed.
 
 `--province-store cassandra` puts the province, the node that holds every
 case of the province, on Cassandra: in a keyspace of this run's own, dropped
-when the demo's folder is (kept with it otherwise).
+when the demo's folder is (kept with it otherwise). `--views postgres` puts
+every node's views in PostgreSQL, in schemas of this run's own, dropped the
+same way; with no server answering the demo stops before starting anything
+(exit status 9).
 """
 
 from __future__ import annotations
@@ -44,10 +47,17 @@ from caseledger.cli.demo.network import (
     cassandra_node,
     drop_keyspaces,
     kafka_broker,
+    postgres_server,
     start_network,
 )
 from caseledger.cli.demo.report import DemoNode, audit_across_nodes, verify_everything_at
 from caseledger.cli.demo.stories import STORIES
+from caseledger.cli.demo.views import (
+    VIEWS_UNREACHABLE,
+    ViewsUnreachable,
+    check_reachable,
+    drop_run_schemas,
+)
 from caseledger.cli.output import console
 from caseledger.cli.params import BEIJING
 from caseledger.cli.session import Session
@@ -75,6 +85,20 @@ REPLICATION_TIMEOUT = 90.0
     "(CASELEDGER_CASSANDRA=HOST:PORT, else the checkout's docker/services.py starts one).",
 )
 @click.option(
+    "--views",
+    type=click.Choice(["sqlite", "postgres"]),
+    default="sqlite",
+    show_default=True,
+    help="Where every node keeps its views: a SQLite file of its own, or PostgreSQL "
+    "(--views-dsn, else CASELEDGER_POSTGRES, else the checkout's docker/services.py starts one).",
+)
+@click.option(
+    "--views-dsn",
+    metavar="DSN",
+    help="The PostgreSQL database of --views postgres, e.g. "
+    "postgresql://caseledger@127.0.0.1:5432/caseledger.",
+)
+@click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
     help="An empty or new folder for the stores, logs and network file (kept). "
@@ -92,6 +116,8 @@ def demo(
     *,
     feed: str,
     province_store: str,
+    views: str,
+    views_dsn: str | None,
     data: Path | None,
     base_port: int | None,
     keep: bool,
@@ -105,26 +131,27 @@ def demo(
     started = time.monotonic()
     if data is not None and data.exists() and any(data.iterdir()):
         raise click.BadParameter(f"{data} is not empty", param_hint="--data")
+    if views_dsn is not None and views != "postgres":
+        raise click.BadParameter("applies to --views postgres only", param_hint="--views-dsn")
     folder = data or Path(tempfile.mkdtemp(prefix="caseledger-demo-"))
     out = console()
     services: list[Service] = []
     status = DEMO_FAILED
     # One name for the run's topics and keyspaces, so runs never meet.
     run = f"demo{uuid.uuid4().hex[:8]}"
+    dsn = ""
     try:
-        options = [] if base_port is None else ["--base-port", str(base_port)]
-        if feed == "kafka":
-            services.append(broker := kafka_broker(out.print))
-            options += ["--feed", "kafka", "--kafka", broker.address, "--topic-prefix", run]
-            out.print(f"feed: Kafka at {broker.address}, topics {run}.*")
-        if province_store == "cassandra":
-            services.append(cassandra := cassandra_node(out.print))
-            options += ["--store", f"{PROVINCE}=cassandra", "--cassandra", cassandra.address]
-            options += ["--keyspace-prefix", run]
-            out.print(
-                f"store: the province on Cassandra at {cassandra.address}, "
-                f"keyspace {run}_caseledger_{PROVINCE}"
-            )
+        options, dsn = _servers(
+            out,
+            services,
+            run,
+            feed=feed,
+            province_store=province_store,
+            views=views,
+            views_dsn=views_dsn,
+        )
+        if base_port is not None:
+            options += ["--base-port", str(base_port)]
         network = start_network(folder, options)
         try:
             _announce(out, network.nodes, time.monotonic() - started)
@@ -137,25 +164,82 @@ def demo(
         finally:
             network.stop()
             out.print("network stopped")
+    except ViewsUnreachable as failure:
+        click.echo(f"demo failed: {failure}", err=True)
+        status = VIEWS_UNREACHABLE
     except (NetworkFailure, DemoFailure) as failure:
         click.echo(f"demo failed: {failure}", err=True)
     finally:
         # A failed demo keeps its folder: the node logs say what went wrong.
         if data is None and not keep and status == 0:
             _drop_keyspaces(out, folder, province_store)
+            _drop_views(out, dsn, run)
             shutil.rmtree(folder, ignore_errors=True)
         else:
-            again = f"caseledger network up {folder}/network.yaml --data {folder}"
-            out.print(f"kept {folder} (node logs in {folder / 'logs'})")
-            out.print(f"start its network again with: {again}")
-            if province_store == "cassandra" and (folder / "network.yaml").exists():
-                drop = f"caseledger network drop-keyspaces {folder}/network.yaml --yes"
-                out.print(f"its Cassandra keyspace is kept too; drop it with: {drop}")
+            _say_kept(out, folder, province_store, dsn, run)
         for service in reversed(services):
             service.stop()
     out.print(f"demo finished in {time.monotonic() - started:.1f} s")
     if status != 0:
         raise click.exceptions.Exit(status)
+
+
+def _servers(
+    out: Console,
+    services: list[Service],
+    run: str,
+    *,
+    feed: str,
+    province_store: str,
+    views: str,
+    views_dsn: str | None,
+) -> tuple[list[str], str]:
+    """The servers the run uses (added to `services` when the demo starts them), as
+    `network up` options, and the DSN of the views' database ('' for SQLite views)."""
+    options: list[str] = []
+    if feed == "kafka":
+        services.append(broker := kafka_broker(out.print))
+        options += ["--feed", "kafka", "--kafka", broker.address, "--topic-prefix", run]
+        out.print(f"feed: Kafka at {broker.address}, topics {run}.*")
+    if province_store == "cassandra":
+        services.append(cassandra := cassandra_node(out.print))
+        options += ["--store", f"{PROVINCE}=cassandra", "--cassandra", cassandra.address]
+        options += ["--keyspace-prefix", run]
+        out.print(
+            f"store: the province on Cassandra at {cassandra.address}, "
+            f"keyspace {run}_caseledger_{PROVINCE}"
+        )
+    if views != "postgres":
+        return options, ""
+    if views_dsn is None:
+        services.append(postgres := postgres_server(out.print))
+        views_dsn = postgres.address
+    check_reachable(views_dsn)
+    options += ["--views-dsn", views_dsn, "--views-schema-prefix", run]
+    out.print(f"views: PostgreSQL, schemas {run}_views_<code>")
+    return options, views_dsn
+
+
+def _say_kept(out: Console, folder: Path, province_store: str, dsn: str, run: str) -> None:
+    again = f"caseledger network up {folder}/network.yaml --data {folder}"
+    out.print(f"kept {folder} (node logs in {folder / 'logs'})")
+    out.print(f"start its network again with: {again}")
+    if province_store == "cassandra" and (folder / "network.yaml").exists():
+        drop = f"caseledger network drop-keyspaces {folder}/network.yaml --yes"
+        out.print(f"its Cassandra keyspace is kept too; drop it with: {drop}")
+    if dsn:
+        out.print(f"its views are kept too, in the schemas {run}_views_<code>")
+
+
+def _drop_views(out: Console, dsn: str, run: str) -> None:
+    if not dsn:
+        return
+    try:
+        dropped = drop_run_schemas(dsn, run)
+    except Exception as problem:  # the run itself succeeded; say what was left
+        out.print(f"[red]could not drop the run's views schemas {run}_views_*: {problem}[/red]")
+    else:
+        out.print(f"dropped the run's {dropped} views schemas")
 
 
 def _drop_keyspaces(out: Console, folder: Path, province_store: str) -> None:

@@ -137,6 +137,7 @@ class _Server:
     port_variable: str
     port: str
     option: str
+    address: str = "127.0.0.1:{port}"
 
 
 _KAFKA = _Server(
@@ -149,6 +150,17 @@ _CASSANDRA = _Server(
     "CASELEDGER_CASSANDRA_PORT",
     "9042",
     "--province-store cassandra",
+)
+
+
+_POSTGRES = _Server(
+    "postgres",
+    "PostgreSQL",
+    "CASELEDGER_POSTGRES",
+    "CASELEDGER_POSTGRES_PORT",
+    "5432",
+    "--views postgres",
+    "postgresql://caseledger@127.0.0.1:{port}/caseledger",
 )
 
 
@@ -171,6 +183,12 @@ def cassandra_node(say: Callable[[str], None]) -> Service:
     return _service(_CASSANDRA, say)
 
 
+def postgres_server(say: Callable[[str], None]) -> Service:
+    """CASELEDGER_POSTGRES (a DSN) if set; else the checkout's PostgreSQL, started if
+    not running (and then stopped by `Service.stop`)."""
+    return _service(_POSTGRES, say)
+
+
 def _service(server: _Server, say: Callable[[str], None]) -> Service:
     named = os.environ.get(server.named_by, "").strip()
     if named:
@@ -178,10 +196,10 @@ def _service(server: _Server, say: Callable[[str], None]) -> Service:
     script = services_script()
     if script is None:
         raise NetworkFailure(
-            f"{server.option} needs a {server.title} server: set {server.named_by}=HOST:PORT, "
+            f"{server.option} needs a {server.title} server: set {server.named_by}, "
             "or run from a source checkout, whose docker/services.py starts one"
         )
-    address = f"127.0.0.1:{os.environ.get(server.port_variable, server.port)}"
+    address = server.address.format(port=os.environ.get(server.port_variable, server.port))
     status = subprocess.run(
         [sys.executable, str(script), "status", server.name],
         check=False, capture_output=True, text=True, timeout=STOP_TIMEOUT,
