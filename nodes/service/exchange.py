@@ -81,15 +81,19 @@ class NodeExchange:
     def follower(self) -> Follower | None:
         return self._follower
 
-    def lag(self) -> int:
-        """Positions of both logs the exchange has still to process."""
+    def status(self) -> list[tuple[str, int, int]]:
+        """Per upstream: (name, the position the exchange reached, the log's head)."""
         exchange = self._exchange
         if exchange is None:
-            return 0
-        return sum(
-            max(0, (recorder.max_notification_id() or 0) - exchange.position(name))
+            return []
+        return [
+            (name, exchange.position(name), recorder.max_notification_id() or 0)
             for name, recorder in self._upstreams.items()
-        )
+        ]
+
+    def lag(self) -> int:
+        """Positions of both logs the exchange has still to process."""
+        return sum(max(0, head - position) for _, position, head in self.status())
 
     @contextmanager
     def reading(self) -> Iterator[ExchangeViews]:

@@ -287,6 +287,16 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
             following=self._views.running,
             error=self._views.error,
             rebuild=_rebuild_message(self._views.rebuilding),
+            exchange=[
+                report_pb2.ProjectionPosition(
+                    view="exchange",
+                    upstream=name,
+                    position=position,
+                    head=head,
+                    lag=max(0, head - position),
+                )
+                for name, position, head in (self._exchange.status() if self._exchange else [])
+            ],
         )
 
     def RebuildProjection(

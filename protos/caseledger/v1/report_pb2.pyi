@@ -841,6 +841,7 @@ class GetProjectionStatusResponse(_message.Message):
     FOLLOWING_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     REBUILD_FIELD_NUMBER: _builtins.int
+    EXCHANGE_FIELD_NUMBER: _builtins.int
     following: _builtins.bool
     """the follower runs"""
     error: _builtins.str
@@ -851,6 +852,12 @@ class GetProjectionStatusResponse(_message.Message):
     def rebuild(self) -> Global___RebuildProgress:
         """unset when no rebuild ran since the node started"""
 
+    @_builtins.property
+    def exchange(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProjectionPosition]:
+        """Where the upward exchange stands in each log (view `exchange`,
+        docs/exchange.md); empty when the node keeps none.
+        """
+
     def __init__(
         self,
         *,
@@ -858,10 +865,11 @@ class GetProjectionStatusResponse(_message.Message):
         following: _builtins.bool = ...,
         error: _builtins.str = ...,
         rebuild: Global___RebuildProgress | None = ...,
+        exchange: _abc.Iterable[Global___ProjectionPosition] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["rebuild", b"rebuild"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "following", b"following", "positions", b"positions", "rebuild", b"rebuild"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "exchange", b"exchange", "following", b"following", "positions", b"positions", "rebuild", b"rebuild"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

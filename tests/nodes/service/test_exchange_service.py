@@ -142,3 +142,16 @@ def test_a_restarted_node_resumes_its_exchange_without_writing_a_row_again(
         (False, "I"), (False, "I"), (True, "I"),
     ]  # fmt: skip
     assert after[0].resume_from > position
+
+
+def test_projection_status_says_where_the_exchange_stands_in_each_log(node: RunningNode) -> None:
+    with client_channel(node.address) as channel:
+        status = report_pb2_grpc.ReportServiceStub(channel).GetProjectionStatus(
+            report_pb2.GetProjectionStatusRequest()
+        )
+    head = node.ledger.recorder.max_notification_id()
+    exchange = {p.upstream: p for p in status.exchange}
+    assert set(exchange) == {"authored", "received"}
+    assert {p.view for p in status.exchange} == {"exchange"}
+    assert (exchange["authored"].position, exchange["authored"].head) == (head, head)
+    assert exchange["authored"].lag == 0
