@@ -36,6 +36,9 @@ from caseledger.cli.session import Session
 from caseledger.v1 import intake_pb2, intake_pb2_grpc
 
 EXIT_REFUSED_LINES = 4
+SECONDS_PER_RECORD = 0.1
+"""A call's deadline grows with its records (at least --timeout): a busy node
+takes seconds for a call of hundreds, and a call cut off is only sent again."""
 """As for invalid input to any command: the lines refused are named."""
 
 _RECORD_PATH = re.compile(r"^records\[(\d+)\]\.(.*)$")
@@ -119,7 +122,8 @@ def _send(
     type=click.IntRange(1, 5000),
     default=500,
     show_default=True,
-    help="Records per call; the node writes a call whole.",
+    help="Records per call; the node writes a call whole. Each call may take "
+    f"{SECONDS_PER_RECORD} s per record (at least --timeout).",
 )
 @click.option(
     "--restart",
@@ -146,6 +150,7 @@ def import_cases(session: Session, file: Path, batch: int, restart: bool) -> Non
         raise click.UsageError(str(error)) from None
     tally = Tally()
     operator = (session.operator, session.role)
+    timeout = max(session.timeout, batch * SECONDS_PER_RECORD)
     console = Console(stderr=True)
     if progress.line:
         console.print(f"resuming {file.name} after line {progress.line}")
@@ -168,12 +173,12 @@ def import_cases(session: Session, file: Path, batch: int, restart: bool) -> Non
             elif line.refusal:
                 tally.refused.append((line.number, line.refusal))
             if len(pending) >= batch:
-                _send(stub, pending, tally, session.timeout)
+                _send(stub, pending, tally, timeout)
                 pending = []
                 progress.keep(line.number, line.end)
                 bar.update(task, completed=line.number)
         if last is not None:
-            _send(stub, pending, tally, session.timeout)
+            _send(stub, pending, tally, timeout)
             progress.keep(last.number, last.end)
             bar.update(task, completed=last.number)
     for number, reason in sorted(tally.refused):
