@@ -32,7 +32,7 @@ from caseledger.nodes.service.report_convert import (
     day_after_start,
     day_start,
     deadline_status,
-    exchange_page,
+    exchange_responses,
     figures_message,
     level_message,
     level_of,
@@ -64,6 +64,9 @@ deadlines are counted up to the day asked, so a day in year 9999 is refused."""
 
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_EXCHANGE_PAGE = 500
+MAX_EXCHANGE_RESPONSE_BYTES = 1024 * 1024
+"""A page of long texts is sent as several responses of at most this many bytes:
+a quarter of gRPC's default receive limit (4 MiB), whatever the page size."""
 """Rows a response of StreamExchange carries when the request names no size."""
 MAX_PAGE_SIZE = 1000
 """The most cases one page carries (also the table of limits' bound)."""
@@ -327,7 +330,7 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
         # Refusals come before the first response; the pages are read as the
         # client takes them, so a big pull holds one page at a time.
         for page in pages:
-            yield exchange_page(page, pull.upto)
+            yield from exchange_responses(page, pull.upto, MAX_EXCHANGE_RESPONSE_BYTES)
 
 
 def _case_token(token: str) -> None:

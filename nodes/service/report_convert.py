@@ -27,7 +27,7 @@ from caseledger.v1 import report_pb2, types_pb2
 __all__ = [
     "day_start",
     "deadline_status",
-    "exchange_page",
+    "exchange_responses",
     "figures_message",
     "level_message",
     "level_of",
@@ -204,25 +204,36 @@ def stage_tables(table: int) -> list[str]:
     return [name]
 
 
-def exchange_page(page: Page, resume_from: int) -> report_pb2.StreamExchangeResponse:
-    """One page of a pull: a table's rows, its columns on its first page."""
+def exchange_responses(
+    page: Page, resume_from: int, max_bytes: int
+) -> list[report_pb2.StreamExchangeResponse]:
+    """One page of a pull as responses of at most about `max_bytes` each: a
+    table's rows, its columns on its first response (a page of long texts is
+    split, so no message nears gRPC's receive limit)."""
     table = page.table
     names = [c.name for c in table.columns]
-    return report_pb2.StreamExchangeResponse(
-        table=table.name,
-        columns=[
-            report_pb2.ExchangeColumn(name=c.name, field=c.field, integer=c.integer)
-            for c in table.columns
-        ]
-        if page.first
-        else [],
-        rows=[
-            report_pb2.ExchangeRow(
-                batch=change.batch,
-                operation=change.operation,
-                values=["" if change.row[n] is None else str(change.row[n]) for n in names],
+    columns = [
+        report_pb2.ExchangeColumn(name=c.name, field=c.field, integer=c.integer)
+        for c in table.columns
+    ]
+    responses = [
+        report_pb2.StreamExchangeResponse(
+            table=table.name, columns=columns if page.first else [], resume_from=resume_from
+        )
+    ]
+    size = responses[0].ByteSize()
+    for change in page.changes:
+        row = report_pb2.ExchangeRow(
+            batch=change.batch,
+            operation=change.operation,
+            values=["" if change.row[n] is None else str(change.row[n]) for n in names],
+        )
+        grown = row.ByteSize() + 8  # the field's tag and length
+        if responses[-1].rows and size + grown > max_bytes:
+            responses.append(
+                report_pb2.StreamExchangeResponse(table=table.name, resume_from=resume_from)
             )
-            for change in page.changes
-        ],
-        resume_from=resume_from,
-    )
+            size = responses[-1].ByteSize()
+        responses[-1].rows.append(row)
+        size += grown
+    return responses

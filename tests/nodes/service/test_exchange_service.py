@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,11 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from caseledger.nodes.config import NodeConfig
+from caseledger.nodes.service.report_convert import exchange_responses
 from caseledger.nodes.service.server import RunningNode, start
+from caseledger.projections.exchange import Change
+from caseledger.projections.exchange.pull import Page
+from caseledger.projections.exchange.tables import PROCESS
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, report_pb2, report_pb2_grpc
 from tests.nodes import requests as rq
 from tests.pki import client_channel, secured
@@ -155,3 +160,21 @@ def test_projection_status_says_where_the_exchange_stands_in_each_log(node: Runn
     assert {p.view for p in status.exchange} == {"exchange"}
     assert (exchange["authored"].position, exchange["authored"].head) == (head, head)
     assert exchange["authored"].lag == 0
+
+
+def test_a_page_of_long_rows_is_split_into_responses_under_the_byte_bound() -> None:
+    # Each row some 1.9 kB (twelve texts of 50 three-byte characters).
+    rows = [
+        Change("process", 7, "I", {c.name: "意" * 50 for c in PROCESS.columns} | {"seq": n})
+        for n in range(1, 9)
+    ]
+    bound = 4000
+    responses = exchange_responses(Page(PROCESS, True, rows), 9, max_bytes=bound)
+    assert len(responses) > 1
+    assert all(r.ByteSize() <= bound for r in responses)
+    # Full: the next response's first row would not have fitted in the one before.
+    for before, after in itertools.pairwise(responses):
+        assert before.ByteSize() + after.rows[0].ByteSize() > bound
+    assert [bool(r.columns) for r in responses] == [True] + [False] * (len(responses) - 1)
+    assert [row.values[1] for r in responses for row in r.rows] == [str(n) for n in range(1, 9)]
+    assert {(r.table, r.resume_from) for r in responses} == {("process", 9)}
