@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -156,19 +155,23 @@ def _utc_text(stamp: Any) -> str:
     return datetime.fromisoformat(text).astimezone(UTC).isoformat(timespec="microseconds")
 
 
-_ASTRAL = re.compile(rb"[\xf0-\xf4]|\\u[dD][89abAB]")
-"""Bytes that may stand for a character beyond U+FFFF: where sorting member
-names by code point (json's `sort_keys`) and by UTF-16 code units (RFC 8785)
-may differ."""
+def _maybe_astral(stored: bytes) -> bool:
+    """Whether the bytes may stand for a character beyond U+FFFF (a 4-byte
+    UTF-8 sequence, or any escape): where sorting member names by code point
+    (json's `sort_keys`) and by UTF-16 code units (RFC 8785) may differ."""
+    return b"\\u" in stored or (bool(stored) and max(stored) >= 0xF0)
 
 
 def _no_float(text: str) -> Any:
     raise ValueError(f"{text} is a float: an event holds none (docs/canonical.md)")
 
 
+_DECODER = json.JSONDecoder(parse_float=_no_float)
+
+
 def decoded_state(state: bytes) -> Any:
     """A stored state, decoded; a float in it is refused, as the canonical form refuses one."""
-    return json.loads(state, parse_float=_no_float)
+    return _DECODER.decode(state.decode("utf-8"))
 
 
 def case_event_hash(
@@ -190,7 +193,7 @@ def case_event_hash(
         "payload": state["payload"],
         "prev": state["prev_hash"],
     }
-    if _ASTRAL.search(stored):
+    if _maybe_astral(stored):
         return hashlib.sha256(canonical_json(hashed)).hexdigest()
     form = json.dumps(
         hashed, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -368,27 +371,38 @@ class _Scan:
     def case_leaf(
         self, rowid: int, case_id: str, version: int, topic: str, state: bytes
     ) -> bytes | None:
-        what = _event(topic, case_id, version)
         try:
             decoded = decoded_state(state)
             digest = bytes.fromhex(decoded["hash"])
             recomputed = case_event_hash(case_id, version, topic, decoded, state)
             prev = decoded["prev_hash"]
         except (ValueError, KeyError, TypeError) as error:
-            self.report.find(Finding(rowid, f"the event cannot be read: {error}", what))
+            self.report.find(
+                Finding(
+                    rowid, f"the event cannot be read: {error}", _event(topic, case_id, version)
+                )
+            )
             return None
         if len(digest) != 32:
-            self.report.find(Finding(rowid, "the event's hash is not 32 bytes", what))
+            self.report.find(
+                Finding(rowid, "the event's hash is not 32 bytes", _event(topic, case_id, version))
+            )
             return None
         if recomputed != decoded["hash"]:
-            self.report.find(Finding(rowid, "the event's hash is not that of its content", what))
+            self.report.find(
+                Finding(
+                    rowid,
+                    "the event's hash is not that of its content",
+                    _event(topic, case_id, version),
+                )
+            )
         last_version, last_hash = self.cases.get(case_id, (0, GENESIS))
         if version != last_version + 1:
             problem = f"version {version} follows version {last_version} of its case"
-            self.report.find(Finding(rowid, problem, what))
+            self.report.find(Finding(rowid, problem, _event(topic, case_id, version)))
         elif prev != last_hash:
             problem = "its prev_hash is not the hash of the event before"
-            self.report.find(Finding(rowid, problem, what))
+            self.report.find(Finding(rowid, problem, _event(topic, case_id, version)))
         self.cases[case_id] = (version, decoded["hash"])
         return leaf_hash(digest)
 
