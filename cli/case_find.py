@@ -19,7 +19,6 @@ from caseledger.cli.case_view import deadline_text
 from caseledger.cli.connect import open_channel
 from caseledger.cli.output import beijing_time, console, emit_json, message_dict
 from caseledger.cli.params import CalendarDate
-from caseledger.cli.report_tables import cases_table
 from caseledger.cli.session import Session
 from caseledger.cli.vocabulary import (
     APPLICANT_TYPES,
@@ -84,8 +83,8 @@ def search(
 
 def found_table(title: str, cases: list[pb.CaseView]) -> Table:
     table = Table(title=title)
+    table.add_column("办件编号 number", no_wrap=True, min_width=26)
     for header in (
-        "办件编号 number",
         "收件 submitted",
         "事项 item",
         "申请人 applicant",
@@ -193,8 +192,42 @@ def list_cases(  # noqa: PLR0917 - click passes every option
         emit_json({"as_of": day, "cases": [message_dict(case) for case in found], "more": more})
         return
     out = console()
-    out.print(cases_table(f"办件 cases at {session.address} as of {day}", found))
+    out.print(listed_table(f"办件 cases at {session.address} as of {day}", found))
     out.print(f"{len(found)} cases" + (" (more may match: raise --limit)" if more else ""))
+
+
+def listed_table(title: str, cases: list[report_pb2.ReportedCase]) -> Table:
+    """The views' cases for a clerk: the number whole, the deadline with days used and left."""
+    table = Table(title=title)
+    table.add_column("办件编号 number", no_wrap=True, min_width=26)
+    for header in (
+        "收件 submitted",
+        "事项 item",
+        "渠道 channel",
+        "状态 status",
+        "所有 owner",
+        "时限 deadline",
+        "已用/剩余 used/left",
+    ):
+        table.add_column(header)
+    for case in cases:
+        deadline = case.deadline
+        days = (
+            f"{deadline.working_days_used}/{deadline.days_remaining}"
+            if deadline.promised_due
+            else "-"
+        )
+        table.add_row(
+            case.case_number,
+            beijing_time(case.submitted_at)[:10] or "-",
+            escape(case.item_name),
+            SUBMISSION_CHANNELS.label(case.channel),
+            CASE_STATUSES.label(case.status),
+            case.owner,
+            DEADLINE_STATUSES.label(deadline.status) or "-",
+            days,
+        )
+    return table
 
 
 def _division_code(value: str, param: click.Parameter, ctx: click.Context) -> str:

@@ -195,8 +195,8 @@ def list_items(session: Session, as_json: bool) -> None:
         emit_json([document_from_terms(terms) for terms in items])
         return
     table = Table(title=f"事项目录 catalogue at {session.address}")
+    table.add_column("实施编码 code", no_wrap=True, min_width=31)
     for header in (
-        "实施编码 code",
         "名称 name",
         "办件类型 case type",
         "时限 limits",

@@ -98,4 +98,13 @@ def next_actions(status: str, refused: str = "") -> tuple[str, ...] | None:
     allowed = ALLOWED_BY_STATUS.get(status)
     if allowed is None:
         return None
-    return tuple(name for name in allowed if name != command_name(refused))
+    return tuple(
+        f"{name} (online submissions)" if name in _ONLINE_ONLY else name
+        for name in allowed
+        if name != command_name(refused)
+    )
+
+
+_ONLINE_ONLY = frozenset({"pre-review-pass", "pre-review-return"})
+"""Allowed in `submitted` for a submission made online only (a window clerk
+checks the materials in front of the applicant: there is no pre-review)."""

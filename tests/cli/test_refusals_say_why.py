@@ -120,3 +120,13 @@ def test_a_guard_refusal_end_to_end_lists_the_other_commands_of_the_status(
     assert "  this status allows: step, special-start, suspend, conclude, withdraw, transfer" in (
         result.stderr
     )
+
+
+def test_pre_review_is_offered_for_online_submissions_only() -> None:
+    lines = refused(
+        "accept", "submitted", "required materials missing: 营业执照复印件"
+    ).splitlines()
+    assert lines[-1] == (
+        "  this status allows: pre-review-pass (online submissions), "
+        "pre-review-return (online submissions), request-correction, refuse, withdraw, transfer"
+    )
