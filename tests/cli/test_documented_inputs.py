@@ -72,6 +72,9 @@ def test_the_format_page_documents_every_field_and_identifier() -> None:
         (("case",), "26-digit case number"),
         (("case", "transfer"), "12-digit division code"),
         (("catalogue", "show"), "31 characters"),
+        (("case", "search"), "GB 11643, 18 characters"),
+        (("case", "search"), "check character"),
+        (("case", "list"), "12-digit division code"),
     ],
 )
 def test_options_that_take_an_identifier_say_its_format(
