@@ -45,6 +45,11 @@ class Clerks:
         with self._lock:
             return len(self.acknowledged)
 
+    def so_far(self) -> dict[str, int]:
+        """What the node has acknowledged until now, case number -> version."""
+        with self._lock:
+            return dict(self.acknowledged)
+
     def wait_for_more(self, appends: int, what: str, timeout: float = 60.0) -> None:
         """Wait until `appends` more appends are acknowledged."""
         target = self.appends() + appends
