@@ -14,6 +14,13 @@ from caseledger.ledger.codes.identifiers import citizen_id_check_char as check_c
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 from tests.nodes import requests as rq
+from tests.nodes.handoff.test_subject_keys import (  # `nodes`: three nodes, a fixture
+    COUNTY,
+    TOWNSHIP,
+    Nodes,
+    handed_over,
+    nodes,  # noqa: F401
+)
 from tests.nodes.service.test_bad_input import details
 from tests.nodes.stores import node_config
 from tests.pki import client_channel, shared_pki
@@ -190,3 +197,23 @@ def test_cases_held_before_the_index_existed_are_found(tmp_path: Path) -> None:
             ]
     finally:
         running.stop(grace=0)
+
+
+def test_a_case_handed_over_is_found_where_it_went_and_only_by_whom_it_concerns(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The county took the case with its applicant's key, so its index finds it; at the
+    township, a clerk of the township no longer gets it (its owner is outside their
+    division), while an account of the province still does."""
+    three: Nodes = request.getfixturevalue("nodes")
+    number = handed_over(three)
+    county = Nodes.stub(three.county).SearchCases(search())
+    assert [view.case_number for view in county.cases] == [number]
+    assert county.cases[0].owner == COUNTY
+    assert [v.case_number for v in Nodes.stub(three.township).SearchCases(search()).cases] == [
+        number
+    ]
+    pki = shared_pki()
+    token = pki.operator_token("clerk-jiefanglu", ["window_clerk"], division=TOWNSHIP)
+    with pki.client_channel(three.township.address, token) as channel:
+        assert list(Stub(channel).SearchCases(search()).cases) == []
