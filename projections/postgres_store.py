@@ -63,7 +63,9 @@ def _datastore(dsn: str, schema: str) -> PostgresDatastore:
         user=str(parts.get("user", "")),
         password=str(parts.get("password", "")),
         # A follower writes while report handlers read; a connection the server
-        # dropped (a restart) is noticed before use, not by the query.
+        # dropped (a restart) is noticed before use, not by the query, and a
+        # caller waits out the pool's reconnection backoff after a restart.
+        connect_timeout=30,
         pool_size=2,
         max_overflow=8,
         pre_ping=True,
