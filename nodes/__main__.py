@@ -184,6 +184,24 @@ def _parser(defaults: dict[str, str]) -> argparse.ArgumentParser:
     bench_cassandra.add_argument(
         "--json", type=Path, metavar="PATH", help="also write the figures here"
     )
+    reader = sub.add_parser(
+        "views-reader",
+        prog="python -m caseledger.nodes views-reader",
+        help="let reporting tools read the views in PostgreSQL: a read-only role "
+        "(docs/reporting-schema.md)",
+    )
+    reader.add_argument(
+        "--dsn",
+        default=defaults.get("CASELEDGER_VIEWS_DSN"),
+        required="CASELEDGER_VIEWS_DSN" not in defaults,
+        help="the views' database, as a role that may create roles and grant on the "
+        "views' schemas [$CASELEDGER_VIEWS_DSN]",
+    )
+    reader.add_argument(
+        "--role",
+        default="caseledger_reader",
+        help="the read-only role, made NOLOGIN when missing (default: %(default)s)",
+    )
     pki = sub.add_parser(
         "pki",
         prog="caseledger network pki",
@@ -205,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_network(args)
     if args.command == "pki":
         return run_pki(args)
+    if args.command == "views-reader":
+        return _views_reader(args.dsn, args.role)
     if args.command == "identity":
         return run_identity(args)
     if args.command == "bench":
@@ -299,6 +319,25 @@ def _serve(args: argparse.Namespace) -> int:
     log.info("node draining")
     node.stop()
     log.info("node stopped")
+    return 0
+
+
+def _views_reader(dsn: str, role: str) -> int:
+    """`views-reader`: grant `role` reading every views schema of the database."""
+    from eventsourcing.persistence import PersistenceError
+    from psycopg import Error as DatabaseError
+
+    from caseledger.projections.postgres_store import grant_reader
+
+    try:
+        schemas = grant_reader(dsn, role)
+    except ValueError as error:
+        print(f"caseledger node: views-reader: {error}", file=sys.stderr)
+        return BAD_INPUT
+    except (DatabaseError, PersistenceError) as error:
+        print(f"caseledger node: views-reader: {str(error).strip()}", file=sys.stderr)
+        return STORE_FAILED
+    print(f"{role} reads {len(schemas)} views schema(s): {', '.join(schemas) or '-'}")
     return 0
 
 
