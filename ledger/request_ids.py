@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
+
+from eventsourcing.persistence import OperationalError
 
 from caseledger.ledger.errors import RequestReused
 
@@ -112,7 +115,7 @@ class SQLiteRequestIds:
         )
 
     def claim(self, request_id: str, claim: Claim) -> Claim:
-        with self._lock:
+        with self._lock, _store_errors():
             self._conn.execute(
                 "INSERT OR IGNORE INTO request_ids (request_id, case_id, digest) VALUES (?, ?, ?)",
                 (request_id, str(claim.case_id), claim.digest),
@@ -123,7 +126,7 @@ class SQLiteRequestIds:
         return Claim(UUID(row[0]), row[1])
 
     def replace(self, request_id: str, held: Claim, claim: Claim) -> bool:
-        with self._lock:
+        with self._lock, _store_errors():
             cursor = self._conn.execute(
                 "UPDATE request_ids SET case_id = ?, digest = ? "
                 "WHERE request_id = ? AND case_id = ? AND digest = ?",
@@ -134,3 +137,13 @@ class SQLiteRequestIds:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """SQLite's operational errors (a full disk, a locked file) as the persistence
+    library's, which the node's boundary turns into a status."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise OperationalError(error) from error

@@ -7,6 +7,8 @@ detail that says what exactly was wrong.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Callable
 
 import grpc
@@ -203,10 +205,33 @@ def refusal_status(
     )
 
 
+def _disk_full(error: BaseException | None) -> bool:
+    """Whether SQLite (SQLITE_FULL) or the system (ENOSPC) said the disk is full,
+    anywhere in the chain of causes the store's error carries."""
+    while error is not None:
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def store_unavailable_status(error: Exception) -> grpc.Status:
     """UNAVAILABLE when the node's own store cannot serve (a Cassandra cluster that
     does not answer or has too few live replicas): nothing was written, and the
-    same request can be sent again once the store is back."""
+    same request can be sent again once the store is back. RESOURCE_EXHAUSTED
+    (STORE_FULL) when it cannot write because the node's disk is full: the
+    transaction rolled back, and the request can be sent again once space is
+    freed."""
+    if _disk_full(error):
+        text = f"this node's disk is full: nothing was written; free space and try again ({error})"
+        full = _info("STORE_FULL", error=type(error).__name__)
+        return rpc_status.to_status(
+            status_pb2.Status(
+                code=code_pb2.RESOURCE_EXHAUSTED, message=text[:1000], details=_pack(full)
+            )
+        )
     info = _info("STORE_UNAVAILABLE", error=type(error).__name__)
     text = f"this node's store cannot serve the request now; try again later ({error})"
     return rpc_status.to_status(
