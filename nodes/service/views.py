@@ -128,6 +128,7 @@ class NodeViews:
         """Open the views and follow both logs; without subscribing recorders the
         node runs without views and says so in health and in its log."""
         self._views = self._location.open()
+        _log.info("views opened", at=str(self._location))
         self._reports = Reports(self._views, self._ledger.node, self._calendar)
         follower = self._follower_of(self._views)
         try:
