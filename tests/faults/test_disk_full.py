@@ -112,6 +112,10 @@ def test_a_full_disk_refuses_appends_resource_exhausted_and_the_node_serves_once
         stub.Submit(rq.submit(), timeout=_CALL_TIMEOUT)
     assert again.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert not network.node(TOWNSHIP).died()
+    # What it holds it still shows.
+    case = next(iter(acknowledged))
+    shown = stub.GetCase(rq.get_case(case), timeout=_CALL_TIMEOUT)
+    assert shown.case.case_number == case
 
     os.remove(ballast)
     with holdings(config) as held:
