@@ -17,8 +17,6 @@ import pytest
 
 from tests.services.test_services_script import NOT_RUNNING, SCRIPT, Instance, free_ports
 
-pytestmark = pytest.mark.postgres
-
 
 @pytest.fixture
 def instance() -> Iterator[Instance]:
@@ -43,6 +41,7 @@ def _psql(port: int, statement: str) -> str:
     return done.stdout.strip()
 
 
+@pytest.mark.postgres
 def test_a_started_server_answers_on_localhost_only_and_stops(instance: Instance) -> None:
     started = instance.run("start")
     assert started.returncode == 0, started.stdout + started.stderr
