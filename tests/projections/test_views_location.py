@@ -27,7 +27,7 @@ def test_views_rebuilt_beside_the_live_ones_take_their_place(
     assert fresh != live
     rebuilt = fresh.open()
     projection = stores.projection(rebuilt)
-    stores.delivered = {log: 0 for log in stores.delivered}  # from position 0
+    stores.delivered = dict.fromkeys(stores.delivered, 0)  # from position 0
     for log in ("authored", "received"):
         stores.deliver(projection, log, 10_000)
     rebuilt.close()
