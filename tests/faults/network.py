@@ -12,6 +12,10 @@ a TCP proxy unchanged, so each handshake still proves the node behind it.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,11 +48,13 @@ class LinkedNetwork:
     kafka: Mapping[str, object] | None = None  # the network file's section, for the Kafka feed
     addresses: dict[str, str] = field(init=False)
     proxies: dict[Link, Proxy] = field(init=False)
-    processes: dict[str, NodeProcess] = field(init=False)
+    processes: dict[str, MeteredNode] = field(init=False)
+    metrics_ports: dict[str, int] = field(init=False)
     _files: dict[str, Path] = field(init=False)
 
     def __post_init__(self) -> None:
         ports = dict(zip(self.nodes, free_ports(len(self.nodes)), strict=True))
+        self.metrics_ports = dict(zip(self.nodes, free_ports(len(self.nodes)), strict=True))
         self.addresses = {code: f"127.0.0.1:{port}" for code, port in ports.items()}
         run = uuid.uuid4().hex[:8]
         self.proxies = {}
@@ -59,7 +65,7 @@ class LinkedNetwork:
             )
         self._files = {code: self._write_file_of(code, ports) for code in self.nodes}
         self.processes = {
-            code: NodeProcess(path, code, self.folder / f"{code}.log")
+            code: MeteredNode(path, code, self.folder / f"{code}.log", self.metrics_ports[code])
             for code, path in self._files.items()
         }
 
@@ -75,8 +81,15 @@ class LinkedNetwork:
     def proxy(self, dialer: str, listener: str) -> Proxy:
         return self.proxies[dialer, listener]
 
-    def node(self, code: str) -> NodeProcess:
+    def node(self, code: str) -> MeteredNode:
         return self.processes[code]
+
+    def metrics(self, code: str) -> str:
+        """Node `code`'s Prometheus metrics, as a scraper reads them."""
+        url = f"http://127.0.0.1:{self.metrics_ports[code]}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            text: str = answer.read().decode("utf-8")
+        return text
 
     def config(self, code: str) -> NodeConfig:
         """Node `code`'s settings, as it reads them from its own file."""
@@ -96,6 +109,31 @@ class LinkedNetwork:
             process.kill()
         for proxy in self.proxies.values():
             proxy.delete()
+
+
+@dataclass
+class MeteredNode(NodeProcess):
+    """A node process that serves its Prometheus metrics on `metrics_port`, as an
+    operator runs one (`--metrics-port`)."""
+
+    metrics_port: int = 0
+
+    def start(self, failpoint: str = "") -> None:
+        env = {k: v for k, v in os.environ.items() if k != "CASELEDGER_FAILPOINT"}
+        if failpoint:
+            env["CASELEDGER_FAILPOINT"] = failpoint
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "caseledger.nodes", "serve", "--network", str(self.network),
+                 "--code", self.code, "--allow-client-time",
+                 "--metrics-port", str(self.metrics_port)],
+                stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+            )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("LISTENING"):
+            self.process.kill()
+            raise AssertionError(f"node {self.code} did not start: {self.log.read_text()[-2000:]}")
 
 
 def _port(address: str) -> int:
