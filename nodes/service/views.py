@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import structlog
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, PersistenceError
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
@@ -127,7 +127,11 @@ class NodeViews:
     def start(self) -> None:
         """Open the views and follow both logs; without subscribing recorders the
         node runs without views and says so in health and in its log."""
-        self._views = self._location.open()
+        try:
+            self._views = self._location.open()
+        except PersistenceError as error:
+            # The node does not start without its views' database: say which one.
+            raise type(error)(f"the views at {self._location}: {error}") from error
         _log.info("views opened", at=str(self._location))
         self._reports = Reports(self._views, self._ledger.node, self._calendar)
         follower = self._follower_of(self._views)
