@@ -12,7 +12,8 @@ three nodes.
 What the operator sees while it lasts: each ancestor's metric
 `caseledger_replication_lag_events{source="<township>"}` is unknown (NaN),
 which is what `caseledger network up` reports as "lag unknown" for a source a
-node cannot reach; once drained it is 0 again.
+node cannot reach; once drained it is 0 again. A transfer down to the
+township meanwhile waits (PENDING) and completes once the links are back.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
+import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from caseledger.cli.audit.trail import verify_trail
+from caseledger.v1 import ledger_pb2, types_pb2
 from tests.faults.clerks import Clerks
 from tests.faults.holdings import (
     assert_acknowledged_and_verified,
@@ -37,7 +41,7 @@ from tests.faults.network import CITY, COUNTY, TOWNSHIP, LinkedNetwork
 from tests.faults.outage import OUTAGE_APPENDS, OUTAGE_WAIT
 from tests.faults.toxiproxy import Toxiproxy
 from tests.nodes import requests as rq
-from tests.timing import wait_for
+from tests.timing import scaled, wait_for
 
 pytestmark = pytest.mark.toxiproxy
 
@@ -116,3 +120,87 @@ def _lag_unknown(network: LinkedNetwork, code: str) -> bool:
 
 def _lag_is(network: LinkedNetwork, code: str, value: float) -> bool:
     return _lag(network, code) == value
+
+
+def test_a_transfer_to_a_cut_off_township_waits_and_completes_on_reconnection(
+    network: LinkedNetwork,
+) -> None:
+    """下发 to a township that cannot be reached: the county's Transfer answers
+    PENDING, the case stays the county's with the transfer to the township
+    showing, the county's log says `transfer offer not answered`; once the
+    links are back the township takes the case over and both hold one trail."""
+    network.start()
+    county = network.stub(COUNTY)
+    county.PublishItem(rq.publish_item(), timeout=30)
+    wait_for(partial(_knows_the_item, network), "the catalogue to flow down to the township")
+    number = county.Submit(rq.submit(), timeout=30).result.case_number
+    county.Accept(rq.accept(number), timeout=30)
+    for link in network.proxies.values():
+        link.down()
+
+    reply = county.Transfer(_hand_down(number), timeout=scaled(60))
+    assert reply.outcome == types_pb2.TRANSFER_OUTCOME_PENDING
+    wait_for(
+        partial(_logged, network, COUNTY, "transfer offer not answered", number),
+        "the county to log the offer it could not make",
+    )
+    waiting = _view(network, COUNTY, number)
+    assert waiting.owner == COUNTY
+    assert waiting.transfer_to == TOWNSHIP
+    with pytest.raises(grpc.RpcError) as unknown:
+        _view(network, TOWNSHIP, number)
+    assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
+
+    for link in network.proxies.values():
+        link.up()
+    wait_for(partial(_handed_down, network, number), "the township to take the case over")
+    trails = {code: _trail(network, code, number) for code in (COUNTY, TOWNSHIP)}
+    assert trails[COUNTY] == trails[TOWNSHIP]
+    for code in (TOWNSHIP, *_ANCESTORS):
+        assert_nothing_quarantined(network.stub(code))
+
+
+def _hand_down(number: str) -> ledger_pb2.TransferRequest:
+    return ledger_pb2.TransferRequest(
+        meta=rq.meta(), case=number, target=TOWNSHIP, reason="下发属地办理"
+    )
+
+
+def _knows_the_item(network: LinkedNetwork) -> bool:
+    try:
+        network.stub(TOWNSHIP).GetItem(rq.get_item(), timeout=10)
+    except grpc.RpcError as error:
+        if error.code() is grpc.StatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def _view(network: LinkedNetwork, code: str, number: str) -> ledger_pb2.CaseView:
+    return network.stub(code).GetCase(rq.get_case(number), timeout=10).case
+
+
+def _handed_down(network: LinkedNetwork, number: str) -> bool:
+    try:
+        views = [_view(network, code, number) for code in (COUNTY, TOWNSHIP)]
+    except grpc.RpcError as error:
+        if error.code() is grpc.StatusCode.NOT_FOUND:
+            return False
+        raise
+    return all(v.owner == TOWNSHIP and not v.transfer_to for v in views)
+
+
+def _trail(network: LinkedNetwork, code: str, number: str) -> list[str]:
+    """The node's trail of the case, every hash recomputed."""
+    request = ledger_pb2.ListCaseEventsRequest(case=number)
+    trail = network.stub(code).ListCaseEvents(request, timeout=10)
+    report = verify_trail(trail, number)
+    assert report.verified, (code, report.first_break)
+    return [event.hash for event in trail.events]
+
+
+def _logged(network: LinkedNetwork, code: str, event: str, number: str) -> bool:
+    for line in (network.folder / f"{code}.log").read_text(encoding="utf-8").splitlines():
+        if f'"event": "{event}"' in line and number in line:
+            return True
+    return False
