@@ -54,9 +54,14 @@ def default_schema(code: str, prefix: str = "") -> str:
 
 
 def _datastore(dsn: str, schema: str) -> PostgresDatastore:
-    """The library's datastore for `dsn`, its recorders' tables in `schema`."""
+    """The library's datastore for `dsn`, its recorders' tables in `schema`.
+
+    What the DSN leaves out (its password, say) is left to libpq's own
+    defaults (PGPASSWORD, ~/.pgpass, PGUSER ...), not passed as empty text,
+    which libpq would take as given.
+    """
     parts = conninfo_to_dict(dsn)
-    return PostgresDatastore(
+    datastore = PostgresDatastore(
         dbname=str(parts.get("dbname", "")),
         host=str(parts.get("host", "127.0.0.1")),
         port=str(parts.get("port", "5432")),
@@ -72,6 +77,11 @@ def _datastore(dsn: str, schema: str) -> PostgresDatastore:
         lock_timeout=10,
         schema=schema,
     )
+    given = datastore.pool.kwargs
+    assert isinstance(given, dict)
+    for key in [key for key, value in given.items() if value == ""]:
+        del given[key]
+    return datastore
 
 
 class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
