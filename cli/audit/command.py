@@ -43,6 +43,7 @@ from caseledger.cli.audit.witnesses import forks, witnessed
 from caseledger.cli.connect import open_channel
 from caseledger.cli.output import beijing_time, console, emit_json
 from caseledger.cli.session import Session
+from caseledger.cli.vocabulary import stage_label
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 
 CHAIN_BROKEN = 3
@@ -273,7 +274,7 @@ def summary(report: TrailReport) -> str:
     position, reason = report.first_break or (None, "unknown")
     if position is None:
         return f"✗ trail of case {report.reference} does not verify: {reason}"
-    stage = report.checks[position - 1].event.stage
+    stage = stage_label(report.checks[position - 1].event.stage)
     return f"✗ chain broken at event {position} ({stage}): {reason}"
 
 
@@ -294,7 +295,7 @@ def show_report(report: TrailReport) -> None:
         event = check.event
         table.add_row(
             str(check.position),
-            escape(event.stage),
+            escape(stage_label(event.stage)),
             escape(event.node),
             escape(f"{event.operator.id}/{event.operator.role}"),
             beijing_time(event.occurred_at),
@@ -330,6 +331,7 @@ def _event_document(check: EventCheck) -> dict[str, Any]:
         "position": check.position,
         "version": event.version,
         "stage": event.stage,
+        "stage_label": stage_label(event.stage),
         "node": event.node,
         "operator": {"id": event.operator.id, "role": event.operator.role},
         "request_id": event.request_id,

@@ -27,12 +27,28 @@ def test_a_verified_trail_exits_0_with_a_timeline_in_beijing_time() -> None:
     assert "✓ 5 events of case 370102260302000001 verified" in result.output
 
 
+def test_the_timeline_names_each_stage_in_chinese_beside_its_event_type() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "replay", CASE_NUMBER],
+        obj=FakeLedger(answers={"ListCaseEvents": good_trail()}).connect,
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    assert "申报/收件 Submitted" in result.output
+    assert "受理 Accepted" in result.output
+    report = json.loads(replay(good_trail(), "--json").output)
+    assert report["events"][0]["stage"] == "Submitted"
+    assert report["events"][0]["stage_label"] == "申报/收件 Submitted"
+
+
 def test_a_broken_trail_exits_3_naming_the_first_broken_event() -> None:
     trail = good_trail()
     trail.events[2].hashed_form = trail.events[2].hashed_form.replace(b"op-1", b"op-2")
     result = replay(trail)
     assert result.exit_code == CHAIN_BROKEN == 3
-    assert "✗ chain broken at event 3 (StepRecorded): hash is not the SHA-256" in result.output
+    broken = "✗ chain broken at event 3 (办理环节 StepRecorded): hash is not the SHA-256"
+    assert broken in result.output
 
 
 def test_the_json_report_gives_each_event_its_result() -> None:
