@@ -1,8 +1,12 @@
-"""The exchange's tables and their tracking, in one database of their own.
+"""The exchange's tables and their tracking, in a database (or schema) of their own.
 
 The stage tables (`tables.py`) sit beside the library's `tracking` table, so
 a batch's rows and the position it reached in its upstream log are one
 transaction, as in the `cases` view: a batch counts once or not at all.
+They are kept where the node's views are: a SQLite file of their own, or a
+PostgreSQL schema of their own beside the views' schema (their `tracking`
+table records the same upstreams' names as the views', so the two cannot
+share one schema); the views' read-only role may read them.
 
 Every transaction that changes at least one row takes the next **batch
 number** (table `exchange_batches`) and stamps each row it writes with it
@@ -11,7 +15,13 @@ reader that pulled everything up to batch N asks for `sync_batch > N` next
 time: batches are numbered inside the write transaction, and writers take
 turns (the datastore lets one writer in at a time), so a batch number a
 reader can see was committed after every smaller one, and nothing committed
-later can get a number at or below one the reader has seen. A row changed
+later can get a number at or below one the reader has seen. PostgreSQL lets
+writers in side by side: there a transaction locks `exchange_batches`
+(EXCLUSIVE: readers go on reading, the next writer waits) before it takes
+its number and holds the lock until it commits. Without it two writers could
+take numbers 5 and 6 and commit 6 first; a reader pulling then would resume
+from 6 and never see 5. A sequence would not do either, for the same reason:
+its numbers are handed out in order but committed in any order. A row changed
 again after a pull is read again, in its newest state and marked `U`; one
 first written after the pull is marked `I`.
 
@@ -19,24 +29,25 @@ The tables live in the database of a `CaseViews` of their own, so the
 node's one `Follower` runs the exchange like the `cases` view (whose
 `cases` table stays empty here). The SQL is kept to what
 SQLite and PostgreSQL share (`INSERT ... ON CONFLICT DO UPDATE`, no
-`INSERT OR REPLACE`); only the placeholders differ.
+`INSERT OR REPLACE`); only the placeholders and the tables' schema differ
+(`_Dialect`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from eventsourcing import sqlite as library
 from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteCursor
 
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
 from caseledger.projections.exchange.rows import CaseRows, Row, StageRows
 from caseledger.projections.exchange.tables import STAGE_TABLES, StageTable
-from caseledger.projections.store import CaseViews
+from caseledger.projections.postgres_store import READER_ROLE, PostgresCaseViews
+from caseledger.projections.store import CaseViews, SQLiteCaseViews
 
 __all__ = ["Change", "ExchangeBatch", "ExchangeViews"]
 
@@ -52,12 +63,26 @@ class Change:
     row: Row
 
 
+class _Dialect:
+    """How the shared SQL reads in one store: `{t}` before a table's name
+    becomes its schema (PostgreSQL) or nothing (SQLite), `?` the placeholder."""
+
+    def __init__(self, schema: str = "") -> None:
+        # A views schema is a plain lower-case name (`SCHEMA_NAME`), quoted all the same.
+        self.schema = schema
+        self._prefix = f'"{schema}".' if schema else ""
+        self._placeholder = "%s" if schema else "?"
+
+    def __call__(self, statement: str) -> str:
+        return statement.replace("{t}", self._prefix).replace("?", self._placeholder)
+
+
 def _create_statements() -> list[str]:
     return [
-        "CREATE TABLE IF NOT EXISTS exchange_batches (batch BIGINT PRIMARY KEY, "
+        "CREATE TABLE IF NOT EXISTS {t}exchange_batches (batch BIGINT PRIMARY KEY, "
         "upstream TEXT NOT NULL, position BIGINT NOT NULL)",
         # Each case's rows as last written and what its next event needs (JSON).
-        "CREATE TABLE IF NOT EXISTS exchange_cases (case_id TEXT PRIMARY KEY, "
+        "CREATE TABLE IF NOT EXISTS {t}exchange_cases (case_id TEXT PRIMARY KEY, "
         "version BIGINT NOT NULL, state TEXT NOT NULL)",
         *(statement for table in STAGE_TABLES for statement in _ddl(table)),
     ]
@@ -67,9 +92,10 @@ def _ddl(table: StageTable) -> list[str]:
     columns = [f"{c.name} {'BIGINT' if c.integer else 'TEXT NOT NULL'}" for c in table.columns]
     keys = ", ".join(table.key_names)
     return [
-        f"CREATE TABLE IF NOT EXISTS {table.sql_name} ({', '.join(columns)}, "
+        f"CREATE TABLE IF NOT EXISTS {{t}}{table.sql_name} ({', '.join(columns)}, "
         f"first_batch BIGINT NOT NULL, sync_batch BIGINT NOT NULL, PRIMARY KEY ({keys}))",
-        f"CREATE INDEX IF NOT EXISTS {table.sql_name}_sync ON {table.sql_name} (sync_batch)",
+        # An index is made in its table's schema: its own name takes none.
+        f"CREATE INDEX IF NOT EXISTS {table.sql_name}_sync ON {{t}}{table.sql_name} (sync_batch)",
     ]
 
 
@@ -77,7 +103,7 @@ def _upsert_statement(table: StageTable) -> str:
     names = [c.name for c in table.columns]
     updates = ", ".join(f"{n} = excluded.{n}" for n in (*table.data_names, "sync_batch"))
     return (
-        f"INSERT INTO {table.sql_name} ({', '.join(names)}, first_batch, sync_batch) "
+        f"INSERT INTO {{t}}{table.sql_name} ({', '.join(names)}, first_batch, sync_batch) "
         f"VALUES ({', '.join('?' * (len(names) + 2))}) "
         f"ON CONFLICT ({', '.join(table.key_names)}) DO UPDATE SET {updates}"
     )
@@ -86,7 +112,7 @@ def _upsert_statement(table: StageTable) -> str:
 _UPSERTS = {table.name: _upsert_statement(table) for table in STAGE_TABLES}
 _COLUMN_NAMES = {table.name: [c.name for c in table.columns] for table in STAGE_TABLES}
 _STATE_UPSERT = (
-    "INSERT INTO exchange_cases (case_id, version, state) VALUES (?, ?, ?) "
+    "INSERT INTO {t}exchange_cases (case_id, version, state) VALUES (?, ?, ?) "
     "ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, state = excluded.state"
 )
 
@@ -98,8 +124,9 @@ class ExchangeBatch:
     Writes are held until the batch ends (`flush`) and then made one statement
     per table: a batch touches hundreds of cases, each a few rows."""
 
-    def __init__(self, cursor: SQLiteCursor, upstream: str, position: int) -> None:
+    def __init__(self, cursor: Any, sql: _Dialect, upstream: str, position: int) -> None:
         self._cursor = cursor
+        self._sql = sql
         self._upstream = upstream
         self._position = position
         self._number: int | None = None
@@ -113,11 +140,15 @@ class ExchangeBatch:
 
     def _take_number(self) -> int:
         if self._number is None:
-            c = self._cursor
-            c.execute("SELECT COALESCE(MAX(batch), 0) + 1 AS next FROM exchange_batches")
-            self._number = int(c.fetchone()["next"])
+            c, sql = self._cursor, self._sql
+            if sql.schema:
+                # Held until this transaction ends: numbers are committed in order
+                # (the module's docstring says why).
+                c.execute(sql("LOCK TABLE {t}exchange_batches IN EXCLUSIVE MODE"))
+            c.execute(sql("SELECT COALESCE(MAX(batch), 0) + 1 AS taken FROM {t}exchange_batches"))
+            self._number = int(c.fetchone()["taken"])
             c.execute(
-                "INSERT INTO exchange_batches (batch, upstream, position) VALUES (?, ?, ?)",
+                sql("INSERT INTO {t}exchange_batches (batch, upstream, position) VALUES (?, ?, ?)"),
                 (self._number, self._upstream, self._position),
             )
         return self._number
@@ -127,7 +158,9 @@ class ExchangeBatch:
         held = self._states.get(case_id)
         if held is not None:
             return CaseRows.from_json(json.loads(held[2]), calendar)
-        self._cursor.execute("SELECT state FROM exchange_cases WHERE case_id = ?", (case_id,))
+        self._cursor.execute(
+            self._sql("SELECT state FROM {t}exchange_cases WHERE case_id = ?"), (case_id,)
+        )
         found = self._cursor.fetchone()
         if found is None:
             return CaseRows(calendar)
@@ -154,16 +187,17 @@ class ExchangeBatch:
         """Make the writes held so far."""
         for name, rows in self._rows.items():
             if rows:
-                self._cursor.executemany(_UPSERTS[name], rows)
+                self._cursor.executemany(self._sql(_UPSERTS[name]), rows)
                 rows.clear()
         if self._states:
-            self._cursor.executemany(_STATE_UPSERT, list(self._states.values()))
+            self._cursor.executemany(self._sql(_STATE_UPSERT), list(self._states.values()))
             self._states.clear()
 
 
 class ExchangeViews:
-    """The stage tables of a node's upward exchange, in the database of a
-    `CaseViews` whose tracking table records the exchange's positions.
+    """The stage tables of a node's upward exchange, in the database (SQLite)
+    or schema (PostgreSQL) of a `CaseViews` whose tracking table records the
+    exchange's positions.
 
     The node's `Follower` runs a `CaseProjection` over a `CaseViews`; the
     exchange is one (`ExchangeProjection`) over views of its own, whose `cases`
@@ -171,18 +205,34 @@ class ExchangeViews:
     """
 
     def __init__(self, views: CaseViews) -> None:
-        if not isinstance(views, library.SQLiteTrackingRecorder):
-            raise TypeError(f"the exchange keeps its tables in SQLite, not {type(views)}")
+        if isinstance(views, PostgresCaseViews):
+            self._sql = _Dialect(views.datastore.schema)
+        elif isinstance(views, SQLiteCaseViews):
+            self._sql = _Dialect()
+        else:
+            raise TypeError(f"the exchange keeps its tables in SQLite or PostgreSQL, not {views}")
         self.views = views
-        self._recorder = views
-        with views.datastore.transaction(commit=True) as c:
+        with self._transaction(commit=True) as c:
             for statement in _create_statements():
-                c.execute(statement)
+                c.execute(self._sql(statement))
+            if self._sql.schema:
+                # The views granted their reader what was there when they opened,
+                # before the stage tables were.
+                c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
+                if c.fetchone() is not None:
+                    c.execute(
+                        f'GRANT SELECT ON ALL TABLES IN SCHEMA "{self._sql.schema}" '
+                        f"TO {READER_ROLE}"
+                    )
 
     @classmethod
-    def open(cls, db_name: str) -> ExchangeViews:
-        """The exchange in database `db_name` (a file, or a shared in-memory URI)."""
-        return cls(CaseViews.open(db_name))
+    def open(cls, location: str, schema: str = "") -> ExchangeViews:
+        """The exchange at `location`: a SQLite database (a file, or a shared
+        in-memory URI), or `schema` of the PostgreSQL database at a DSN."""
+        return cls(CaseViews.open(location, schema))
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self.views._transaction(commit=commit)
 
     def close(self) -> None:
         self.views.close()
@@ -194,16 +244,16 @@ class ExchangeViews:
     def batch(self, upstream: str, position: int) -> Iterator[ExchangeBatch]:
         """One transaction: the rows written and `position` in `upstream`
         (IntegrityError, nothing written, when it is not past the recorded one)."""
-        with self._recorder.datastore.transaction(commit=True) as c:
-            batch = ExchangeBatch(c, upstream, position)
+        with self._transaction(commit=True) as c:
+            batch = ExchangeBatch(c, self._sql, upstream, position)
             yield batch
             batch.flush()
-            self._recorder._insert_tracking(c, Tracking(upstream, position))
+            self.views._track(c, Tracking(upstream, position))
 
     def head(self) -> int:
         """The last batch committed (0: none)."""
-        with self._recorder.datastore.transaction(commit=False) as c:
-            c.execute("SELECT COALESCE(MAX(batch), 0) AS head FROM exchange_batches")
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql("SELECT COALESCE(MAX(batch), 0) AS head FROM {t}exchange_batches"))
             return int(c.fetchone()["head"])
 
     def changes(
@@ -233,11 +283,11 @@ class ExchangeViews:
                 params.extend([*after[:i], after[i]])
             clauses.append("(" + " OR ".join(alternatives) + ")")
         sql = (
-            f"SELECT {', '.join(names)}, first_batch, sync_batch FROM {table.sql_name} "
+            f"SELECT {', '.join(names)}, first_batch, sync_batch FROM {{t}}{table.sql_name} "
             f"WHERE {' AND '.join(clauses)} ORDER BY {', '.join(order)} LIMIT {int(limit)}"
         )
-        with self._recorder.datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(sql), params)
             return [
                 Change(
                     table.name,

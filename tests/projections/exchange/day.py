@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
-from uuid import uuid4
 
 from caseledger.ledger.case.events import CaseEvent
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
 from caseledger.projections import HeldTrails
 from caseledger.projections.exchange import ExchangeProjection, ExchangeViews
 from tests.projections.histories import START, case_mapper, simulate_case
-from tests.projections.stores import NodeStores
+from tests.projections.stores import NodeStores, ViewStore
 
 DISTRICT = "370102000000"
 STREET = "370102001000"
@@ -55,10 +54,13 @@ def number(case: str) -> str:
     return f"{receiver}20260302{serial:06d}"
 
 
-def district_exchange(events: list[CaseEvent]) -> tuple[NodeStores, ExchangeProjection]:
-    """The district's two stores (nothing committed yet) and its exchange."""
+def district_exchange(
+    events: list[CaseEvent], store: ViewStore
+) -> tuple[NodeStores, ExchangeProjection]:
+    """The district's two stores (nothing committed yet) and its exchange, in
+    fresh views of `store` (SQLite in memory, or a PostgreSQL schema)."""
     mapper = case_mapper()
     stores = NodeStores(DISTRICT, events, mapper)
-    views = ExchangeViews.open(f"file:exchange-{uuid4().hex}?mode=memory&cache=shared")
+    views = ExchangeViews(store.fresh())
     trails = HeldTrails([stores.authored, stores.received], mapper)
     return stores, ExchangeProjection(views, trails, mapper, WorkingCalendar())

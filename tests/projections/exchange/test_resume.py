@@ -14,7 +14,7 @@ from caseledger.projections.exchange import STAGE_TABLES, Change, ExchangeProjec
 from caseledger.projections.exchange.pull import Pull
 from caseledger.projections.projection import AUTHORED, RECEIVED
 from tests.projections.exchange.day import DISTRICT, STREET, day_events, district_exchange
-from tests.projections.stores import NodeStores
+from tests.projections.stores import NodeStores, ViewStore
 
 Reader = dict[tuple[str, tuple[object, ...]], Row]
 
@@ -62,9 +62,11 @@ def _deliver_some(stores: NodeStores, projection: ExchangeProjection, rng: rando
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_pulls_between_deliveries_add_up_to_one_pull_of_the_whole_day(seed: int) -> None:
+def test_pulls_between_deliveries_add_up_to_one_pull_of_the_whole_day(
+    seed: int, views_store: ViewStore
+) -> None:
     rng = random.Random(seed)
-    stores, projection = district_exchange(day_events())
+    stores, projection = district_exchange(day_events(), views_store)
     reader: Reader = {}
     position = 0
     while _deliver_some(stores, projection, rng):
@@ -78,10 +80,10 @@ def test_pulls_between_deliveries_add_up_to_one_pull_of_the_whole_day(seed: int)
     assert empty == {}
 
 
-def test_the_rows_do_not_depend_on_which_log_delivers_first() -> None:
+def test_the_rows_do_not_depend_on_which_log_delivers_first(views_store: ViewStore) -> None:
     firsts = []
     for first in ((AUTHORED, RECEIVED), (RECEIVED, AUTHORED)):
-        stores, projection = district_exchange(day_events())
+        stores, projection = district_exchange(day_events(), views_store)
         stores.commit_all()
         for log in first:
             stores.deliver(projection, log, 1000)
@@ -96,8 +98,8 @@ def test_the_rows_do_not_depend_on_which_log_delivers_first() -> None:
     assert len(firsts[0]) > 0
 
 
-def test_a_redelivered_batch_changes_nothing() -> None:
-    stores, projection = district_exchange(day_events())
+def test_a_redelivered_batch_changes_nothing(views_store: ViewStore) -> None:
+    stores, projection = district_exchange(day_events(), views_store)
     stores.commit_all()
     batch = stores.undelivered(RECEIVED, 5)
     projection.process(RECEIVED, batch)
@@ -106,8 +108,8 @@ def test_a_redelivered_batch_changes_nothing() -> None:
     assert projection.exchange.head() == head
 
 
-def test_a_subtree_pull_has_only_the_rows_its_nodes_wrote() -> None:
-    stores, projection = district_exchange(day_events())
+def test_a_subtree_pull_has_only_the_rows_its_nodes_wrote(views_store: ViewStore) -> None:
+    stores, projection = district_exchange(day_events(), views_store)
     stores.commit_all()
     for log in (AUTHORED, RECEIVED):
         stores.deliver(projection, log, 1000)
@@ -131,9 +133,11 @@ class _FailingTrails(HeldTrails):
         return self._inner.after(case_id, version)
 
 
-def test_a_batch_that_fails_midway_writes_nothing_and_its_redelivery_counts_once() -> None:
+def test_a_batch_that_fails_midway_writes_nothing_and_its_redelivery_counts_once(
+    views_store: ViewStore,
+) -> None:
     events = day_events()
-    stores, projection = district_exchange(events)
+    stores, projection = district_exchange(events, views_store)
     stores.commit_all()
     stores.deliver(projection, AUTHORED, 1000)
     before = _everything(projection)
@@ -149,7 +153,7 @@ def test_a_batch_that_fails_midway_writes_nothing_and_its_redelivery_counts_once
     projection.trails = healthy
     assert projection.process(RECEIVED, batch) == len(batch)
     # The same rows as a run that never failed.
-    clean_stores, clean = district_exchange(events)
+    clean_stores, clean = district_exchange(events, views_store)
     clean_stores.commit_all()
     for log in (AUTHORED, RECEIVED):
         clean_stores.deliver(clean, log, 1000)

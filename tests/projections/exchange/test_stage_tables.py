@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from caseledger.projections.exchange import STAGE_TABLES, ExchangeProjection, Row, table_named
 from caseledger.projections.projection import AUTHORED, RECEIVED
 from tests.ledger.case.case_paths import APPLICANT
@@ -22,6 +24,7 @@ from tests.projections.exchange.day import (
     district_exchange,
     number,
 )
+from tests.projections.stores import ViewStore
 
 CLERK = "op-window_clerk"
 ITEM = ("11370102MB285901374370100200001", "370100200001", "食品经营许可证核发")
@@ -34,8 +37,10 @@ def _exported(projection: ExchangeProjection, table: str) -> list[Row]:
     return [c.row for c in projection.exchange.changes(stage, since=0, upto=head)]
 
 
-def _whole_day() -> ExchangeProjection:
-    stores, projection = district_exchange(day_events())
+@pytest.fixture
+def day(views_store: ViewStore) -> ExchangeProjection:
+    """The district's exchange of the whole day, in each store."""
+    stores, projection = district_exchange(day_events(), views_store)
     stores.commit_all()
     for log in (AUTHORED, RECEIVED):
         stores.deliver(projection, log, 1000)
@@ -46,8 +51,8 @@ def _by_case(rows: list[Row], *columns: str) -> set[tuple[object, ...]]:
     return {(str(r["case_number"])[-1], *(r[c] for c in columns)) for r in rows}
 
 
-def test_acceptance_has_a_row_per_case_accepted_or_refused() -> None:
-    rows = _exported(_whole_day(), "acceptance")
+def test_acceptance_has_a_row_per_case_accepted_or_refused(day: ExchangeProjection) -> None:
+    rows = _exported(day, "acceptance")
     columns = [c.name for c in STAGE_TABLES[0].columns if c.name != "case_id"]
     assert _by_case(rows, *columns) == {
         # case, number, item (3), channel, applied, state, accepted, notice, type,
@@ -72,8 +77,10 @@ def test_acceptance_has_a_row_per_case_accepted_or_refused() -> None:
     }  # fmt: skip
 
 
-def test_process_has_a_row_per_step_of_every_case_with_its_start_and_end() -> None:
-    rows = _exported(_whole_day(), "process")
+def test_process_has_a_row_per_step_of_every_case_with_its_start_and_end(
+    day: ExchangeProjection,
+) -> None:
+    rows = _exported(day, "process")
     got = _by_case(
         rows, "seq", "action", "step_name", "handler", "opinion", "outcome",
         "started_at", "ended_at", "department",
@@ -121,8 +128,10 @@ def test_process_has_a_row_per_step_of_every_case_with_its_start_and_end() -> No
     }  # fmt: skip
 
 
-def test_special_procedures_suspension_and_extension_are_rows_with_their_spans() -> None:
-    rows = _exported(_whole_day(), "special")
+def test_special_procedures_suspension_and_extension_are_rows_with_their_spans(
+    day: ExchangeProjection,
+) -> None:
+    rows = _exported(day, "special")
     got = _by_case(
         rows, "seq", "kind", "kind_label", "reason", "handler", "approved_by", "days",
         "started_at", "ended_at", "outcome", "department",
@@ -137,8 +146,8 @@ def test_special_procedures_suspension_and_extension_are_rows_with_their_spans()
     }  # fmt: skip
 
 
-def test_results_carry_licence_delivery_and_rating() -> None:
-    rows = _exported(_whole_day(), "result")
+def test_results_carry_licence_delivery_and_rating(day: ExchangeProjection) -> None:
+    rows = _exported(day, "result")
     columns = [c.name for c in STAGE_TABLES[3].columns if c.name not in ("case_id", "case_number")]
     assert _by_case(rows, *columns) == {
         ("1", "1", "准予", "审批〔2026〕18号", "2026-03-21 09:08:00", CLERK, ITEM[2], "JY1",
@@ -155,8 +164,8 @@ def _sha(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def test_materials_received_asked_for_and_supplied_again() -> None:
-    rows = _exported(_whole_day(), "material")
+def test_materials_received_asked_for_and_supplied_again(day: ExchangeProjection) -> None:
+    rows = _exported(day, "material")
     got = _by_case(
         rows, "name", "seq", "sha256", "collected_at", "collected_in", "correction_reason",
         "supplemented_at", "department",
@@ -173,8 +182,8 @@ def test_materials_received_asked_for_and_supplied_again() -> None:
     }  # fmt: skip
 
 
-def test_no_personal_datum_leaves_sealed() -> None:
-    projection = _whole_day()
+def test_no_personal_datum_leaves_sealed(day: ExchangeProjection) -> None:
+    projection = day
     for stage in STAGE_TABLES:
         for change in projection.exchange.changes(stage, since=0, upto=10**9):
             text = repr(change.row)
