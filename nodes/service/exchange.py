@@ -1,7 +1,10 @@
 """A node's upward exchange: its stage tables, followed from its two logs.
 
-The node keeps the exchange in `<code>.exchange.sqlite` in its data folder,
-a database of its own beside the views, and one more `Follower` runs the
+The node keeps the exchange where it keeps its views (`exchange_location`):
+in `<code>.exchange.sqlite` in its data folder, a database of its own beside
+the views' file, or, when the views are in PostgreSQL, in the schema
+`<views schema>_exchange` of the same database, where reporting tools read
+the stage tables as they read `cases`. One more `Follower` runs the
 exchange projection over its authored log and its received events, from the
 positions the exchange recorded. The report service reads it for pulls
 (`StreamExchange`); like the views, it answers from what it holds while the
@@ -13,17 +16,33 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import structlog
+from eventsourcing.persistence import PersistenceError
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.timelimits.calendar import WorkingCalendar
+from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.views import ViewsUnavailable
 from caseledger.projections import AUTHORED, RECEIVED, Follower, HeldTrails
 from caseledger.projections.exchange import ExchangeProjection, ExchangeViews
+from caseledger.projections.location import ViewsLocation
 
-__all__ = ["NodeExchange"]
+__all__ = ["NodeExchange", "exchange_location"]
+
+_SCHEMA_SUFFIX = "_exchange"
+
+
+def exchange_location(config: NodeConfig) -> ViewsLocation:
+    """Where the node keeps its exchange: beside its views, in their kind of store.
+
+    Not in the views' own schema: both record their positions in the same
+    upstreams' names in a `tracking` table of their own."""
+    views = config.views_db
+    if views.postgres:
+        return ViewsLocation(views.database, views.schema + _SCHEMA_SUFFIX)
+    return ViewsLocation(str(config.data_dir / f"{config.code}.exchange.sqlite"))
+
 
 _log = structlog.get_logger("caseledger.nodes.exchange")
 
@@ -31,9 +50,11 @@ _log = structlog.get_logger("caseledger.nodes.exchange")
 class NodeExchange:
     """The exchange of one node and its follower."""
 
-    def __init__(self, database: Path, ledger: CaseLedger, calendar: WorkingCalendar) -> None:
+    def __init__(
+        self, location: ViewsLocation, ledger: CaseLedger, calendar: WorkingCalendar
+    ) -> None:
         assert ledger.received is not None
-        self._database = database
+        self._location = location
         self._ledger = ledger
         self._calendar = calendar
         self._upstreams = {AUTHORED: ledger.recorder, RECEIVED: ledger.received.recorder}
@@ -48,7 +69,12 @@ class NodeExchange:
     def start(self) -> None:
         """Open the exchange and follow both logs (without subscribing
         recorders the node keeps no exchange, and says so in its log)."""
-        exchange = ExchangeViews.open(str(self._database))
+        try:
+            exchange = ExchangeViews.open(self._location.database, self._location.schema)
+        except PersistenceError as error:
+            # As the views say it: which database, without its password.
+            raise type(error)(f"the exchange at {self._location}: {error}") from error
+        _log.info("exchange opened", at=str(self._location))
         trails = HeldTrails(list(self._upstreams.values()), self._ledger.mapper)
         projection = ExchangeProjection(exchange, trails, self._ledger.mapper, self._calendar)
         follower = Follower(projection, self._upstreams)

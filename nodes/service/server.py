@@ -40,7 +40,7 @@ from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
 from caseledger.nodes.service.audit import AuditService
 from caseledger.nodes.service.boundary import Boundary
 from caseledger.nodes.service.checkpoints import Checkpoints
-from caseledger.nodes.service.exchange import NodeExchange
+from caseledger.nodes.service.exchange import NodeExchange, exchange_location
 from caseledger.nodes.service.intake import IntakeService
 from caseledger.nodes.service.ledger import LedgerService, LedgerSettings
 from caseledger.nodes.service.log import LogService
@@ -209,9 +209,7 @@ def start(
     views = NodeViews(
         config.views_db, ledger, settings.calendar, metrics, _projections_health(health_servicer)
     )
-    exchange = NodeExchange(
-        config.data_dir / f"{config.code}.exchange.sqlite", ledger, settings.calendar
-    )
+    exchange = NodeExchange(exchange_location(config), ledger, settings.calendar)
     report_pb2_grpc.add_ReportServiceServicer_to_server(
         ReportService(views, settings.clock, exchange), server
     )

@@ -5,18 +5,23 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import uuid4
 
+import psycopg
 import pytest
 import structlog
 from click.testing import CliRunner, Result
 
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
+from caseledger.projections.postgres_store import READER_ROLE, drop_schema
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 from tests.nodes import requests as rq
 from tests.pki import client_channel, secured
+from tests.projections.stores import postgres_dsn
 from tests.samples import LIXIA
 from tests.timing import wait_for
 
@@ -49,13 +54,11 @@ class Node:
         self.caught_up()
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[Node]:
-    """Lixia with two cases submitted, the first accepted."""
+@contextmanager
+def _running(config: NodeConfig) -> Iterator[Node]:
+    """A node of `config` with two cases submitted, the first accepted."""
     with structlog.testing.capture_logs():
-        running = start(
-            secured(NodeConfig(code=LIXIA, data_dir=tmp_path / "node", allow_client_time=True))
-        )
+        running = start(secured(config))
         try:
             with client_channel(running.address) as channel:
                 stub = ledger_pb2_grpc.LedgerServiceStub(channel)
@@ -71,6 +74,15 @@ def node(tmp_path: Path) -> Iterator[Node]:
             yield node
         finally:
             running.stop(grace=0)
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    """Lixia with two cases submitted, the first accepted."""
+    with _running(
+        NodeConfig(code=LIXIA, data_dir=tmp_path / "node", allow_client_time=True)
+    ) as node:
+        yield node
 
 
 def _csv(folder: Path, table: str) -> list[dict[str, str]]:
@@ -171,3 +183,53 @@ def test_an_unknown_table_and_a_division_outside_the_subtree_are_refused(node: N
     outside = node.export("0", "--division", rq.JINAN)
     assert outside.exit_code == 11
     assert f"{rq.JINAN} is not in the subtree of node {LIXIA}" in outside.output
+
+
+@pytest.mark.postgres
+def test_a_node_with_postgresql_views_exports_and_resumes_from_its_exchange_schema(
+    tmp_path: Path,
+) -> None:
+    dsn, prefix = postgres_dsn(), f"t{uuid4().hex[:12]}"
+    config = NodeConfig(
+        code=LIXIA,
+        data_dir=tmp_path / "node",
+        allow_client_time=True,
+        views_dsn=dsn,
+        views_schema_prefix=prefix,
+    )
+    views, exchange = f"{prefix}_views_{LIXIA}", f"{prefix}_views_{LIXIA}_exchange"
+    try:
+        with _running(config) as node:
+            first = node.export("0", "--jsonl", "--out", str(tmp_path / "a"))
+            assert first.exit_code == 0, first.output
+            position = first.stdout.strip()
+            node.accept(node.numbers[1])
+            second = node.export(position, "--jsonl", "--out", str(tmp_path / "b"))
+            assert second.exit_code == 0, second.output
+            accepted = [
+                json.loads(line)
+                for line in (tmp_path / "b" / "acceptance.jsonl").read_text("utf-8").splitlines()
+            ]
+            assert [(r["case_number"], r["operation"]) for r in accepted] == [
+                (node.numbers[1], "I")
+            ]
+            assert not (tmp_path / "node" / f"{LIXIA}.exchange.sqlite").exists()
+            # The same rows as tables of the exchange's schema, which the reader role may read.
+            with psycopg.connect(dsn) as connection:
+                rows = connection.execute(
+                    "SELECT case_number, notice_no, sync_batch "
+                    f'FROM "{exchange}".exchange_acceptance ORDER BY sync_batch'
+                ).fetchall()
+                assert [(n, notice) for n, notice, _ in rows] == [
+                    (node.numbers[0], "受1号"),
+                    (node.numbers[1], "受2号"),
+                ]
+                assert rows[-1][2] == int(second.stdout)
+                readable = connection.execute(
+                    "SELECT has_table_privilege(%s, %s, 'SELECT')",
+                    (READER_ROLE, f'"{exchange}".exchange_process'),
+                ).fetchone()
+                assert readable == (True,)
+    finally:
+        drop_schema(dsn, views)
+        drop_schema(dsn, exchange)
