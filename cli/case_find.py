@@ -156,11 +156,7 @@ def list_cases(  # noqa: PLR0917 - click passes every option
     limit: int,
     as_json: bool,
 ) -> None:
-    """The cases the node holds (办件清单), from its views, filtered and paged.
-
-    Status, item, dates, deadline and division are filtered by the node;
-    owner and channel by this command over the pages the node sends.
-    """
+    """The cases the node holds (办件清单), from its views, filtered and paged by the node."""
     request = report_pb2.ListCasesRequest(
         as_of=as_of or "",
         division=division,
@@ -169,22 +165,20 @@ def list_cases(  # noqa: PLR0917 - click passes every option
         submitted_from=submitted_from or "",
         submitted_to=submitted_to or "",
         deadline=_DEADLINES[deadline] if deadline else 0,  # type: ignore[arg-type]
-        page_size=min(limit, _PAGE) if not (owner or channel) else _PAGE,
+        page_size=min(limit, _PAGE),
+        owner=owner,
+        channel=channel or 0,  # type: ignore[arg-type]
     )
     found: list[report_pb2.ReportedCase] = []
     with open_channel(session.address) as grpc_channel:
         reports = report_pb2_grpc.ReportServiceStub(grpc_channel)
         while True:
             answer = reports.ListCases(request, timeout=session.timeout)
-            found += [
-                case
-                for case in answer.cases
-                if (not owner or case.owner == owner) and (not channel or case.channel == channel)
-            ]
+            found += answer.cases
             request.page_token = answer.next_page_token
             if len(found) >= limit or not answer.next_page_token:
                 break
-    # More may match: the node has pages left, or this command kept more than it shows.
+    # More may match: the node has pages left, or it sent more than this command shows.
     more = len(found) > limit or bool(request.page_token)
     day = answer.as_of
     found = found[:limit]

@@ -133,6 +133,7 @@ TEXT: Final[Mapping[str, int]] = MappingProxyType(
         # Reports: a division code of the node's subtree (12, or 6 of GB/T 2260),
         # days as YYYY-MM-DD, and a page token (a case id, or an offset).
         "division": 12,
+        "owner": 12,
         "as_of": 10,
         "first_day": 10,
         "last_day": 10,

@@ -108,10 +108,13 @@ class Reports:
         deadline: DeadlineStatus | None = None,
         page_size: int = 100,
         page_token: str = "",
+        owner: str = "",
+        channel: str = "",
     ) -> CasePage:
         """Held cases matching `where` (its `subtree` a division code of the
         subtree), by case id, each with its deadline state on `as_of`;
-        `deadline` keeps only cases in that state."""
+        `deadline` keeps only cases in that state, `owner` only the cases that
+        node owns now, `channel` only those submitted through it (its code)."""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         f = where or CaseFilter()
@@ -123,7 +126,11 @@ class Reports:
             for facts in batch:
                 state = case_deadline(facts, as_of, self._calendar, self._rules)
                 after = facts.case_id
-                if deadline is None or state.status is deadline:
+                if (
+                    (deadline is None or state.status is deadline)
+                    and (not owner or facts.owner == owner)
+                    and (not channel or facts.channel == channel)
+                ):
                     found.append(state)
                     if len(found) == page_size:
                         break

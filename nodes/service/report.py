@@ -29,6 +29,7 @@ from caseledger.ledger.codes.division import DivisionCode
 from caseledger.ledger.errors import InvalidInput
 from caseledger.nodes.service.exchange import NodeExchange
 from caseledger.nodes.service.report_convert import (
+    channel_code,
     day_after_start,
     day_start,
     deadline_status,
@@ -36,6 +37,7 @@ from caseledger.nodes.service.report_convert import (
     figures_message,
     level_message,
     level_of,
+    owner_code,
     parse_day,
     reported_case,
     stage_tables,
@@ -202,6 +204,8 @@ class ReportService(report_pb2_grpc.ReportServiceServicer):
                 deadline=deadline_status(request.deadline),
                 page_size=_page_size(request.page_size),
                 page_token=request.page_token,
+                owner=owner_code(request.owner),
+                channel=channel_code(request.channel),
             )
             return report_pb2.ListCasesResponse(
                 cases=[reported_case(state) for state in page.cases],

@@ -25,12 +25,14 @@ from caseledger.projections.exchange.pull import Page
 from caseledger.v1 import report_pb2, types_pb2
 
 __all__ = [
+    "channel_code",
     "day_start",
     "deadline_status",
     "exchange_responses",
     "figures_message",
     "level_message",
     "level_of",
+    "owner_code",
     "parse_day",
     "reported_case",
     "stage_tables",
@@ -99,6 +101,22 @@ def status_value(number: int) -> str:
     except ValueError:
         raise InvalidInput.single("status", f"unknown case status {number}") from None
     return Status[name.removeprefix("CASE_STATUS_")].value
+
+
+def channel_code(number: int) -> str:
+    """The view's channel code for a SubmissionChannel ("" for UNSPECIFIED: any)."""
+    if number == types_pb2.SUBMISSION_CHANNEL_UNSPECIFIED:
+        return ""
+    if number not in types_pb2.SubmissionChannel.values():
+        raise InvalidInput.single("channel", f"unknown submission channel {number}")
+    return str(number)
+
+
+def owner_code(text: str) -> str:
+    """An owner to filter by: a 12-digit division code, or "" for any."""
+    if text and not (len(text) == 12 and text.isascii() and text.isdigit()):
+        raise InvalidInput.single("owner", "must be a 12-digit division code")
+    return text
 
 
 def deadline_status(number: int) -> DeadlineStatus | None:

@@ -211,6 +211,8 @@ class ListCasesRequest(_message.Message):
     DEADLINE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    OWNER_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
     as_of: _builtins.str
     """YYYY-MM-DD; empty: today"""
     division: _builtins.str
@@ -229,6 +231,10 @@ class ListCasesRequest(_message.Message):
     """0: 100"""
     page_token: _builtins.str
     """from the previous page; empty: the first"""
+    owner: _builtins.str
+    """Only cases owned by this node (12-digit division code); empty: any owner."""
+    channel: _types_pb2.SubmissionChannel.ValueType
+    """UNSPECIFIED: any"""
     def __init__(
         self,
         *,
@@ -241,10 +247,12 @@ class ListCasesRequest(_message.Message):
         deadline: _types_pb2.DeadlineStatus.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        owner: _builtins.str = ...,
+        channel: _types_pb2.SubmissionChannel.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "deadline", b"deadline", "division", b"division", "item_code", b"item_code", "page_size", b"page_size", "page_token", b"page_token", "status", b"status", "submitted_from", b"submitted_from", "submitted_to", b"submitted_to"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "channel", b"channel", "deadline", b"deadline", "division", b"division", "item_code", b"item_code", "owner", b"owner", "page_size", b"page_size", "page_token", b"page_token", "status", b"status", "submitted_from", b"submitted_from", "submitted_to", b"submitted_to"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

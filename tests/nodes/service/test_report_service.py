@@ -214,6 +214,9 @@ def test_a_malformed_division_or_day_is_invalid_argument_naming_it(served: Serve
         (report_pb2.ListOverdueRequest(as_of="9999-12-31"), "as_of"),
         (report_pb2.GetStatisticsRequest(as_of="0001-01-01"), "as_of"),
         (report_pb2.ListCasesRequest(page_token="not-a-case"), "page_token"),
+        (report_pb2.ListCasesRequest(owner="3701"), "owner"),
+        (report_pb2.ListCasesRequest(owner="37010200000x"), "owner"),
+        (report_pb2.ListCasesRequest(channel=7), "channel"),  # type: ignore[arg-type]
     ):
         method = getattr(served.reports, type(request).__name__.removesuffix("Request"))
         with pytest.raises(grpc.RpcError) as caught:
@@ -249,6 +252,32 @@ def test_pages_cover_every_case_once(served: Served) -> None:
             break
     assert pages == 3
     assert sorted(seen) == sorted(numbers)
+
+
+def test_owner_and_channel_are_filtered_by_the_node_across_pages(served: Served) -> None:
+    online = types_pb2.SUBMISSION_CHANNEL_ONLINE
+    window = {served.ledger.Submit(rq.submit()).result.case_number for _ in range(3)}
+    web = {served.ledger.Submit(rq.submit(channel=online)).result.case_number for _ in range(2)}
+    wait_for(served.caught_up, "the views caught up")
+
+    def listed(**fields: object) -> set[str]:
+        numbers: list[str] = []
+        token = ""
+        while True:
+            request = report_pb2.ListCasesRequest(page_size=2, page_token=token, **fields)  # type: ignore[arg-type]
+            page = served.reports.ListCases(request)
+            assert len(page.cases) <= 2
+            numbers += [case.case_number for case in page.cases]
+            token = page.next_page_token
+            if not token:
+                assert len(numbers) == len(set(numbers))
+                return set(numbers)
+
+    assert listed(channel=online) == web
+    assert listed(channel=types_pb2.SUBMISSION_CHANNEL_WINDOW) == window
+    assert listed(owner=LIXIA) == window | web
+    assert listed(owner=LIXIA, channel=online) == web
+    assert listed(owner=SIBLING) == set()
 
 
 def test_statistics_of_the_node_count_its_submissions_in_the_period(served: Served) -> None:
