@@ -10,7 +10,10 @@ By licence (电子证照标识): which case holds a licence id, so one id is nev
 issued for two cases of this node. A licence id is claimed before the
 certificate event is written and let go if writing it fails; a claim is first
 come, first served, which is what makes the check hold between two cases
-issuing at once.
+issuing at once. Beside the claims, the index keeps every licence id the
+node has seen issued in its logs (`seen_licences`: its own cases and the
+copies it received of its descendants'), so a node also refuses an id a
+case of its subtree already holds.
 
 Written with `synchronous=FULL` beside the node's other stores. Applicants
 are indexed when a submission succeeds, and the index also follows the
@@ -69,6 +72,10 @@ class CaseIndex:
             "CREATE TABLE IF NOT EXISTS licences "
             "(licence_id TEXT PRIMARY KEY, case_number TEXT NOT NULL) WITHOUT ROWID"
         )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS seen_licences (licence_id TEXT PRIMARY KEY, "
+            "case_id TEXT NOT NULL, node TEXT NOT NULL) WITHOUT ROWID"
+        )
 
     # -- by applicant ----------------------------------------------------------
 
@@ -102,14 +109,40 @@ class CaseIndex:
     ) -> None:
         """Index `entries` read from `store`'s log up to `position`, in one transaction
         (replaying a stretch already indexed adds nothing)."""
+        self._follow(
+            store,
+            "INSERT OR IGNORE INTO applicants (token, case_id, submitted_at) VALUES (?, ?, ?)",
+            [(token, str(case), at.isoformat()) for token, case, at in entries],
+            position,
+        )
+
+    def follow_licences(
+        self, store: str, entries: list[tuple[str, UUID, str]], position: int
+    ) -> None:
+        """Record the licence ids (id, case, node that issued it) read from `store`'s
+        log up to `position`, in one transaction; the first case seen with an id keeps it."""
+        self._follow(
+            store,
+            "INSERT OR IGNORE INTO seen_licences (licence_id, case_id, node) VALUES (?, ?, ?)",
+            [(licence, str(case), node) for licence, case, node in entries],
+            position,
+        )
+
+    def licence_seen(self, licence_id: str) -> tuple[UUID, str] | None:
+        """The case (and the node that issued it) a followed log shows holding `licence_id`."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT case_id, node FROM seen_licences WHERE licence_id = ?", (licence_id,)
+            ).fetchone()
+        return None if row is None else (UUID(row[0]), str(row[1]))
+
+    def _follow(
+        self, store: str, insert: str, rows: list[tuple[object, ...]], position: int
+    ) -> None:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.executemany(
-                    "INSERT OR IGNORE INTO applicants (token, case_id, submitted_at) "
-                    "VALUES (?, ?, ?)",
-                    [(token, str(case), at.isoformat()) for token, case, at in entries],
-                )
+                self._conn.executemany(insert, rows)
                 self._conn.execute(
                     "INSERT INTO followed (store, position) VALUES (?, ?) ON CONFLICT(store) "
                     "DO UPDATE SET position = MAX(position, excluded.position)",

@@ -31,6 +31,7 @@ from caseledger.nodes.metrics import Metrics
 from caseledger.nodes.service import convert
 from caseledger.nodes.service.applicants import ApplicantsFollower
 from caseledger.nodes.service.gate import Gate
+from caseledger.nodes.service.licences import LicencesFollower
 from caseledger.nodes.service.status import status_of, store_unavailable_status
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
 
@@ -105,6 +106,7 @@ class LedgerServiceBase(ledger_pb2_grpc.LedgerServiceServicer):
         # Kept in memory when none is given (a node's is `<code>.index.sqlite`).
         self._index = index if index is not None else CaseIndex()
         self._applicants = ApplicantsFollower(ledger, self._index)
+        self._licences = LicencesFollower(ledger, self._index)
         self._settings = settings
         self._metrics = metrics
         self._handoffs = handoffs

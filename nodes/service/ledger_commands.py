@@ -183,19 +183,28 @@ class CaseCommandHandlers(LedgerServiceBase):
     def IssueCertificate(
         self, request: ledger_pb2.IssueCertificateRequest, context: grpc.ServicerContext
     ) -> ledger_pb2.IssueCertificateResponse:
-        # The licence id is claimed in the node's index when the case's own
-        # checks have passed, and let go again if the event is not written.
+        # The licence id is refused when any certificate in the node's logs
+        # (its own cases', and its descendants' it received) holds it; else it
+        # is claimed in the node's index when the case's own checks have
+        # passed, and let go again if the event is not written.
         claimed: list[tuple[str, str]] = []
 
-        def holder(licence: str, number: str) -> str:
-            held, taken = self._index.claim_licence(licence, number)
+        def holder(licence: str, case: Case) -> str:
+            seen = self._licences.holder(licence)
+            if seen is not None and seen[0] != case.id:
+                claimed_by = self._index.licence_holder(licence)
+                if claimed_by is not None and claimed_by != case.number:
+                    return claimed_by  # a case of this node: named by its number
+                case_id, node = seen
+                return f"{case_id} (issued by node {node})"
+            held, taken = self._index.claim_licence(licence, case.number)
             if taken:
-                claimed.append((licence, number))
+                claimed.append((licence, case.number))
             return held
 
         def issue(case: Case, ctx: Context) -> None:
             issue_certificate(
-                case, ctx, request, licence_holder=lambda licence: holder(licence, case.number)
+                case, ctx, request, licence_holder=lambda licence: holder(licence, case)
             )
 
         try:
