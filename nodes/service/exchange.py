@@ -3,7 +3,7 @@
 The node keeps the exchange where it keeps its views (`exchange_location`):
 in `<code>.exchange.sqlite` in its data folder, a database of its own beside
 the views' file, or, when the views are in PostgreSQL, in the schema
-`<views schema>_exchange` of the same database, where reporting tools read
+`[<prefix>_]exchange_<code>` of the same database, where reporting tools read
 the stage tables as they read `cases`. One more `Follower` runs the
 exchange projection over its authored log and its received events, from the
 positions the exchange recorded. The report service reads it for pulls
@@ -30,18 +30,18 @@ from caseledger.projections.location import ViewsLocation
 
 __all__ = ["NodeExchange", "exchange_location"]
 
-_SCHEMA_SUFFIX = "_exchange"
-
 
 def exchange_location(config: NodeConfig) -> ViewsLocation:
     """Where the node keeps its exchange: beside its views, in their kind of store.
 
     Not in the views' own schema: both record their positions in the same
-    upstreams' names in a `tracking` table of their own."""
-    views = config.views_db
-    if views.postgres:
-        return ViewsLocation(views.database, views.schema + _SCHEMA_SUFFIX)
-    return ViewsLocation(str(config.data_dir / f"{config.code}.exchange.sqlite"))
+    upstreams' names in a `tracking` table of their own. `exchange_<code>`
+    fits PostgreSQL's 63 bytes under any prefix the network file allows for
+    `views_<code>`."""
+    if not config.views_db.postgres:
+        return ViewsLocation(str(config.data_dir / f"{config.code}.exchange.sqlite"))
+    prefix = f"{config.views_schema_prefix}_" if config.views_schema_prefix else ""
+    return ViewsLocation(config.views_dsn, f"{prefix}exchange_{config.code}")
 
 
 _log = structlog.get_logger("caseledger.nodes.exchange")

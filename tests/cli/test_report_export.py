@@ -197,7 +197,7 @@ def test_a_node_with_postgresql_views_exports_and_resumes_from_its_exchange_sche
         views_dsn=dsn,
         views_schema_prefix=prefix,
     )
-    views, exchange = f"{prefix}_views_{LIXIA}", f"{prefix}_views_{LIXIA}_exchange"
+    views, exchange = f"{prefix}_views_{LIXIA}", f"{prefix}_exchange_{LIXIA}"
     try:
         with _running(config) as node:
             first = node.export("0", "--jsonl", "--out", str(tmp_path / "a"))
