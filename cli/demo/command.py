@@ -228,7 +228,9 @@ def _say_kept(out: Console, folder: Path, province_store: str, dsn: str, run: st
         drop = f"caseledger network drop-keyspaces {folder}/network.yaml --yes"
         out.print(f"its Cassandra keyspace is kept too; drop it with: {drop}")
     if dsn:
-        out.print(f"its views are kept too, in the schemas {run}_views_<code>")
+        out.print(
+            f"its views are kept too, in the schemas {run}_views_<code> and {run}_exchange_<code>"
+        )
 
 
 def _drop_views(out: Console, dsn: str, run: str) -> None:
@@ -237,9 +239,12 @@ def _drop_views(out: Console, dsn: str, run: str) -> None:
     try:
         dropped = drop_run_schemas(dsn, run)
     except Exception as problem:  # the run itself succeeded; say what was left
-        out.print(f"[red]could not drop the run's views schemas {run}_views_*: {problem}[/red]")
+        out.print(
+            f"[red]could not drop the run's schemas {run}_views_* and {run}_exchange_*: "
+            f"{problem}[/red]"
+        )
     else:
-        out.print(f"dropped the run's {dropped} views schemas")
+        out.print(f"dropped the run's {dropped} schemas (views and exchange)")
 
 
 def _drop_keyspaces(out: Console, folder: Path, province_store: str) -> None:

@@ -1,10 +1,10 @@
 """`--views postgres`: the demo's nodes keep their views in a PostgreSQL database.
 
-Each node of the run gets its schema `<run>_views_<code>` there, so runs
-never meet; a run that succeeded drops its schemas, one that failed keeps
-them beside its folder. The server is the one `--views-dsn` or
-CASELEDGER_POSTGRES names, or else the checkout's, started by
-`docker/services.py` (`network.postgres_server`).
+Each node of the run gets its schemas `<run>_views_<code>` and
+`<run>_exchange_<code>` there, so runs never meet; a run that succeeded
+drops its schemas, one that failed keeps them beside its folder. The
+server is the one `--views-dsn` or CASELEDGER_POSTGRES names, or else the
+checkout's, started by `docker/services.py` (`network.postgres_server`).
 """
 
 from __future__ import annotations
@@ -44,17 +44,17 @@ def check_reachable(dsn: str) -> None:
 
 
 def run_schemas(dsn: str, run: str) -> list[str]:
-    """The views schemas of the run `run`."""
+    """The schemas of the run `run`: each node's views and its exchange."""
     with psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S) as connection:
         rows = connection.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY 1",
-            (f"{run}\\_views\\_%",),
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s OR nspname LIKE %s ORDER BY 1",
+            (f"{run}\\_views\\_%", f"{run}\\_exchange\\_%"),
         ).fetchall()
     return [str(row[0]) for row in rows]
 
 
 def drop_run_schemas(dsn: str, run: str) -> int:
-    """Drop the views schemas of the run `run`; how many there were."""
+    """Drop the schemas of the run `run`; how many there were."""
     schemas = run_schemas(dsn, run)
     with psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S) as connection:
         for schema in schemas:

@@ -37,7 +37,7 @@ def test_the_demo_on_postgresql_views_reports_the_figures_of_the_sqlite_run() ->
     on_postgres = _demo("--views", "postgres", "--views-dsn", postgres_dsn())
     assert "views: PostgreSQL, schemas demo" in on_postgres
     assert "✓ all 10 trails of the day verified" in on_postgres
-    assert "dropped the run's 6 views schemas" in on_postgres
+    assert f"dropped the run's {2 * _DEMO_NODES} schemas (views and exchange)" in on_postgres
     assert _figures(on_postgres) == _figures(on_sqlite)
     assert "10 (1 own + 9 replicated)" in _figures(on_postgres)
 
