@@ -69,6 +69,21 @@ def drop_keyspaces(args: tuple[str, ...]) -> None:
     add_help_option=False,
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def status(args: tuple[str, ...]) -> None:
+    """Every node of a network file: answers, health, lag per source, quarantine.
+
+    Every argument goes to `caseledger.nodes network status`; --help lists them.
+    For example: caseledger network status var/run/network.yaml --metrics-base-port
+    9100 --json. Exit status 0 when nothing is wrong, 1 when something is.
+    """
+    exec_node_module("network", "status", *args)
+
+
+@network.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def pki(args: tuple[str, ...]) -> None:
     """The network PKI (证书): init|import the CA, issue|renew|revoke node certificates, list.
 

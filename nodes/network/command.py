@@ -17,6 +17,7 @@ from pathlib import Path
 
 from caseledger.nodes.config import CASSANDRA_ENV, env_defaults
 from caseledger.nodes.network import keyspaces as network_keyspaces
+from caseledger.nodes.network import status as network_status
 from caseledger.nodes.network.file import NetworkFileError, demo_network, load_network
 from caseledger.nodes.network.model import Network
 from caseledger.nodes.network.run_copy import Overrides, write_network_copy
@@ -48,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="drop the Cassandra keyspaces of a network file's nodes (throwaway runs)",
     )
     network_keyspaces.add_arguments(drop)
+    status = sub.add_parser(
+        "status",
+        prog="caseledger network status",
+        help="every node of a network file: answers, health, lag per source, quarantine",
+    )
+    network_status.add_arguments(status)
     up = sub.add_parser(
         "up",
         prog="caseledger network up",
@@ -166,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
     """`network up` or `network drop-keyspaces`; the process's exit status."""
     if args.network_command == "drop-keyspaces":
         return network_keyspaces.run(args)
+    if args.network_command == "status":
+        return network_status.run(args)
     return up(args)
 
 

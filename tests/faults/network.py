@@ -84,6 +84,11 @@ class LinkedNetwork:
     def node(self, code: str) -> MeteredNode:
         return self.processes[code]
 
+    def operator_file(self) -> Path:
+        """The network as its operator lists it: every node at its own address."""
+        seen = {code: (name, _port(self.addresses[code])) for code, name in self.nodes.items()}
+        return write_network(self.folder / "operator", seen, feed=self.feed, kafka=self.kafka)
+
     def metrics(self, code: str) -> str:
         """Node `code`'s Prometheus metrics, as a scraper reads them."""
         url = f"http://127.0.0.1:{self.metrics_ports[code]}/metrics"
