@@ -170,6 +170,8 @@ class LogStreamFeed:
                     witness.received(source.code, leaves_of(batch.records))
                 if deliveries:
                     self._intake.take(source.key, deliveries, batch.head)
+                else:
+                    self._intake.caught_up(source.key, batch.head, filtered=bool(source.topics))
                 self._workers.succeeded(feed_worker(source.key))
                 if witness is not None and batch.HasField("checkpoint"):
                     signed = batch.checkpoint

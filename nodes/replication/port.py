@@ -149,6 +149,13 @@ class Intake:
             self.observer(deliveries, time.time())
         return stored
 
+    def caught_up(self, source: str, head: int, filtered: bool) -> None:
+        """The source has nothing more to send now: its lag is known again.
+        A filtered stream's head counts every record of the source's log,
+        most of which it never carries, so its lag is then 0."""
+        lag = 0 if filtered else max(0, head - self.position(source))
+        self._metrics.lag.labels(source=source).set(lag)
+
     def unreachable(self, source: str) -> None:
         """The feed lost `source`: its lag is unknown (NaN, which Prometheus and
         `network up` show as such) until its next batch, never the last value

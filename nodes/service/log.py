@@ -137,6 +137,11 @@ class LogService(log_pb2_grpc.LogServiceServicer):
         # tree had not reached it yet): sent on its own once it can.
         owed = 0
         certified = False  # the certificate goes with the stream's first checkpoint only
+        # A batch with no records, once, when the stream first has nothing more
+        # to send: the follower learns that it has caught up (its lag is known
+        # again after an outage even if the source then stays idle, which a
+        # filtered stream of rare reference data mostly does).
+        said_caught_up = False
         while context.is_active() and not self._stopping.is_set():
             limit = _PAGE if left < 0 else min(_PAGE, left)
             # Caught up with a checkpoint owed: look once, and send it if nothing came.
@@ -144,11 +149,14 @@ class LogService(log_pb2_grpc.LogServiceServicer):
             if not page and owed:
                 late = self._checkpoint_at(owed, certified)
                 if late is not None:
-                    owed, certified = 0, True
+                    owed, certified, said_caught_up = 0, True, True
                     yield log_pb2.LogBatch(checkpoint=late, head=self._ledger.held.head())
                     continue
                 page = tail.take(limit, timeout=_IDLE_SECONDS)
             if not page:
+                if not said_caught_up:
+                    said_caught_up = True
+                    yield log_pb2.LogBatch(head=self._ledger.held.head())
                 continue
             fitting = within_bytes(page, MAX_BATCH_BYTES)
             tail.give_back(page[len(fitting) :])

@@ -222,13 +222,14 @@ def _logged(network: LinkedNetwork, code: str, event: str, number: str) -> bool:
 
 
 def _status_clear(network: LinkedNetwork) -> bool:
-    """Every node answers and none names the township's log as out of reach. (A
-    catalogue source, `<code>#reference`, once unreachable stays "lag unknown"
-    until the catalogue next changes: docs/operations.md, "Not yet covered".)"""
-    _, status = _network_status(network)
-    unreachable = f"source {TOWNSHIP} unreachable"
-    return all(node["answers"] for node in status["nodes"]) and not any(
-        unreachable in problem for problem in status["problems"]
+    """Every node answers and nothing is wrong: no source out of reach, the
+    township's catalogue source (`<code>#reference`, which stays idle) included,
+    and `network status` exits 0."""
+    exit_status, status = _network_status(network)
+    return (
+        exit_status == 0
+        and all(node["answers"] for node in status["nodes"])
+        and not status["problems"]
     )
 
 

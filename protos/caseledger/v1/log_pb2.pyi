@@ -54,7 +54,10 @@ Global___StreamLogRequest: _TypeAlias = StreamLogRequest  # noqa: Y015
 
 @_typing.final
 class LogBatch(_message.Message):
-    """Records in log order; a follower writes each batch in one transaction."""
+    """Records in log order; a follower writes each batch in one transaction.
+    A following stream also sends, once, a batch with no records when it first
+    has nothing more to send: the follower has caught up with `head`.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -54,3 +54,33 @@ def test_a_source_that_dies_caught_up_has_an_unknown_lag_until_it_sends_again() 
     assert math.isnan(lag)
     intake.take(_SOURCE, [_delivery(8)], head=10)
     assert _lag(registry) == 2
+
+
+class HeldUpTo(StoresEverything):
+    """A received-events store whose position for every source is 8."""
+
+    def position(self, source: str) -> int:
+        return 8
+
+
+def _intake_at_eight(registry: CollectorRegistry) -> Intake:
+    received = cast(ReceivedEvents, HeldUpTo())
+    return Intake(received, cast(KnownHashes, None), FeedMetrics(registry))
+
+
+def test_a_source_caught_up_after_an_outage_has_its_lag_known_again_without_a_new_event() -> None:
+    registry = CollectorRegistry()
+    intake = _intake_at_eight(registry)
+    intake.unreachable(_SOURCE)
+    intake.caught_up(_SOURCE, head=10, filtered=False)
+    assert _lag(registry) == 2
+
+
+def test_a_filtered_source_caught_up_has_no_lag_whatever_its_whole_log_holds() -> None:
+    registry = CollectorRegistry()
+    intake = _intake_at_eight(registry)
+    intake.unreachable(_SOURCE)
+    # The head counts every record of the source's log; a filtered stream
+    # (its catalogue) carries few of them, and has sent all it has.
+    intake.caught_up(_SOURCE, head=500, filtered=True)
+    assert _lag(registry) == 0

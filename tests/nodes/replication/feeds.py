@@ -469,3 +469,11 @@ def rewind_tracking(node: NodeConfig, source: str, to: int) -> None:
             "SELECT notification_id FROM tracking WHERE application_name = ?", (source,)
         ).fetchone()
     assert recorded == to, f"{node.code} tracks {source} at {recorded}"
+
+
+def next_with_records(stream: Iterator[log_pb2.LogBatch]) -> log_pb2.LogBatch:
+    """The stream's next batch that carries records (past its caught-up marker)."""
+    for batch in stream:
+        if batch.records:
+            return batch
+    raise AssertionError("the stream ended")

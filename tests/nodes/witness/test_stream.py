@@ -16,7 +16,7 @@ from caseledger.ledger.catalogue import REFERENCE_DATA_TOPICS
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.nodes.trust.certificates import identity_key_of
 from caseledger.v1 import log_pb2, log_pb2_grpc
-from tests.nodes.replication.feeds import COUNTY, TOWNSHIP, drive_cases
+from tests.nodes.replication.feeds import COUNTY, TOWNSHIP, drive_cases, next_with_records
 from tests.nodes.replication.poison import steps
 from tests.nodes.stores import fresh_nodes, node_config
 from tests.nodes.witness.harness import stopped, witnessing
@@ -44,7 +44,7 @@ def test_each_batch_carries_the_checkpoint_of_its_last_position_and_the_certific
         )
         first: log_pb2.LogBatch = next(stream)
         steps(township, number, 1)
-        second: log_pb2.LogBatch = next(stream)
+        second = next_with_records(stream)
         stream.cancel()
     certificate = x509.load_pem_x509_certificate(first.checkpoint.certificate)
     public = public_bytes(identity_key_of(certificate))
