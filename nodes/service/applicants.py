@@ -7,20 +7,17 @@ hashed into the index (`CaseIndex`) and dropped; a case whose key this node
 never held (a copy of a descendant's case) or erased is left out, as it
 should be: its applicant is no one this node may find.
 
-Read by position, by topic, from where the index stands in each log; the
-position and the entries are written together, so a stretch read twice adds
-nothing. A search catches up first, so it sees every case committed before it.
+Caught up on demand (`log_catch_up`): a search catches up first, so it sees
+every case committed before it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
-
-from eventsourcing.persistence import ApplicationRecorder, Notification
 
 from caseledger.ledger.application import CaseLedger
 from caseledger.ledger.case.events import Submitted
@@ -28,8 +25,8 @@ from caseledger.ledger.codes.vocabulary import ApplicantType
 from caseledger.ledger.names import topics_for
 from caseledger.ledger.personal.case_index import CaseIndex, applicant_token
 from caseledger.ledger.personal.sealing import KeyNotHeld, Sealed
+from caseledger.nodes.service.log_catch_up import catch_up_logs
 
-_PAGE = 500
 _SUBMITTED = topics_for((Submitted.NAME,))
 
 
@@ -41,24 +38,13 @@ class ApplicantsFollower:
 
     def catch_up(self) -> None:
         with self._lock:
-            ledger = self._ledger
-            self._follow("authored", ledger.recorder, ledger.mapper.to_domain_event)
-            if ledger.received is not None:
-                self._follow("received", ledger.received.recorder, ledger.received.decode)
+            key = self._ledger.keys.index_key()
 
-    def _follow(self, store: str, recorder: Any, decode: Callable[[Notification], Any]) -> None:
-        assert isinstance(recorder, ApplicationRecorder)
-        key = self._ledger.keys.index_key()
-        position = self._index.followed_to(store)
-        # Read up to the end as it is now: anything appended later is the next call's.
-        end = recorder.max_notification_id() or 0
-        while position < end:
-            page = recorder.select_notifications(
-                position + 1, _PAGE, stop=end, topics=_SUBMITTED, inclusive_of_start=True
-            )
-            entries = [e for e in (self._entry(key, decode(n)) for n in page) if e is not None]
-            position = page[-1].id if len(page) == _PAGE else end
-            self._index.follow(store, entries, position)
+            def take(log: str, events: Sequence[Any], position: int) -> None:
+                entries = [e for e in (self._entry(key, event) for event in events) if e]
+                self._index.follow(log, entries, position)
+
+            catch_up_logs(self._ledger, _SUBMITTED, self._index.followed_to, take)
 
     def _entry(self, key: bytes, event: Any) -> tuple[bytes, UUID, datetime] | None:
         applicant = event.payload["applicant"]
