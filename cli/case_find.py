@@ -19,6 +19,7 @@ from caseledger.cli.case_view import deadline_text
 from caseledger.cli.connect import open_channel
 from caseledger.cli.output import beijing_time, console, emit_json, message_dict
 from caseledger.cli.params import CalendarDate
+from caseledger.cli.report import CaseChoice, cases_request
 from caseledger.cli.session import Session
 from caseledger.cli.vocabulary import (
     APPLICANT_TYPES,
@@ -157,17 +158,11 @@ def list_cases(  # noqa: PLR0917 - click passes every option
     as_json: bool,
 ) -> None:
     """The cases the node holds (办件清单), from its views, filtered and paged by the node."""
-    request = report_pb2.ListCasesRequest(
-        as_of=as_of or "",
-        division=division,
-        status=_STATUSES[status] if status else 0,  # type: ignore[arg-type]
-        item_code=item_code,
-        submitted_from=submitted_from or "",
-        submitted_to=submitted_to or "",
-        deadline=_DEADLINES[deadline] if deadline else 0,  # type: ignore[arg-type]
+    request = cases_request(
+        CaseChoice(as_of, division, status, item_code, submitted_from, submitted_to, deadline),
         page_size=min(limit, _PAGE),
         owner=owner,
-        channel=channel or 0,  # type: ignore[arg-type]
+        channel=channel or 0,
     )
     found: list[report_pb2.ReportedCase] = []
     with open_channel(session.address) as grpc_channel:

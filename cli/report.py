@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -84,6 +85,37 @@ def report() -> None:
     """Read a node's views: cases, statistics, supervision and ratings (报表)."""
 
 
+@dataclass(frozen=True)
+class CaseChoice:
+    """The filters `report cases` and `case list` share, as their options give them."""
+
+    as_of: str | None
+    division: str
+    status: str | None
+    item_code: str
+    submitted_from: str | None
+    submitted_to: str | None
+    deadline: str | None
+
+
+def cases_request(
+    choice: CaseChoice, *, page_size: int, owner: str = "", channel: int = 0
+) -> report_pb2.ListCasesRequest:
+    """The ListCases request for `choice` (a status or deadline by its option name)."""
+    return report_pb2.ListCasesRequest(
+        as_of=choice.as_of or "",
+        division=choice.division,
+        status=_STATUSES[choice.status] if choice.status else 0,  # type: ignore[arg-type]
+        item_code=choice.item_code,
+        submitted_from=choice.submitted_from or "",
+        submitted_to=choice.submitted_to or "",
+        deadline=_DEADLINES[choice.deadline] if choice.deadline else 0,  # type: ignore[arg-type]
+        page_size=page_size,
+        owner=owner,
+        channel=channel,  # type: ignore[arg-type]
+    )
+
+
 @report.command()
 @_as_of
 @_division
@@ -119,14 +151,8 @@ def cases(  # noqa: PLR0917 - click passes every option
     as_json: bool,
 ) -> None:
     """The cases the node holds, with their deadline state on the day (办件清单)."""
-    request = report_pb2.ListCasesRequest(
-        as_of=as_of or "",
-        division=division,
-        status=_STATUSES[status] if status else 0,  # type: ignore[arg-type]
-        item_code=item_code,
-        submitted_from=submitted_from or "",
-        submitted_to=submitted_to or "",
-        deadline=_DEADLINES[deadline] if deadline else 0,  # type: ignore[arg-type]
+    request = cases_request(
+        CaseChoice(as_of, division, status, item_code, submitted_from, submitted_to, deadline),
         page_size=page_size,
     )
     found: list[report_pb2.ReportedCase] = []
