@@ -8,12 +8,16 @@ superuser `caseledger`, connections from 127.0.0.1 trusted), listening on
 127.0.0.1 only and on no Unix socket, with a database `caseledger` made once
 it answers. PostgreSQL refuses to run as root, so as root the cluster
 belongs to, and the server runs as, the `postgres` system user the package
-creates.
+creates; that user must reach the cluster's folder, which a checkout in a
+private folder (`mktemp -d` makes them 0700) does not let it, so as root the
+cluster lives under /var/tmp/caseledger-postgres/ in a folder named after
+the run folder, and `reset` removes it with the run folder.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -30,6 +34,8 @@ SUPERUSER = "caseledger"
 DATABASE = "caseledger"
 SYSTEM_USER = "postgres"
 _BIN_GLOB = "/usr/lib/postgresql/*/bin"
+SHARED_CLUSTERS = Path("/var/tmp/caseledger-postgres")
+"""Where clusters live when the server runs as `postgres` (see the module's note)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,10 @@ class PostgresSettings:
     @property
     def data_dir(self) -> Path:
         """The cluster; its path on the server's command line marks our process."""
-        return self.run_dir / "data"
+        if os.geteuid() != 0:
+            return self.run_dir / "data"
+        run = str(self.run_dir.resolve()).encode()
+        return SHARED_CLUSTERS / hashlib.sha256(run).hexdigest()[:16] / "data"
 
     @property
     def logs_dir(self) -> Path:

@@ -181,6 +181,9 @@ def _reset(service: Service) -> int:
     if service.process.running_pid() is not None:
         raise ServiceError(f"{service.name}: running; stop it before a reset")
     shutil.rmtree(service.run_dir, ignore_errors=True)
+    if isinstance(service.settings, postgres_server.PostgresSettings):
+        # As root the cluster is kept apart from the run folder (postgres_server).
+        shutil.rmtree(service.settings.data_dir.parent, ignore_errors=True)
     print(f"{service.name}: removed {service.run_dir} (data, logs, config)")
     return 0
 
