@@ -62,15 +62,13 @@ class Server:
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    # The server may run as the `postgres` user (when tests run as root), which
-    # must reach its folder: pytest's own temporary folders are private.
     folder = Path(tempfile.mkdtemp(prefix="caseledger-postgres-"))
-    folder.chmod(0o755)
     (port,) = free_ports(1)
     started = Server(folder / "run", port)
     started.run("start")
     yield started
     started.run("stop")
+    started.run("reset")
     shutil.rmtree(folder, ignore_errors=True)
 
 

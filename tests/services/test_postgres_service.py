@@ -20,13 +20,15 @@ from tests.services.test_services_script import NOT_RUNNING, SCRIPT, Instance, f
 
 @pytest.fixture
 def instance() -> Iterator[Instance]:
-    # As root the server runs as the `postgres` user, who must reach the folder.
+    # A private folder (0700), as a fresh clone in `mktemp -d` is: as root the
+    # server runs as the `postgres` user, and its cluster is kept where it can
+    # reach it (postgres_server), so the folder's mode does not matter.
     folder = Path(tempfile.mkdtemp(prefix="caseledger-postgres-"))
-    folder.chmod(0o755)
     (port,) = free_ports(1)
     own = Instance("postgres", ("--run-dir", str(folder / "run"), "--port", str(port)), port)
     yield own
     own.run("stop")
+    own.run("reset")
     shutil.rmtree(folder, ignore_errors=True)
 
 
