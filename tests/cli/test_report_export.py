@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from caseledger.nodes.config import NodeConfig
 from caseledger.nodes.service.server import RunningNode, start
-from caseledger.projections.postgres_store import READER_ROLE, drop_schema
+from caseledger.projections.postgres_store import READER_ROLE, drop_schema, grant_reader
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc
 from tests.nodes import requests as rq
 from tests.pki import client_channel, secured
@@ -198,6 +198,7 @@ def test_a_node_with_postgresql_views_exports_and_resumes_from_its_exchange_sche
         views_schema_prefix=prefix,
     )
     views, exchange = f"{prefix}_views_{LIXIA}", f"{prefix}_exchange_{LIXIA}"
+    grant_reader(dsn)  # the operator's reader role (`views-reader`), made before the node
     try:
         with _running(config) as node:
             first = node.export("0", "--jsonl", "--out", str(tmp_path / "a"))

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from caseledger.projections.exchange import STAGE_TABLES, ExchangeViews
-from caseledger.projections.postgres_store import READER_ROLE
+from caseledger.projections.postgres_store import READER_ROLE, grant_reader
 from tests.projections.stores import ViewStore
 from tests.timing import wait_for
 
@@ -80,6 +80,9 @@ def test_a_second_writer_waits_for_the_first_to_commit_before_it_takes_a_number(
 
 def test_the_reader_role_may_read_every_stage_table(store: ViewStore, tmp_path: Path) -> None:
     dsn, schema = store.location(tmp_path)
+    # The operator makes the role first (`views-reader`); the tables made after
+    # it are granted to it as they are made.
+    grant_reader(dsn)
     try:
         ExchangeViews(store.open(dsn, schema))
         with psycopg.connect(dsn, autocommit=True) as connection:
