@@ -2,6 +2,8 @@
 
     python docker/services.py fetch|start|stop|status|reset|classpath \
         kafka|cassandra|toxiproxy|postgres
+    python docker/services.py fetch|start|stop|status|reset|kill \
+        kafka-cluster|cassandra-cluster [--member N]
 
 Both servers are assembled from their jars on Maven Central and run with
 `java` directly (no Docker); Toxiproxy, the fault injector, is built from its
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import importlib
 import os
 import shutil
 import sys
@@ -34,6 +37,9 @@ from jvm_process import ServerProcess, ServiceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOT_RUNNING = 3
+# Three-member clusters on 127.0.0.1-3, each run by a module of its own with
+# its own commands (`kill`, `--member`): see docs/services.md.
+CLUSTERS = {"kafka-cluster": "kafka_cluster", "cassandra-cluster": "cassandra_cluster"}
 
 Settings = (
     kafka_broker.KafkaSettings
@@ -63,6 +69,10 @@ class Service:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if len(given) >= 2 and given[1] in CLUSTERS:
+        cluster: int = importlib.import_module(CLUSTERS[given[1]]).main(given)
+        return cluster
     args = _parser().parse_args(argv)
     try:
         service = _configure(args)
