@@ -110,6 +110,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="put PREFIX_ before every Cassandra keyspace (a run of its own)",
     )
     up.add_argument(
+        "--replication-factor",
+        type=int,
+        choices=range(1, 8),
+        metavar="N",
+        help="keep N copies of every Cassandra keyspace and Kafka topic of the run (a run on "
+        "clusters; topics then need a majority of copies in sync to take a write) "
+        "(default: the file's)",
+    )
+    up.add_argument(
         "--views-dsn",
         metavar="DSN",
         help="every node keeps its views in this PostgreSQL database, each in its own schema "
@@ -231,6 +240,7 @@ def up(args: argparse.Namespace) -> int:
             keyspace_prefix=args.keyspace_prefix,
             views_dsn=args.views_dsn,
             views_schema_prefix=args.views_schema_prefix,
+            replication_factor=args.replication_factor,
         )
         home = args.data if args.data is not None else network.root.data_dir
         network_file = Path(network.source) if not args.demo else None

@@ -57,6 +57,8 @@ class Overrides:
     """Every node keeps its views in this PostgreSQL database."""
     views_schema_prefix: str | None = None
     """Put before every node's views schema, with `_` between."""
+    replication_factor: int | None = None
+    """Copies of every Cassandra keyspace and Kafka topic (a run on a cluster)."""
 
     def any(self) -> bool:
         values = (
@@ -69,6 +71,7 @@ class Overrides:
             self.keyspace_prefix,
             self.views_dsn,
             self.views_schema_prefix,
+            self.replication_factor,
         )
         return bool(self.stores) or any(value is not None for value in values)
 
@@ -204,7 +207,8 @@ def _run_store(node: NodeSpec, store: StoreSpec, overrides: Overrides) -> StoreS
                 f"--keyspace-prefix {overrides.keyspace_prefix}: {keyspace} is not a keyspace "
                 "name (a letter, then at most 47 letters, digits or _)"
             )
-    return replace(store, contact_points=points, keyspace=keyspace)
+    factor = overrides.replication_factor or store.replication_factor
+    return replace(store, contact_points=points, keyspace=keyspace, replication_factor=factor)
 
 
 def _store_entry(store: StoreSpec) -> str | dict[str, Any]:

@@ -138,6 +138,15 @@ def test_the_copy_keeps_the_lease_of_a_node_already_on_cassandra(tmp_path: Path)
     )
 
 
+def test_a_run_on_a_cluster_gives_every_keyspace_its_replication_factor(tmp_path: Path) -> None:
+    source = tmp_path / "n.yaml"
+    source.write_text(province_on("{kind: cassandra, contact_points: [db1]}"), encoding="utf-8")
+    overrides = Overrides(replication_factor=3)
+    copy = load_network(write_network_copy(load_network(source), overrides, tmp_path / "c.yaml"))
+    assert copy.node(SHANDONG).store.replication_factor == 3
+    assert copy.to_node_config(SHANDONG).extra_env["CASSANDRA_REPLICATION_FACTOR"] == "3"
+
+
 def test_a_node_moved_to_cassandra_without_a_cluster_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="370000000000 山东省 on Cassandra needs a cluster"):
         network_document(demo_network(), Overrides(stores=((SHANDONG, "cassandra"),)))
