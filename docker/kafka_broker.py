@@ -1,4 +1,9 @@
-"""A single-node Apache Kafka 4.x broker (KRaft, broker and controller in one JVM)."""
+"""An Apache Kafka 4.x broker (KRaft, broker and controller in one JVM).
+
+Alone by default (one voter, replication factor 1); a member of the
+three-broker cluster (`kafka_cluster`) when its settings name its host,
+node id, voters and the cluster template.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,17 @@ class KafkaSettings:
     port: int = 9092
     controller_port: int = 9093
     heap: str = "512m"
+    host: str = "127.0.0.1"
+    node_id: int = 1
+    # `id@host:port,...`; empty: this broker is the only voter.
+    voters: str = ""
+    template: str = "server.properties.template"
+    # Members of one cluster share one id, kept beside them; None: in run_dir.
+    cluster_id_file: Path | None = None
+
+    @property
+    def quorum_voters(self) -> str:
+        return self.voters or f"{self.node_id}@{self.host}:{self.controller_port}"
 
     @property
     def config(self) -> Path:
@@ -39,7 +55,7 @@ class KafkaSettings:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
 
 def jar_set(lib_dir: Path) -> JarSet:
@@ -62,19 +78,22 @@ def server_process(settings: KafkaSettings) -> ServerProcess:
 
 
 def busy_ports(settings: KafkaSettings) -> list[int]:
-    return [p for p in (settings.port, settings.controller_port) if port_answers(p)]
+    return [p for p in (settings.port, settings.controller_port) if port_answers(p, settings.host)]
 
 
 def prepare(settings: KafkaSettings) -> None:
     """Write server.properties and format the storage once."""
     settings.config.parent.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    template = Template((TEMPLATES / "server.properties.template").read_text())
+    template = Template((TEMPLATES / settings.template).read_text())
     settings.config.write_text(
         template.substitute(
             port=settings.port,
             controller_port=settings.controller_port,
             data_dir=settings.data_dir,
+            host=settings.host,
+            node_id=settings.node_id,
+            voters=settings.quorum_voters,
         )
     )
     if (settings.data_dir / "meta.properties").exists():
@@ -86,7 +105,7 @@ def prepare(settings: KafkaSettings) -> None:
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            cluster_id(settings.run_dir),
+            cluster_id(settings.cluster_id_file or settings.run_dir / "cluster-id"),
             "-c",
             str(settings.config),
             "-g",
@@ -116,13 +135,12 @@ def java_prefix(settings: KafkaSettings, heap: str) -> list[str]:
     ]
 
 
-def cluster_id(run_dir: Path) -> str:
-    """The broker's cluster id, made once per run folder and kept.
+def cluster_id(kept: Path) -> str:
+    """The cluster id, made once and kept in the file `kept`.
 
     16 random bytes in URL-safe base64 without padding; Kafka's tools
     reject an id that starts with '-', so draw again in that case.
     """
-    kept = run_dir / "cluster-id"
     if kept.exists():
         return kept.read_text().strip()
     while True:
@@ -136,7 +154,7 @@ def cluster_id(run_dir: Path) -> str:
 
 def is_ready(settings: KafkaSettings) -> bool:
     """A metadata request answers (or, without kafka-python, the log says started)."""
-    if not port_answers(settings.port):
+    if not port_answers(settings.port, settings.host):
         return False
     try:
         from kafka import KafkaAdminClient
