@@ -8,6 +8,15 @@ the last batch was written goes into the next, up to `batch_size`. A
 batch and its position are one transaction, so stopping or crashing
 anywhere resumes exactly where the view says it is.
 
+A batch costs a transaction whatever it holds, and a node taking a steady
+stream of appends would otherwise write one batch per append, each a
+commit, taking the interpreter from the appends as often. So a follower
+writes at most one batch per `pace` seconds per upstream: the first event
+after a quiet spell is written at once, and while events keep coming each
+batch carries what arrived during the pause (or `batch_size`, when behind,
+which is written without one). A view is then at most `pace` behind its
+log, plus the batch's own time.
+
 Each upstream is followed the ledger's one way (`LogTail`, which drains the
 subscription on a thread of its own), by one thread that writes the batches
 it takes. A failure stops the follower and stays in `error`; observers
@@ -17,6 +26,7 @@ it takes. A failure stops the follower and stays in `error`; observers
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -34,11 +44,13 @@ class Follower:
         self,
         projection: CaseProjection,
         upstreams: Mapping[str, ApplicationRecorder],
-        batch_size: int = 500,
+        batch_size: int = 1000,
+        pace: float = 0.02,
     ) -> None:
         self._projection = projection
         self._upstreams = dict(upstreams)
         self._batch_size = batch_size
+        self._pace = pace
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._tails: list[LogTail] = []
@@ -116,7 +128,12 @@ class Follower:
         try:
             while not self._stopping.is_set():
                 batch = tail.take(self._batch_size, timeout=0.1)
-                if batch:
-                    self._projection.process(upstream, batch)
+                if not batch:
+                    continue
+                started = time.monotonic()
+                self._projection.process(upstream, batch)
+                if len(batch) < self._batch_size:
+                    # Caught up: let the next batch gather for the rest of the pace.
+                    self._stopping.wait(max(0.0, self._pace - (time.monotonic() - started)))
         except BaseException as error:
             self._fail(error)

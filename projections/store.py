@@ -29,7 +29,7 @@ from typing import Any
 
 from eventsourcing import sqlite as library
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool, SQLiteDatastore
 
 from caseledger.projections.facts import CaseFacts
 
@@ -139,16 +139,20 @@ class CaseViews(TrackingRecorder, ABC):
     """
 
     @staticmethod
-    def open(location: str, schema: str = "") -> CaseViews:
+    def open(location: str, schema: str = "", *, rebuildable: bool = True) -> CaseViews:
         """The views at `location`, tables made: a PostgreSQL DSN (`postgresql://...`,
-        in `schema`) or a SQLite database (a file, or a shared in-memory URI)."""
+        in `schema`) or a SQLite database (a file, or a shared in-memory URI).
+
+        `rebuildable`: a SQLite file may lose its last batches to a power loss
+        and have them written again from the logs (`_RebuildablePool`); with
+        False every batch is on the disk when it commits."""
         if is_dsn(location):
             from caseledger.projections.postgres_store import PostgresCaseViews
 
             return PostgresCaseViews.connect(location, schema)
         if schema:
             raise ValueError("a schema applies to PostgreSQL views only")
-        return SQLiteCaseViews.connect(location)
+        return SQLiteCaseViews.connect(location, rebuildable=rebuildable)
 
     @abstractmethod
     def sql(self, statement: str) -> str:
@@ -244,13 +248,49 @@ class CaseViews(TrackingRecorder, ABC):
             ]
 
 
+class _RebuildablePool(SQLiteConnectionPool):
+    """Connections that commit without waiting for the disk (`synchronous=NORMAL`).
+
+    A view is rebuilt from the node's logs, which are written with
+    `synchronous=FULL`: a power loss may take the last batches of a view's
+    write-ahead log with them, and their tracking position with them, so the
+    follower reads those events again from the logs and writes the same rows.
+    A process crash loses nothing (WAL mode: the commit is in the file, only
+    not yet on the disk), and the file stays consistent either way. What is
+    saved is an fsync per batch.
+
+    Only for stores whose readers are handed no position into them: the
+    exchange's batch numbers are (`ExchangeViews`), so it commits to the disk.
+    """
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        connection.cursor().execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+
+class _RebuildableDatastore(SQLiteDatastore):
+    """A datastore whose connections come from `_RebuildablePool`."""
+
+    def __init__(self, db_name: str, lock_timeout: int) -> None:
+        super().__init__(db_name, lock_timeout=lock_timeout)
+        self.pool.close()  # made by the library, empty: replaced before any use
+        self.pool = _RebuildablePool(db_name=db_name, lock_timeout=lock_timeout)
+
+
 class SQLiteCaseViews(CaseViews, library.SQLiteTrackingRecorder):
-    """The views in one SQLite database."""
+    """The views in one SQLite database: written with `synchronous=NORMAL` when
+    `rebuildable` (`_RebuildablePool` says why that loses nothing)."""
 
     @classmethod
-    def connect(cls, db_name: str) -> SQLiteCaseViews:
+    def connect(cls, db_name: str, *, rebuildable: bool = True) -> SQLiteCaseViews:
         """The views in database `db_name` (a file, or a shared in-memory URI), tables made."""
-        views = cls(SQLiteDatastore(db_name, lock_timeout=10))
+        datastore = (
+            _RebuildableDatastore(db_name, lock_timeout=10)
+            if rebuildable
+            else SQLiteDatastore(db_name, lock_timeout=10)
+        )
+        views = cls(datastore)
         views.create_table()
         return views
 

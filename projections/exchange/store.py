@@ -229,7 +229,10 @@ class ExchangeViews:
     def open(cls, location: str, schema: str = "") -> ExchangeViews:
         """The exchange at `location`: a SQLite database (a file, or a shared
         in-memory URI), or `schema` of the PostgreSQL database at a DSN."""
-        return cls(CaseViews.open(location, schema))
+        # Not `rebuildable`: a reader that pulled batch N resumes after N, so a
+        # batch it saw must not be lost to a power loss and its number taken
+        # again by other rows (the follower's pacing keeps these fsyncs few).
+        return cls(CaseViews.open(location, schema, rebuildable=False))
 
     def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
         return self.views._transaction(commit=commit)
