@@ -48,9 +48,13 @@ class NodeConfig:
     # receives its subtree's events (`grpc` log streams or `kafka`).
     name: str = ""
     feed: str = "grpc"
-    # For the `kafka` feed: the broker (`host:port`, ...) and the topic prefix.
+    # For the `kafka` feed: the broker (`host:port`, ...), the topic prefix, and
+    # how the node's topics are replicated (copies, and copies that must hold a
+    # record before it counts as published).
     kafka_bootstrap: tuple[str, ...] = ()
     kafka_topic_prefix: str = "caseledger"
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
     # Mutual TLS with the network PKI unless `insecure` (a local experiment, said
     # in the log): the node's key and certificate and the CA's certificate are in
     # `data_dir` (docs/trust.md); the revocation list is `crl_file`, by default

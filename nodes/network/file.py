@@ -23,6 +23,9 @@ this package) and a real deployment::
     kafka:                        # required once any node's feed is kafka
       bootstrap: 127.0.0.1:9092   # host:port, or a list of them
       topic_prefix: caseledger    # default caseledger
+      replication_factor: 3       # copies of each topic; default 1; at most the brokers
+      min_insync_replicas: 2      # copies that hold a record before it is confirmed;
+                                  # default min(2, replication_factor)
     nodes:
       - code: "370000000000"      # 12-digit statistical or 6-digit GB/T 2260 code
         name: 山东省
@@ -34,6 +37,10 @@ this package) and a real deployment::
           keyspace: caseledger_37           # default caseledger_<code>
           replication_factor: 1             # default 1; at most the cluster's nodes
           lease_seconds: 10                 # writer lease; default the module's (10)
+          write_consistency: LOCAL_QUORUM   # default LOCAL_QUORUM; also ONE, TWO, THREE,
+          read_consistency: LOCAL_QUORUM    # QUORUM, ALL, EACH_QUORUM, LOCAL_ONE
+          serial_consistency: LOCAL_SERIAL  # lightweight transactions: LOCAL_SERIAL
+                                            # (default) or SERIAL
         feed: kafka
       - code: "370100"
         name: 济南市
@@ -59,7 +66,10 @@ Rules, all checked on load:
 - A node's `store` replaces `defaults.store` as a whole (no merging). Two
   Cassandra nodes on one cluster need different keyspaces. A lease of
   `lease_seconds` is how long a node killed outright keeps its successor
-  waiting; it is at least 2.
+  waiting; it is at least 2. The consistency levels are Cassandra's names,
+  in capitals.
+- A topic cannot have more copies in sync than it has copies:
+  `kafka.min_insync_replicas` is at most `kafka.replication_factor`.
 - Unknown keys and duplicate keys are refused, so a typo never falls back
   to a default silently.
 
@@ -113,9 +123,19 @@ _VIEWS_STORES = ("sqlite", "postgres")
 _SCHEMA_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _SECURITY_KEYS = ("pki", "insecure", "audience")
 _DEFAULT_KEYS = ("data_dir", "store", "feed")
-_KAFKA_KEYS = ("bootstrap", "topic_prefix")
+_KAFKA_KEYS = ("bootstrap", "topic_prefix", "replication_factor", "min_insync_replicas")
 _NODE_KEYS = ("code", "name", "level", "parent", "address", "store", "feed", "data_dir")
-_STORE_KEYS = ("kind", "contact_points", "keyspace", "replication_factor", "lease_seconds")
+_STORE_KEYS = (
+    "kind",
+    "contact_points",
+    "keyspace",
+    "replication_factor",
+    "lease_seconds",
+    "write_consistency",
+    "read_consistency",
+    "serial_consistency",
+)
+_CONSISTENCY_KEYS = ("write_consistency", "read_consistency", "serial_consistency")
 _NOT_TEXT = "must be a non-blank text"
 _LEVELS = {level.name.lower(): level for level in Level}
 # Kafka topic characters (the code and a dot follow).
@@ -387,7 +407,23 @@ class _Reader:
         if not isinstance(prefix, str) or not _TOPIC_PREFIX.fullmatch(prefix):
             self.report((*path, "topic_prefix"), "must be letters, digits, '.', '_' or '-'")
             return None
-        return None if len(self.problems) > before else KafkaSettings(bootstrap, prefix)
+        factor = raw.get("replication_factor", 1)
+        if not _whole(factor, 1):
+            self.report((*path, "replication_factor"), "must be a whole number of at least 1")
+        in_sync = raw.get("min_insync_replicas")
+        if in_sync is not None and not _whole(in_sync, 1):
+            self.report((*path, "min_insync_replicas"), "must be a whole number of at least 1")
+        elif isinstance(in_sync, int) and isinstance(factor, int) and in_sync > factor:
+            self.report(
+                (*path, "min_insync_replicas"),
+                f"{in_sync} is more than replication_factor {factor}: "
+                "no write could ever be confirmed",
+            )
+        if len(self.problems) > before or not isinstance(factor, int):
+            return None
+        return KafkaSettings(
+            bootstrap, prefix, factor, in_sync if isinstance(in_sync, int) else None
+        )
 
     def nodes(self, raw: object, defaults: _Defaults) -> list[NodeDraft]:
         if raw is None:
@@ -524,6 +560,7 @@ class _Reader:
                 (*path, "lease_seconds"),
                 f"must be a whole number of seconds, at least {SHORTEST_LEASE_SECONDS}",
             )
+        levels = self.consistency_levels(spec, path)
         if len(self.problems) > before or not isinstance(factor, int):
             return None
         return StoreSpec(
@@ -532,7 +569,29 @@ class _Reader:
             keyspace if isinstance(keyspace, str) else None,
             factor,
             lease if isinstance(lease, int) else None,
+            *levels,
         )
+
+    def consistency_levels(
+        self, spec: _Raw, path: Location
+    ) -> tuple[str | None, str | None, str | None]:
+        """Write, read and serial consistency as the file gives them (None: not given)."""
+        # Loaded here: the Cassandra module (and its driver) only for a file
+        # that has a Cassandra store.
+        from caseledger.ledger.cassandra.settings import CONSISTENCY_LEVELS, SERIAL_LEVELS
+
+        found: list[str | None] = []
+        for key in _CONSISTENCY_KEYS:
+            allowed = SERIAL_LEVELS if key == "serial_consistency" else CONSISTENCY_LEVELS
+            value = spec.get(key)
+            if value is not None and value not in allowed:
+                self.report(
+                    (*path, key),
+                    f"unknown level {value!r}; expected one of {', '.join(sorted(allowed))}",
+                )
+                value = None
+            found.append(value if isinstance(value, str) else None)
+        return found[0], found[1], found[2]
 
     def feed(self, raw: object, path: Location) -> FeedKind | None:
         kind = _feed_kind(raw)

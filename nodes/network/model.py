@@ -97,6 +97,11 @@ class StoreSpec:
     replication_factor: int = 1
     lease_seconds: int | None = None
     """How long the writer lease outlives a dead writer; None: the module's default."""
+    write_consistency: str | None = None
+    read_consistency: str | None = None
+    serial_consistency: str | None = None
+    """Consistency levels of writes, reads and lightweight transactions; None: the
+    module's defaults (LOCAL_QUORUM, LOCAL_QUORUM, LOCAL_SERIAL)."""
 
     def persistence_env(self) -> dict[str, str]:
         """Settings of the Cassandra persistence module; empty for the other kinds."""
@@ -110,6 +115,12 @@ class StoreSpec:
             env["CASSANDRA_CONTACT_POINTS"] = ",".join(str(a) for a in self.contact_points)
         if self.lease_seconds is not None:
             env["CASSANDRA_LEASE_SECONDS"] = str(self.lease_seconds)
+        levels = {
+            "CASSANDRA_WRITE_CONSISTENCY": self.write_consistency,
+            "CASSANDRA_READ_CONSISTENCY": self.read_consistency,
+            "CASSANDRA_SERIAL_CONSISTENCY": self.serial_consistency,
+        }
+        env.update({name: level for name, level in levels.items() if level is not None})
         return env
 
 
@@ -125,10 +136,23 @@ class ViewsSettings:
 
 @dataclass(frozen=True)
 class KafkaSettings:
-    """The broker the `kafka` feed uses; each node's topic starts with `topic_prefix`."""
+    """The broker the `kafka` feed uses; each node's topic starts with `topic_prefix`.
+
+    Topics are created with `replication_factor` replicas, and a record is
+    confirmed once `min_insync_replicas` of them hold it (by default
+    min(2, replication_factor))."""
 
     bootstrap: tuple[Address, ...]
     topic_prefix: str = "caseledger"
+    replication_factor: int = 1
+    min_insync_replicas: int | None = None
+
+    @property
+    def in_sync(self) -> int:
+        """The replicas that must hold a record before it is confirmed."""
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return min(2, self.replication_factor)
 
 
 @dataclass(frozen=True)
@@ -244,6 +268,8 @@ class Network:
             extra_env=node.store.persistence_env(),
             kafka_bootstrap=tuple(str(a) for a in kafka.bootstrap) if kafka else (),
             kafka_topic_prefix=kafka.topic_prefix if kafka else "caseledger",
+            kafka_replication_factor=kafka.replication_factor if kafka else 1,
+            kafka_min_insync_replicas=kafka.in_sync if kafka else 1,
             insecure=self.insecure,
             crl_file=self.pki / "ca.crl",
             identity_jwks=self.identity_jwks,

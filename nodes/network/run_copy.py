@@ -144,16 +144,21 @@ def _kafka_section(network: Network, overrides: Overrides) -> dict[str, Any] | N
     )
     bootstrap: list[str] | None = None
     prefix = overrides.topic_prefix
+    replication: dict[str, Any] = {}
     if network.kafka is not None:
         bootstrap = [str(a) for a in network.kafka.bootstrap]
         prefix = prefix or network.kafka.topic_prefix
+        replication = {
+            "replication_factor": network.kafka.replication_factor,
+            "min_insync_replicas": network.kafka.in_sync,
+        }
     if overrides.kafka is not None:
         bootstrap = [part.strip() for part in overrides.kafka.split(",") if part.strip()]
     if bootstrap is None:
         if uses_kafka:
             raise ValueError("the kafka feed needs a broker: give --kafka HOST:PORT")
         return None
-    return {"bootstrap": bootstrap, "topic_prefix": prefix or "caseledger"}
+    return {"bootstrap": bootstrap, "topic_prefix": prefix or "caseledger", **replication}
 
 
 def _store_kinds(network: Network, overrides: Overrides) -> dict[str, StoreKind]:

@@ -113,7 +113,15 @@ class TopicSettings:
 
     partitions: int = 3
     replication_factor: int = 1
+    # How many replicas hold a record before `acks=all` confirms it; a
+    # partition with fewer in sync refuses writes (NOT_ENOUGH_REPLICAS)
+    # rather than confirm one copy. Three replicas and two: one broker may
+    # die and nothing confirmed is lost, nothing stops.
+    min_insync_replicas: int = 1
     configs: tuple[tuple[str, str], ...] = (("retention.ms", "-1"), ("retention.bytes", "-1"))
+
+    def topic_configs(self) -> dict[str, str]:
+        return {**dict(self.configs), "min.insync.replicas": str(self.min_insync_replicas)}
 
 
 @dataclass(frozen=True, order=True)
@@ -320,7 +328,7 @@ class TopicAdmin:
             topic: {
                 "num_partitions": s.partitions,
                 "replication_factor": s.replication_factor,
-                "configs": dict(s.configs),
+                "configs": s.topic_configs(),
             }
             for topic in topics
         }

@@ -34,7 +34,7 @@ from caseledger.nodes.handoff.handover import Handoffs
 from caseledger.nodes.handoff.service import HandoffService
 from caseledger.nodes.metrics import Metrics
 from caseledger.nodes.replication.grpc_feed import LogStreamFeed, Source
-from caseledger.nodes.replication.kafka_client import BrokerSettings
+from caseledger.nodes.replication.kafka_client import BrokerSettings, TopicSettings
 from caseledger.nodes.replication.kafka_feed import KafkaFeed, KafkaPublisher, TopicLayout
 from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
 from caseledger.nodes.service.audit import AuditService
@@ -342,6 +342,10 @@ def _kafka_replication(
         broker,
         layout,
         positions_env,
+        topics=TopicSettings(
+            replication_factor=config.kafka_replication_factor,
+            min_insync_replicas=config.kafka_min_insync_replicas,
+        ),
         registry=workers.registry,
         workers=workers,
     )

@@ -280,7 +280,8 @@ def test_every_problem_is_reported_in_line_order() -> None:
         + "    address: 127.0.0.1:50113\n"
     )
     assert problems_of(text) == [
-        "line 2: kafka.x: unknown key; expected one of bootstrap, topic_prefix",
+        "line 2: kafka.x: unknown key; expected one of bootstrap, topic_prefix, "
+        "replication_factor, min_insync_replicas",
         "line 10: nodes[2] (370102000000) name: missing: the division's name, e.g. 济南市",
         "line 11: nodes[2] (370102000000) address: port 50110 clashes "
         f"(both hosts are this machine's loopback) with {PROVINCE}",
