@@ -154,6 +154,11 @@ def _kafka_section(network: Network, overrides: Overrides) -> dict[str, Any] | N
         }
     if overrides.kafka is not None:
         bootstrap = [part.strip() for part in overrides.kafka.split(",") if part.strip()]
+    if overrides.replication_factor is not None:
+        # A majority in sync: one copy may be lost and every write still
+        # lands on two (with 3), none is confirmed on a copy alone.
+        factor = overrides.replication_factor
+        replication = {"replication_factor": factor, "min_insync_replicas": factor // 2 + 1}
     if bootstrap is None:
         if uses_kafka:
             raise ValueError("the kafka feed needs a broker: give --kafka HOST:PORT")
