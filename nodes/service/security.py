@@ -14,7 +14,7 @@ from caseledger.nodes.service.gate import Gate
 from caseledger.nodes.service.operators import Operators
 from caseledger.nodes.trust.callers import Callers
 from caseledger.nodes.trust.errors import TrustError
-from caseledger.nodes.trust.revocation import RevocationList
+from caseledger.nodes.trust.revocation import GATE_RECHECK, RevocationList
 from caseledger.nodes.trust.transport import INSECURE, Transport, node_key_pair
 
 _log = structlog.get_logger("caseledger.nodes.server")
@@ -33,7 +33,7 @@ def security_of(config: NodeConfig, metrics: Metrics) -> tuple[Transport, Gate |
         return INSECURE, None
     pair = node_key_pair(config.data_dir, config.code)
     ca = x509.load_pem_x509_certificate(pair.ca)
-    revocations = RevocationList(config.revocation_list, ca)
+    revocations = RevocationList(config.revocation_list, ca, recheck=GATE_RECHECK)
     revocations.serials()  # fail at start, not at the first call, if it cannot be read
     return Transport(pair), Gate(Callers(revocations), operators_of(config), metrics)
 

@@ -11,6 +11,7 @@ hold the case, and every operator token that does not allow the command.
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from caseledger.nodes.identity import (
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.nodes.trust.clients import CLIENT_URI_PREFIX
 from caseledger.nodes.trust.layout import write_private_key
-from caseledger.nodes.trust.revocation import REASONS, revoke
+from caseledger.nodes.trust.revocation import GATE_RECHECK, REASONS, revoke
 from caseledger.nodes.trust.transport import KeyPair, Transport
 from caseledger.v1 import (
     handoff_pb2,
@@ -189,9 +190,11 @@ def test_an_expired_certificate_is_refused_in_the_handshake(
 # -- per call: the certificate ------------------------------------------------------------
 
 
-def test_a_certificate_revoked_while_the_node_runs_is_refused_from_the_next_call(
+def test_a_certificate_revoked_while_the_node_runs_is_refused_once_the_gate_looks_again(
     network: Network,
 ) -> None:
+    # The gate reads the list at most once per GATE_RECHECK seconds: a call
+    # made that long after the revoke is refused.
     folder = network.pki.client_folder("revoked-desk")
     cert = x509.load_pem_x509_certificate((folder / "client.crt").read_bytes())
     transport = network.pki.client("revoked-desk")
@@ -199,6 +202,7 @@ def test_a_certificate_revoked_while_the_node_runs_is_refused_from_the_next_call
         submit(channel)  # accepted before the revocation
         before = network.written()
         revoke(network.pki.authority, [cert.serial_number], REASONS["key_compromise"])
+        time.sleep(GATE_RECHECK)
         error = refused(lambda: submit(channel), grpc.StatusCode.UNAUTHENTICATED)
     assert reason_of(error) == "CERTIFICATE_REVOKED"
     assert network.written() == before

@@ -39,6 +39,43 @@ def test_a_live_reader_sees_a_revocation_without_a_restart(
     assert reader.is_revoked(province.cert)
 
 
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_gate_reader_sees_a_revocation_once_its_recheck_has_passed(
+    authority: Authority, province: IssuedCertificate
+) -> None:
+    clock = Clock()
+    reader = RevocationList(authority.folder.crl, authority.cert, recheck=1.0, clock=clock)
+    assert not reader.is_revoked(province.cert)
+    revoke(authority, [province.cert.serial_number], x509.ReasonFlags.key_compromise)
+    clock.now += 0.5
+    assert not reader.is_revoked(province.cert)  # the list read half a second ago
+    clock.now += 0.5
+    assert reader.is_revoked(province.cert)
+
+
+def test_a_gate_reader_fails_closed_on_a_missing_list_once_its_recheck_has_passed(
+    authority: Authority, province: IssuedCertificate
+) -> None:
+    clock = Clock()
+    reader = RevocationList(authority.folder.crl, authority.cert, recheck=1.0, clock=clock)
+    assert not reader.is_revoked(province.cert)
+    authority.folder.crl.unlink()
+    clock.now += 1.0
+    with pytest.raises(TrustError, match="cannot read the revocation list"):
+        reader.is_revoked(province.cert)
+    with pytest.raises(TrustError):  # a failed look is not remembered as a good one
+        reader.is_revoked(province.cert)
+
+
 def test_revoking_adds_to_the_list_and_keeps_what_was_there(
     authority: Authority, province: IssuedCertificate, tmp_path: Path
 ) -> None:
