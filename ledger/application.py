@@ -155,8 +155,14 @@ class CaseLedger(Application[UUID]):
         channel: SubmissionChannel,
         applicant: ApplicantForm,
         materials: list[Material],
+        *,
+        terms: ItemTerms | None = None,
     ) -> Outcome:
-        """申报/收件: open a case owned by this node."""
+        """申报/收件: open a case owned by this node.
+
+        `terms`: the item's terms as the caller read them (`item_for_submission`)
+        for many submissions of one item at once, an import's call; read here
+        when left out."""
         case_id = case_id_for(self.node, ctx.request_id)
         with self._lock(case_id):
             existing = self._find(case_id)
@@ -166,7 +172,8 @@ class CaseLedger(Application[UUID]):
                     raise CaseExists(existing.number)
                 return Outcome(case_id, existing.number, version, replayed=True)
             self._take_request(ctx, case_id)  # before a key is made for the applicant
-            terms = self.item_for_submission(item_code)
+            if terms is None or str(terms.implementation_code) != item_code:
+                terms = self.item_for_submission(item_code)
             item = ItemRef(
                 basic_code=str(terms.implementation_code.basic_code),
                 implementation_code=str(terms.implementation_code),

@@ -55,11 +55,17 @@ def seal_applicant(form: ApplicantForm, keys: SubjectKeys) -> Applicant:
     if violations:
         raise InvalidInput(*violations)
     subject = keys.subject_of(id_number)
+    fields = {"name": form.name.strip(), "id_number": id_number}
+    if form.phone:
+        fields["phone"] = form.phone
+    if form.address:
+        fields["address"] = form.address
+    sealed = keys.seal_fields(subject, fields)  # the subject's key read once
     return Applicant(
         type=form.type,
         subject=subject,
-        name=keys.seal(subject, "name", form.name.strip()),
-        id_number=keys.seal(subject, "id_number", id_number),
-        phone=keys.seal(subject, "phone", form.phone) if form.phone else None,
-        address=keys.seal(subject, "address", form.address) if form.address else None,
+        name=sealed["name"],
+        id_number=sealed["id_number"],
+        phone=sealed.get("phone"),
+        address=sealed.get("address"),
     )

@@ -19,6 +19,7 @@ _PEPPER = "node-pepper"  # not a subject id: those are 32 hex digits
 class SQLiteSubjectKeyStore:
     def __init__(self, path: str) -> None:
         self._lock = threading.Lock()
+        self._pepper: bytes | None = None
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -32,10 +33,15 @@ class SQLiteSubjectKeyStore:
         )
 
     def pepper(self) -> bytes:
-        """The node's secret for deriving subject ids from identity numbers."""
-        key = self.key_for(_PEPPER)
-        assert key is not None
-        return key
+        """The node's secret for deriving subject ids from identity numbers.
+
+        Read once: it is made with the store and never changes (no subject id
+        can name it, so nothing erases it), and every submission asks for it."""
+        if self._pepper is None:
+            key = self.key_for(_PEPPER)
+            assert key is not None
+            self._pepper = key
+        return self._pepper
 
     def key_for(self, subject: str) -> bytes | None:
         with self._lock:

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,13 +90,20 @@ class SubjectKeys:
     def seal(self, subject: str, field: str, plaintext: str) -> Sealed:
         """Encrypt `plaintext`; the field name is bound in as associated data
         so a sealed phone number cannot be passed off as an ID number."""
-        if not plaintext:
-            raise InvalidInput.single(field, "must not be empty")
-        nonce = os.urandom(_NONCE_BYTES)
-        body = AESGCM(self._key(subject, create=True)).encrypt(
-            nonce, plaintext.encode("utf-8"), field.encode("ascii")
-        )
-        return Sealed(subject, base64.b64encode(nonce + body).decode("ascii"))
+        return self.seal_fields(subject, {field: plaintext})[field]
+
+    def seal_fields(self, subject: str, fields: Mapping[str, str]) -> dict[str, Sealed]:
+        """`seal` of each field's text, the subject's key read (or made) once."""
+        for field, plaintext in fields.items():
+            if not plaintext:
+                raise InvalidInput.single(field, "must not be empty")
+        cipher = AESGCM(self._key(subject, create=True))
+        sealed = {}
+        for field, plaintext in fields.items():
+            nonce = os.urandom(_NONCE_BYTES)
+            body = cipher.encrypt(nonce, plaintext.encode("utf-8"), field.encode("ascii"))
+            sealed[field] = Sealed(subject, base64.b64encode(nonce + body).decode("ascii"))
+        return sealed
 
     def open(self, sealed: Sealed, field: str) -> str:
         raw = base64.b64decode(sealed.ciphertext)

@@ -27,6 +27,7 @@ from eventsourcing.persistence import OperationalError
 
 from caseledger.ledger.application import CaseLedger, Outcome
 from caseledger.ledger.case.aggregate import Context, Material, Operator
+from caseledger.ledger.catalogue import ItemTerms
 from caseledger.ledger.codes.vocabulary import SubmissionChannel
 from caseledger.ledger.errors import FieldViolation, InvalidInput, LedgerError
 from caseledger.ledger.intake import ApplicantForm, seal_applicant
@@ -62,6 +63,8 @@ class _Submission:
     channel: SubmissionChannel
     form: ApplicantForm
     materials: list[Material]
+    terms: ItemTerms
+    """The item as read once for the whole call, not again per record."""
 
 
 class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
@@ -106,7 +109,9 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
         raise AssertionError("unreachable: abort raises")
 
     def _submit(self, s: _Submission) -> Outcome:
-        return self._ledger.submit(s.ctx, s.item_code, s.channel, s.form, s.materials)
+        return self._ledger.submit(
+            s.ctx, s.item_code, s.channel, s.form, s.materials, terms=s.terms
+        )
 
     # -- checks ----------------------------------------------------------------
 
@@ -119,7 +124,7 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
         submissions: list[_Submission] = []
         seen: dict[str, int] = {}
         operators: dict[tuple[str, str], Operator] = {}
-        items: dict[str, InvalidInput | None] = {}
+        items: dict[str, ItemTerms | InvalidInput] = {}
         # Applicants are sealed under a scratch key store to check them: one per
         # call, and no key is kept for an applicant whose record is refused.
         scratch = SubjectKeys(MemorySubjectKeyStore())
@@ -157,7 +162,9 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
         record: intake_pb2.ImportRecord,
         context: grpc.ServicerContext,
         checks: convert.Violations,
-        known: tuple[dict[tuple[str, str], Operator], dict[str, InvalidInput | None], SubjectKeys],
+        known: tuple[
+            dict[tuple[str, str], Operator], dict[str, ItemTerms | InvalidInput], SubjectKeys
+        ],
     ) -> _Submission | None:
         """The record's submission, its fields checked (paths inside the submission)."""
         operators, items, scratch = known
@@ -180,12 +187,17 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
         )
         form = checks.check(lambda: convert.applicant_form(request.applicant))
         checks.found.extend(convert.material_violations(list(request.materials), "materials"))
+        terms: ItemTerms | None = None
         if code is not None:
             if str(code) not in items:
-                items[str(code)] = _refusal(lambda: self._ledger.item_for_submission(str(code)))
-            refused = items[str(code)]
-            if refused is not None:
-                checks.found.extend(refused.violations)
+                items[str(code)] = _terms_or_refusal(
+                    lambda: self._ledger.item_for_submission(str(code))
+                )
+            found = items[str(code)]
+            if isinstance(found, InvalidInput):
+                checks.found.extend(found.violations)
+            else:
+                terms = found
         if form is not None:
             checks.check(lambda: seal_applicant(form, scratch))  # the ledger's own rules
         if checks.found:
@@ -193,6 +205,7 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
         assert code is not None
         assert channel is not None
         assert form is not None
+        assert terms is not None
         key = (meta.operator.id, meta.operator.role)
         if key not in operators:
             operators[key] = self._operator(meta, context)
@@ -215,6 +228,7 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
             channel,
             form,
             convert.materials(list(request.materials)),
+            terms,
         )
 
     def _moment(self, meta: types_pb2.CommandMeta, checks: convert.Violations) -> datetime:
@@ -260,6 +274,13 @@ class IntakeService(intake_pb2_grpc.IntakeServiceServicer):
             context.abort_with_status(store_unavailable_status(error))
         finally:
             self._metrics.latency.labels(rpc=_RPC).observe(time.perf_counter() - started)
+
+
+def _terms_or_refusal(read: Callable[[], ItemTerms]) -> ItemTerms | InvalidInput:
+    try:
+        return read()
+    except InvalidInput as error:
+        return error
 
 
 def _refusal(check: Callable[[], object]) -> InvalidInput | None:

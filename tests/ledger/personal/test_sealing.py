@@ -93,3 +93,38 @@ def test_an_erasure_survives_a_restart(tmp_path: Path) -> None:
 )
 def test_names_are_masked_for_views(text: str, masked: str) -> None:
     assert mask(text) == masked
+
+
+class CountingStore(MemorySubjectKeyStore):
+    """Counts the reads of subject keys."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def key_for(self, subject: str) -> bytes | None:
+        self.reads += 1
+        return super().key_for(subject)
+
+
+def test_sealing_an_applicants_fields_reads_their_key_once_and_binds_each_field() -> None:
+    store = CountingStore()
+    keys = SubjectKeys(store)
+    subject = keys.subject_of(CITIZEN_ID)
+    sealed = keys.seal_fields(subject, {"name": "张三", "phone": "0531-86012345"})
+    assert store.reads == 1
+    assert keys.open(sealed["name"], "name") == "张三"
+    assert keys.open(sealed["phone"], "phone") == "0531-86012345"
+    with pytest.raises(ErasedSubject):
+        keys.open(sealed["phone"], "name")
+
+
+def test_a_node_reads_its_pepper_once(tmp_path: Path) -> None:
+    store = SQLiteSubjectKeyStore(str(tmp_path / "keys.sqlite"))
+    pepper = store.pepper()
+    assert SubjectKeys(store).subject_of(CITIZEN_ID) == SubjectKeys(store).subject_of(CITIZEN_ID)
+    assert store.pepper() is pepper
+    again = SQLiteSubjectKeyStore(str(tmp_path / "keys.sqlite"))
+    assert again.pepper() == pepper  # the same secret after a restart
+    store.close()
+    again.close()
