@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,6 +35,7 @@ import yaml
 from caseledger.ledger.trail.received import Delivery
 from caseledger.nodes.bench import data as bench_data
 from caseledger.nodes.bench.append import percentile
+from caseledger.nodes.bench.profiling import Profiler
 from caseledger.nodes.bench.targets import (
     P3_CATCH_UP_PER_SECOND,
     P3_KAFKA_LAG_OVER_OWN,
@@ -210,8 +212,17 @@ def _wait_stored(province: Province, keys: Sequence[tuple[str, int]], timeout: f
 
 
 def measure(
-    rate: float, seconds: float, backlog: int, feed: str, kafka: str | None
+    rate: float,
+    seconds: float,
+    backlog: int,
+    feed: str,
+    kafka: str | None,
+    *,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
+    """With `profile`, flame graphs of the township (its own process) and of the
+    province (this process, beside the load's client) during the steady load,
+    and of the province during the catch-up, in that folder."""
     with tempfile.TemporaryDirectory(prefix="caseledger-p3-") as scratch:
         folder = Path(scratch)
         network = _network_file(folder, _free_ports(), feed, kafka)
@@ -225,10 +236,18 @@ def measure(
         address = township.stdout.readline().split()[1]
         province = Province(network)
         province.start()
+        profilers = (
+            None
+            if profile is None
+            else (Profiler(township.pid, profile / "township"), Profiler(os.getpid(), profile))
+        )
         try:
             lag, catch_up = asyncio.run(
-                _run(address, province, rate, seconds, backlog, credentials=credentials)
-            )
+                _run(
+                    address, province, rate, seconds, backlog,
+                    credentials=credentials, profilers=profilers,
+                )
+            )  # fmt: skip
         finally:
             province.stop()
             township.terminate()
@@ -261,12 +280,17 @@ async def _run(
     backlog: int,
     *,
     credentials: grpc.ChannelCredentials,
+    profilers: tuple[Profiler, Profiler] | None = None,
 ) -> tuple[LagFigures, CatchUp]:
     async with grpc.aio.secure_channel(address, credentials) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         numbers = await _cases(stub, 50)
+        for profiler in profilers or ():
+            profiler.begin("steady")
         acked = await _steady(stub, numbers, rate, seconds)
         await asyncio.to_thread(_wait_stored, province, list(acked), 60)
+        for profiler in profilers or ():
+            profiler.end()
         lags = [province.stored_at[key] - at for key, at in acked.items()]
         figures = LagFigures(
             rate, len(lags), percentile(lags, 0.5), percentile(lags, 0.99), max(lags) * 1000
@@ -275,8 +299,12 @@ async def _run(
         await _backlog(stub, numbers, backlog)
         before = set(province.stored_at)
         began = time.time()
+        if profilers is not None:
+            profilers[1].begin("catch-up")
         province.start()
         await asyncio.to_thread(_wait_count, province, len(before) + backlog, 120)
+        if profilers is not None:
+            profilers[1].end()
         times = [at for key, at in province.stored_at.items() if key not in before]
         # Stored in batches: the first batch's time stands for its whole batch.
         return figures, CatchUp(backlog, max(times) - began, max(times) - min(times))
@@ -335,11 +363,12 @@ def main(
     kafka: str | None,
     classpath: str | None,
     json_path: Path | None,
+    profile: Path | None = None,
 ) -> int:
     report: dict[str, Any] = {
         "benchmark": "P3 replication township -> province (mutual TLS)",
         "feed": feed,
-        **measure(rate, seconds, backlog, feed, kafka),
+        **measure(rate, seconds, backlog, feed, kafka, profile=profile),
     }
     if kafka and classpath:
         report["kafka_own"] = kafka_baseline(kafka, classpath, 2000)
@@ -405,10 +434,15 @@ def _cli(argv: list[str] | None = None) -> int:
         help="java -cp of the Kafka tools (python docker/services.py classpath kafka)",
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--profile", type=Path, metavar="FOLDER",
+        help="flame graphs (py-spy) of the township and the province during the loads",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     return main(
         rate=args.rate, seconds=args.seconds, backlog=args.backlog, feed=args.feed,
         kafka=args.kafka, classpath=args.kafka_classpath, json_path=args.json,
+        profile=args.profile,
     )  # fmt: skip
 
 
