@@ -116,10 +116,12 @@ class SQLiteRequestIds:
 
     def claim(self, request_id: str, claim: Claim) -> Claim:
         with self._lock, _store_errors():
-            self._conn.execute(
+            inserted = self._conn.execute(
                 "INSERT OR IGNORE INTO request_ids (request_id, case_id, digest) VALUES (?, ?, ?)",
                 (request_id, str(claim.case_id), claim.digest),
             )
+            if inserted.rowcount == 1:
+                return claim  # a new id, the usual case: no need to read it back
             row = self._conn.execute(
                 "SELECT case_id, digest FROM request_ids WHERE request_id = ?", (request_id,)
             ).fetchone()
