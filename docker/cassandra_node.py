@@ -1,4 +1,9 @@
-"""A single Apache Cassandra 5.0 node started from its jars on Java 17."""
+"""One Apache Cassandra 5.0 node started from its jars on Java 17.
+
+Alone (the single node of `services.py`) or as a member of the three-node
+cluster (`cassandra_cluster.py`): the member listens on its own loopback
+address and names the cluster's seed.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,13 @@ class CassandraSettings:
     port: int = 9042
     storage_port: int = 7000
     heap: str = "1g"
+    address: str = "127.0.0.1"
+    # `host:port,...` of the seeds; None: the node is its own seed (alone).
+    seeds: str | None = None
+    # A node of a fresh cluster has nothing to stream: it joins without bootstrap.
+    auto_bootstrap: bool = True
+    # Extra `-D` system properties (a cluster member's start-up timings).
+    properties: tuple[str, ...] = ()
 
     @property
     def conf_dir(self) -> Path:
@@ -62,7 +74,8 @@ def server_process(settings: CassandraSettings) -> ServerProcess:
 
 
 def busy_ports(settings: CassandraSettings) -> list[int]:
-    return [p for p in (settings.port, settings.storage_port) if port_answers(p)]
+    ports = (settings.port, settings.storage_port)
+    return [p for p in ports if port_answers(p, settings.address)]
 
 
 def prepare(settings: CassandraSettings) -> None:
@@ -75,6 +88,9 @@ def prepare(settings: CassandraSettings) -> None:
             native_port=settings.port,
             storage_port=settings.storage_port,
             data_dir=settings.data_dir,
+            address=settings.address,
+            seeds=settings.seeds or f"{settings.address}:{settings.storage_port}",
+            auto_bootstrap="true" if settings.auto_bootstrap else "false",
         )
     )
 
@@ -113,6 +129,7 @@ def start_command(settings: CassandraSettings) -> list[str]:
         # of the system tables.
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
         "-Dcassandra.unsafesystem=true",
+        *settings.properties,
         "-cp",
         f"{settings.conf_dir}:{settings.lib_dir}/*",
         "org.apache.cassandra.service.CassandraDaemon",
@@ -121,7 +138,7 @@ def start_command(settings: CassandraSettings) -> list[str]:
 
 def is_ready(settings: CassandraSettings) -> bool:
     """`SELECT release_version FROM system.local` answers over CQL."""
-    if not port_answers(settings.port):
+    if not port_answers(settings.port, settings.address):
         return False
     try:
         with warnings.catch_warnings():
@@ -137,7 +154,7 @@ def is_ready(settings: CassandraSettings) -> bool:
             errors="replace"
         )
     cluster = Cluster(
-        contact_points=["127.0.0.1"],
+        contact_points=[settings.address],
         port=settings.port,
         load_balancing_policy=DCAwareRoundRobinPolicy(local_dc=LOCAL_DATA_CENTRE),
         protocol_version=5,
