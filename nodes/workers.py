@@ -1,7 +1,7 @@
 """A node's background workers (后台线程), and what happens when one fails.
 
-A node runs threads beside its server: the courier, the handoff retries, one
-feed thread per source, the Kafka publisher, the checkpoint signer. A thread
+A node runs threads beside its server: the courier, the handoff retries, the
+feeds, the Kafka publisher, the checkpoint signer. A thread
 that dies on an unexpected error leaves the node answering calls as if all
 were well while its trails stop moving. So every worker reports through
 `Workers`: a failure that is not the expected network weather (a gRPC error,
@@ -31,11 +31,11 @@ HANDOFFS = "handoffs"
 PUBLISHER = "publisher"
 CHECKPOINTS = "checkpoints"
 KAFKA_FEED = "feed.kafka"
-"""The Kafka feed's one consumer thread (the gRPC feed has one per source, `feed_worker`)."""
+"""The Kafka feed's one consumer thread (the gRPC feed reports per source, `feed_worker`)."""
 
 
 def feed_worker(source: str) -> str:
-    """The worker name of the feed thread following `source`."""
+    """The worker name of the gRPC feed's following of `source` (a task of its loop)."""
     return f"feed.{source}"
 
 
