@@ -76,10 +76,12 @@ class ConsistencyUnmet(OperationalError):
         self.alive = int(unavailable.alive_replicas or 0)
         super().__init__(
             f"Cassandra cannot meet consistency {self.consistency}: it needs "
-            f"{self.required} live replica(s) of the data and has {self.alive}; the keyspace's "
-            "replication factor asks more of this cluster than its live nodes can give "
-            "(CASSANDRA_REPLICATION_FACTOR, a network file's replication_factor: at most the "
-            "number of nodes; or lower the consistency, docs/cassandra.md)"
+            f"{self.required} live replica(s) of the data and has {self.alive}: nodes of the "
+            "cluster that hold the data are down (send the request again once they are "
+            "back), or the keyspace's replication factor asks more of this cluster than its "
+            "nodes can give (CASSANDRA_REPLICATION_FACTOR, a network file's "
+            "replication_factor: at most the number of nodes; or lower the consistency, "
+            "docs/cassandra.md)"
         )
 
 
@@ -120,6 +122,10 @@ class CqlSession:
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=settings.request_timeout,
             control_connection_timeout=settings.request_timeout,
+            # A schema change returns once every live node has it (the driver's
+            # 10 s were too short on a loaded cluster: the first writes then met
+            # a member without the new table, INCOMPATIBLE_SCHEMA).
+            max_schema_agreement_wait=int(_SCHEMA_TIMEOUT),
             # Without it a request of more than one TCP segment waits out the
             # peer's delayed ACK (40 ms) behind Nagle's algorithm.
             sockopts=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
