@@ -14,8 +14,8 @@ dialled, as the province tells its sources apart), in plaintext: the harness
 measures the province's ingest, not TLS, and says so.
 
 Run as a process, it reads one JSON line from stdin (`codes`, `events` per
-township, `batch` records per stream message, `kafka`: null or
-`{"bootstrap", "prefix"}`), makes the logs, and answers on stdout:
+township, `batch` records per stream message, `ports` by code or none,
+`kafka`: null or `{"bootstrap", "prefix"}`), makes the logs, and answers on stdout:
 `{"addresses": {code: address}}` once it serves them; `connected` once
 every township has a stream waiting (gRPC; at once for Kafka). The line
 `release` on stdin then sends every log (streams, or topics); the line
@@ -87,8 +87,9 @@ class Townships:
 
         return connected
 
-    async def serve(self) -> dict[str, str]:
-        """Start a server per township; their addresses, by code."""
+    async def serve(self, ports: dict[str, int] | None = None) -> dict[str, str]:
+        """Start a server per township, on its port of `ports` (default: any
+        free one); their addresses, by code."""
         addresses = {}
         for code, records in self.logs.items():
             server = grpc.aio.server()
@@ -96,7 +97,7 @@ class Townships:
                 TownshipLog(records, self._batch, self.released, self._connected_of(code)),
                 server,
             )
-            port = server.add_insecure_port("127.0.0.1:0")
+            port = server.add_insecure_port(f"127.0.0.1:{(ports or {}).get(code, 0)}")
             await server.start()
             self._servers.append(server)
             addresses[code] = f"127.0.0.1:{port}"
@@ -106,22 +107,28 @@ class Townships:
         await asyncio.gather(*(server.stop(0) for server in self._servers))
 
 
-def publish(bootstrap: str, prefix: str, logs: dict[str, list[log_pb2.LogRecord]]) -> int:
-    """Send every township's log to its authored topic, as its publisher would."""
-    from caseledger.nodes.replication.kafka_client import BrokerSettings, TopicProducer
-    from caseledger.nodes.replication.topics import TopicLayout
+class Publisher:
+    """Sends every township's log to its authored topic, as its publisher would;
+    opened before the release, so the release sends and nothing else."""
 
-    layout = TopicLayout(prefix)
-    producer = TopicProducer(BrokerSettings((bootstrap,), client_id="caseledger-province-bench"))
-    producer.open()
-    try:
-        return producer.send_all(
-            (layout.authored(code), record.originator_id.encode(), record.SerializeToString())
+    def __init__(self, bootstrap: str, prefix: str) -> None:
+        from caseledger.nodes.replication.kafka_client import BrokerSettings, TopicProducer
+        from caseledger.nodes.replication.topics import TopicLayout
+
+        self._layout = TopicLayout(prefix)
+        settings = BrokerSettings((bootstrap,), client_id="caseledger-province-bench")
+        self._producer = TopicProducer(settings)
+        self._producer.open()
+
+    def publish(self, logs: dict[str, list[log_pb2.LogRecord]]) -> int:
+        return self._producer.send_all(
+            (self._layout.authored(code), record.originator_id.encode(), value)
             for code, records in logs.items()
-            for record in records
+            for record, value in ((r, r.SerializeToString()) for r in records)
         )
-    finally:
-        producer.close()
+
+    def close(self) -> None:
+        self._producer.close()
 
 
 async def _lines() -> AsyncIterator[str]:
@@ -138,19 +145,21 @@ async def _run(job: dict[str, Any]) -> None:
     logs = {code: township_log(code, int(job["events"])) for code in job["codes"]}
     townships = Townships(logs, int(job.get("batch", 10)))
     kafka = job.get("kafka")
-    _say({"addresses": {} if kafka else await townships.serve()})
-    if not kafka:
+    publisher = Publisher(kafka["bootstrap"], kafka["prefix"]) if kafka else None
+    _say({"addresses": {} if kafka else await townships.serve(job.get("ports"))})
+    if publisher is None:
         await townships.all_connected.wait()
     _say("connected")
     async for line in _lines():
         if line == "release":
-            if kafka:
-                sent = await asyncio.to_thread(publish, kafka["bootstrap"], kafka["prefix"], logs)
-                _say({"published": sent})
+            if publisher is not None:
+                await asyncio.to_thread(publisher.publish, logs)
             townships.released.set()
         elif line == "stop":
             break
     await townships.stop()
+    if publisher is not None:
+        publisher.close()
 
 
 def main() -> int:

@@ -49,6 +49,7 @@ P3_LAG_P50_MS = Target("P3 lag p50 ms", 10.0, at_least=False)
 P3_LAG_P99_MS = Target("P3 lag p99 ms", 50.0, at_least=False)
 P3_KAFKA_LAG_OVER_OWN = Target("P3 Kafka feed lag p99 / Kafka's own p99", 3.0, at_least=False)
 P3_CATCH_UP_PER_SECOND = Target("P3 catch-up events/s from the first stored", 30_000, True)
+P6_COST_OVER_BASELINE = Target("P6 per-event ingest CPU / at the fewest sources", 1.5, False)
 
 
 def verdicts(measured: list[tuple[Target, float]]) -> list[str]:
