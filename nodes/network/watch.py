@@ -48,6 +48,8 @@ CHECK_EVERY = 3.0
 """Seconds between two looks at the network."""
 _CONNECT_TIMEOUT = 1.0
 _QUARANTINE = "caseledger.quarantine"
+# A Kafka node's publisher: NOT_SERVING while its events cannot reach the brokers.
+_PUBLISHING = "caseledger.publishing"
 _LAG = "caseledger_replication_lag_events"
 
 
@@ -146,6 +148,8 @@ class HealthWatch:
     def _health(self, node: WatchedNode) -> Iterator[tuple[str, str]]:
         code = node.spec.code
         services = ["", _QUARANTINE, *(health_service(w) for w in self._workers(code))]
+        if node.spec.feed == "kafka":
+            services.append(_PUBLISHING)
         try:
             with self._transport.channel(node.address, code) as channel:
                 check = health_pb2_grpc.HealthStub(channel).Check

@@ -21,6 +21,8 @@ import kafka.errors
 # CreateTopics error code for a topic that is already there: not a failure
 # for "make sure these topics exist".
 _TOPIC_ALREADY_EXISTS = 36
+# How long past its delivery timeout a flush may wait for the last answers.
+_FLUSH_GRACE_S = 5.0
 
 
 class BrokerError(Exception):
@@ -196,7 +198,10 @@ class TopicProducer:
             futures = [
                 self._client.send(topic, key=key, value=value) for topic, key, value in records
             ]
-            self._client.flush()
+            # Bounded: a record not confirmed within its delivery timeout has
+            # failed, and a producer still waiting past that is wedged (seen
+            # with brokers killed mid-request); the caller starts a fresh one.
+            self._client.flush(timeout=self._settings.delivery_timeout_ms / 1000 + _FLUSH_GRACE_S)
         except kafka.errors.KafkaError as error:
             raise DeliveryFailed(f"send failed: {error}") from error
         failed = [f.exception for f in futures if not f.succeeded()]
@@ -206,7 +211,13 @@ class TopicProducer:
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.close(timeout=5)
+            try:
+                self._client.close(timeout=5)
+            except kafka.errors.KafkaTimeoutError:
+                # Records still unanswered (a failed page, which a fresh
+                # producer sends again). kafka-python's close gives up at its
+                # flush and leaves the sender thread running: stop it here.
+                self._client._sender.force_close()
             self._client = None
 
 

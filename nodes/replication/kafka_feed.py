@@ -25,6 +25,19 @@ ancestor consumes its subtree's checkpoint topics with its authored ones and
 hands them to its witness, which waits, if need be, for the events a
 checkpoint covers (they come on other partitions, in their own time).
 
+Publishing stalled. When the brokers cannot take the node's records (too
+few replicas in sync on a cluster, below `min.insync.replicas`, or no
+broker reachable), the producer retries and the page waits. The node keeps
+taking appends all the same; they queue in its own log. A watch beside the
+publisher says so once a page has waited `stall_after` seconds, or at once
+when the broker refused or could not be reached: the health service
+`caseledger.publishing` turns NOT_SERVING, `caseledger_publishing_stalled`
+is 1, and a warning names the topic and why; `caseledger_unpublished_events`
+counts the authored events not yet confirmed and
+`caseledger_publish_waiting_seconds` how long the oldest page has waited.
+When a page is confirmed again, all three clear and "publishing resumed" is
+logged with how long it stalled.
+
 A topic's partition count is fixed when it is created: adding partitions
 would move a case's later events to another partition, where they could
 overtake the earlier ones.
@@ -62,6 +75,7 @@ quarantined by the intake, and the partition goes on with its other cases.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 import structlog
@@ -73,7 +87,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 from google.protobuf.message import DecodeError
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from caseledger.ledger import names
 from caseledger.ledger.catalogue import is_reference_data
@@ -103,6 +117,7 @@ from caseledger.v1 import log_pb2
 _log = structlog.get_logger("caseledger.nodes.replication.port")
 # The layout lives in `topics`; named here too, where the adapter is.
 __all__ = [
+    "PUBLISHING_HEALTH",
     "KafkaFeed",
     "KafkaPublisher",
     "TopicLayout",
@@ -121,6 +136,12 @@ MAX_RECORD_BYTES = 1024 * 1024
 """kafka-python's `max_request_size` and, give or take, the broker's
 `message.max.bytes`: the largest record a topic takes by default."""
 _RECORD_OVERHEAD = 128  # record and batch headers, counted generously
+PUBLISHING_HEALTH = "caseledger.publishing"
+"""SERVING while the publisher's pages reach the broker; NOT_SERVING while stalled."""
+STALL_AFTER_SECONDS = 5.0
+"""How long a page may wait for the broker before publishing counts as stalled:
+longer than a partition's leader takes to move to another broker."""
+_WATCH_SECONDS = 1.0
 
 
 def log_record_of(record: Record) -> log_pb2.LogRecord:
@@ -155,8 +176,18 @@ class KafkaPublisher:
         registry: CollectorRegistry | None = None,
         max_record_bytes: int = MAX_RECORD_BYTES,
         workers: Workers | None = None,
+        publishing: Callable[[bool], None] | None = None,
+        stall_after: float = STALL_AFTER_SECONDS,
     ) -> None:
         self._workers = workers if workers is not None else Workers()
+        registry = registry or CollectorRegistry()
+        # Told True while pages reach the broker, False while publishing stalls.
+        self._publishing = publishing
+        self._stall_after = stall_after
+        self._waiting_since: float | None = None  # a page taken, not confirmed yet
+        self._refused: str | None = None  # the broker's last refusal since a success
+        self._stalled_since: float | None = None
+        self._watch: threading.Thread | None = None
         self.topic = layout.authored(code)
         self.checkpoint_topic = layout.checkpoints(code)
         # The node's checkpoint of its log up to a position, when it signs them.
@@ -167,7 +198,26 @@ class KafkaPublisher:
             "caseledger_events_not_published",
             "Events of the authored log over the topic's message limit, left out of it",
             ["topic", "case", "version"],
-            registry=registry or CollectorRegistry(),
+            registry=registry,
+        )
+        self.stalled = Gauge(
+            "caseledger_publishing_stalled",
+            "1 while the authored events cannot reach the broker (a page waited "
+            "too long or the broker refused), 0 while they do",
+            ["topic"],
+            registry=registry,
+        )
+        self.unpublished = Gauge(
+            "caseledger_unpublished_events",
+            "Events of the authored log not yet confirmed on the broker",
+            ["topic"],
+            registry=registry,
+        )
+        self.waiting = Gauge(
+            "caseledger_publish_waiting_seconds",
+            "How long the oldest unconfirmed page has waited for the broker (0: none waits)",
+            ["topic"],
+            registry=registry,
         )
         self.reference_topic = layout.reference(code)
         self._log = log
@@ -187,14 +237,69 @@ class KafkaPublisher:
 
     def start(self) -> None:
         self._workers.started(PUBLISHER)
+        self.stalled.labels(topic=self.topic).set(0)
+        if self._publishing is not None:
+            self._publishing(True)
         self._thread = threading.Thread(target=self._run, name=f"publish-{self.topic}", daemon=True)
         self._thread.start()
+        self._watch = threading.Thread(
+            target=self._watch_stall, name=f"publish-watch-{self.topic}", daemon=True
+        )
+        self._watch.start()
 
     def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
+        if self._watch is not None:
+            self._watch.join(timeout=5)
         self._factory.close()
+
+    def is_stalled(self) -> bool:
+        """Whether publishing counts as stalled now (see the module docstring)."""
+        return self._stalled_since is not None
+
+    def _watch_stall(self) -> None:
+        """Every second: how far publishing is behind, and whether it stalled."""
+        while not self._stopping.wait(_WATCH_SECONDS):
+            try:
+                head = self._log.max_notification_id() or 0
+                self.unpublished.labels(topic=self.topic).set(max(head - self.position(), 0))
+            except Exception as error:  # the store's trouble shows in its own health
+                _log.debug("unpublished events unknown", topic=self.topic, error=str(error))
+            waiting_since = self._waiting_since
+            waited = 0.0 if waiting_since is None else time.monotonic() - waiting_since
+            self.waiting.labels(topic=self.topic).set(waited)
+            refused = self._refused
+            if self._stalled_since is None and (refused or waited >= self._stall_after):
+                self._stalled_since = time.monotonic()
+                self.stalled.labels(topic=self.topic).set(1)
+                _log.warning(
+                    "publishing stalled: authored events wait in the node's log",
+                    topic=self.topic,
+                    waited_seconds=round(waited, 1),
+                    reason=refused or "the broker has not confirmed a page",
+                )
+                if self._publishing is not None:
+                    self._publishing(False)
+
+    def _confirmed(self) -> None:
+        """A page reached the broker: publishing is not stalled (any more)."""
+        self._waiting_since = None
+        self._refused = None
+        stalled_since = self._stalled_since
+        if stalled_since is None:
+            return
+        self._stalled_since = None
+        self.stalled.labels(topic=self.topic).set(0)
+        self.waiting.labels(topic=self.topic).set(0)
+        _log.info(
+            "publishing resumed",
+            topic=self.topic,
+            stalled_seconds=round(time.monotonic() - stalled_since, 1),
+        )
+        if self._publishing is not None:
+            self._publishing(True)
 
     def _run(self) -> None:
         backoff = _BACKOFF_FIRST
@@ -218,7 +323,8 @@ class KafkaPublisher:
                 self._workers.succeeded(PUBLISHER)
             except Exception as error:
                 if isinstance(error, BrokerError):
-                    _log.warning("publishing stalled", topic=self.topic, error=str(error))
+                    self._refused = str(error)
+                    _log.warning("publishing failed; retrying", topic=self.topic, error=str(error))
                 else:
                     # Not the broker's weather: a store or a bug. Shown in health.
                     self._workers.failed(PUBLISHER, error, topic=self.topic)
@@ -254,7 +360,11 @@ class KafkaPublisher:
         # Caught up with a checkpoint owed: look once, and send it if nothing came.
         page = tail.take(_PAGE, timeout=0 if self._owed else _IDLE_SECONDS)
         if not page:
+            if not self._owed:
+                self._confirmed()  # caught up: nothing waits for the broker
             return 0
+        if self._waiting_since is None:
+            self._waiting_since = time.monotonic()
         head = self._log.max_notification_id() or page[-1].id
         records: list[tuple[str, bytes, bytes]] = []
         size = 0
@@ -286,6 +396,7 @@ class KafkaPublisher:
             producer.send_all(records)
         self._send_checkpoint(producer, published)
         self._positions.insert_tracking(Tracking(self.topic, published))
+        self._confirmed()
         return published - page[0].id + 1
 
     def _send_checkpoint(self, producer: TopicProducer, position: int) -> None:

@@ -35,7 +35,12 @@ from caseledger.nodes.handoff.service import HandoffService
 from caseledger.nodes.metrics import Metrics
 from caseledger.nodes.replication.grpc_feed import LogStreamFeed, Source
 from caseledger.nodes.replication.kafka_client import BrokerSettings, TopicSettings
-from caseledger.nodes.replication.kafka_feed import KafkaFeed, KafkaPublisher, TopicLayout
+from caseledger.nodes.replication.kafka_feed import (
+    PUBLISHING_HEALTH,
+    KafkaFeed,
+    KafkaPublisher,
+    TopicLayout,
+)
 from caseledger.nodes.replication.port import Feed, FeedMetrics, Intake
 from caseledger.nodes.service.audit import AuditService
 from caseledger.nodes.service.boundary import Boundary
@@ -240,7 +245,13 @@ def start(
     exchange.start()
     intake = Intake(received, ledger.known_hashes, FeedMetrics(metrics.registry))
     feed, publisher = _feed(
-        config, ledger, intake, sources=sources, transport=transport, workers=workers
+        config,
+        ledger,
+        intake,
+        sources=sources,
+        transport=transport,
+        workers=workers,
+        health_servicer=health_servicer,
     )
     if config.witness:
         # Before the feed starts, so the witness sees every event it stores (docs/audit.md).
@@ -295,6 +306,19 @@ def _report_quarantine(health_servicer: health.HealthServicer, received: Receive
     quarantine.observe(held)
 
 
+def _publishing_health(health_servicer: health.HealthServicer) -> Callable[[bool], None]:
+    """`caseledger.publishing` SERVING while the authored events reach the broker,
+    NOT_SERVING while publishing stalls (the node takes appends all the same)."""
+
+    def publishing(flowing: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING
+        if not flowing:
+            status = health_pb2.HealthCheckResponse.NOT_SERVING
+        health_servicer.set(PUBLISHING_HEALTH, status)
+
+    return publishing
+
+
 def _projections_health(health_servicer: health.HealthServicer) -> Callable[[bool], None]:
     """`PROJECTIONS_HEALTH` is SERVING while the views' follower runs and NOT_SERVING
     once it stops or fails, so `grpc_health_probe -service caseledger.projections`
@@ -318,18 +342,23 @@ def _feed(
     sources: Sequence[Source],
     transport: Transport,
     workers: Workers,
+    health_servicer: health.HealthServicer,
 ) -> tuple[Feed, KafkaPublisher | None]:
     """The node's feed (not started yet): the log streams of `sources`, or (feed
     `kafka`) the topic consumer, with its publisher started."""
     if config.feed != "kafka":
         return LogStreamFeed(list(sources), intake, transport, workers), None
-    publisher, feed = _kafka_replication(config, ledger, intake, workers)
+    publisher, feed = _kafka_replication(config, ledger, intake, workers, health_servicer)
     publisher.start()
     return feed, publisher
 
 
 def _kafka_replication(
-    config: NodeConfig, ledger: CaseLedger, intake: Intake, workers: Workers
+    config: NodeConfig,
+    ledger: CaseLedger,
+    intake: Intake,
+    workers: Workers,
+    health_servicer: health.HealthServicer,
 ) -> tuple[KafkaPublisher, KafkaFeed]:
     if not config.kafka_bootstrap:
         raise ValueError(f"node {config.code}: the kafka feed needs a broker (kafka_bootstrap)")
@@ -348,5 +377,6 @@ def _kafka_replication(
         ),
         registry=workers.registry,
         workers=workers,
+        publishing=_publishing_health(health_servicer),
     )
     return publisher, KafkaFeed(config.code, intake, broker, layout, workers=workers)
