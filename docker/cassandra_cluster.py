@@ -10,11 +10,14 @@ No member opens JMX (none is asked for), so nothing else is bound. Each
 member has its own run folder (`<home>/cassandra-cluster/run/member-N`:
 conf, data, logs, pid); the jars are the single node's
 (`<home>/cassandra/lib`). One cluster name, one data centre
-(`datacenter1`), one token per node; member 1 is the seed.
+(`datacenter1`), one token per node; every member is a seed. The system
+tables are synced as Cassandra does by default (unlike the single test
+node): a member killed -9 keeps the schema it acknowledged.
 
 A fresh cluster starts without bootstrapping (there is no data to stream,
 and a bootstrap waits out the ring delay and lets one node join at a
-time): member 1 first, then 2 and 3 together once 1 answers. `start`
+time): member 1 first, then 2 and 3 together once 1 answers; a later
+start of all three takes the same order. `start`
 returns when every member answers CQL and sees the other two alive (a
 read at consistency ALL of a keyspace of replication factor 3, coordinated
 by each member in turn). `start --member N` starts one member with its
@@ -111,7 +114,10 @@ def configure(
     heap: str = "768m",
     ready_timeout_s: float = 300.0,
 ) -> Cluster:
-    seeds = f"127.0.0.1:{storage_port}"
+    # Every member is a seed: a seed that finds no peer goes on alone, so any
+    # member restarts whichever others are down (a non-seed refuses to start
+    # without one: "Unable to gossip with any peers").
+    seeds = ",".join(f"127.0.0.{n}:{storage_port}" for n in MEMBERS)
     members = []
     for number in MEMBERS:
         settings = cassandra_node.CassandraSettings(
@@ -123,6 +129,7 @@ def configure(
             address=f"127.0.0.{number}",
             seeds=seeds,
             auto_bootstrap=False,
+            unsafe_system=False,
             properties=MEMBER_PROPERTIES,
         )
         members.append(Member(number, settings, cassandra_node.server_process(settings)))
@@ -195,10 +202,10 @@ def _start(cluster: Cluster, number: int | None) -> int:
                 f"{member.name}: port(s) {', '.join(map(str, busy))} on "
                 f"{member.settings.address} are taken by another process"
             )
-    fresh = not any((m.settings.data_dir / "data").exists() for m in cluster.members)
-    if fresh and cluster.members[0] in idle and len(idle) > 1:
-        # A fresh cluster: the seed alone first, so that the others find it
-        # and join its ring instead of each founding one of their own.
+    if cluster.members[0] in idle and len(idle) > 1:
+        # Member 1 alone first: in a fresh cluster the others then join its
+        # ring instead of each founding one of their own, and later ones find
+        # a peer to learn the ring from at once.
         _launch(cluster.members[0], deadline)
         idle = idle[1:]
     _launch_together(idle, deadline)

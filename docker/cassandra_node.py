@@ -34,6 +34,10 @@ class CassandraSettings:
     seeds: str | None = None
     # A node of a fresh cluster has nothing to stream: it joins without bootstrap.
     auto_bootstrap: bool = True
+    # Skip syncing the system tables: fine for one throwaway test node, but a
+    # cluster member killed -9 then comes back without the schema changes it
+    # had acknowledged ("keyspace ... does not exist" until it pulls them again).
+    unsafe_system: bool = True
     # Extra `-D` system properties (a cluster member's start-up timings).
     properties: tuple[str, ...] = ()
 
@@ -128,7 +132,7 @@ def start_command(settings: CassandraSettings) -> list[str]:
         # One node has no peers to wait for, and a test node needs no fsync
         # of the system tables.
         "-Dcassandra.skip_wait_for_gossip_to_settle=0",
-        "-Dcassandra.unsafesystem=true",
+        *(["-Dcassandra.unsafesystem=true"] if settings.unsafe_system else []),
         *settings.properties,
         "-cp",
         f"{settings.conf_dir}:{settings.lib_dir}/*",
