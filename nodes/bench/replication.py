@@ -12,6 +12,11 @@ Beside it, in the same run and on the same broker, Kafka's own tools:
 `EndToEndLatency` (produce -> consume latency of single messages) and
 `ProducerPerformance` / `ConsumerPerformance` (throughput), when a broker is
 given. They bound what any Kafka-based feed can reach here.
+
+On a cluster, `--replication-factor 3 --min-insync-replicas 2` gives the
+node's topics and the tools' topics three replicas of which two must hold
+a record before it is acknowledged (`acks=all`), as a network file on a
+cluster would.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from caseledger.nodes.bench.targets import (
 from caseledger.nodes.network.command import operator_transport
 from caseledger.nodes.network.file import load_network
 from caseledger.nodes.network.wiring import directory_of, sources_of
+from caseledger.nodes.replication.kafka_client import BrokerSettings, TopicAdmin, TopicSettings
 from caseledger.nodes.service.server import RunningNode, start
 from caseledger.nodes.trust.provision import TOKEN, operator_folder, provision
 from caseledger.v1 import ledger_pb2, ledger_pb2_grpc, types_pb2
@@ -81,7 +87,13 @@ class CatchUp:
         return self.backlog / self.streaming_seconds if self.streaming_seconds else 0.0
 
 
-def _network_file(folder: Path, ports: tuple[int, int], feed: str, kafka: str | None) -> Path:
+def _network_file(
+    folder: Path,
+    ports: tuple[int, int],
+    feed: str,
+    kafka: str | None,
+    replication: tuple[int, int] = (1, 1),
+) -> Path:
     document: dict[str, Any] = {
         "network": "bench-p3",
         "defaults": {"data_dir": str(folder / "data"), "store": "sqlite", "feed": feed},
@@ -97,7 +109,12 @@ def _network_file(folder: Path, ports: tuple[int, int], feed: str, kafka: str | 
         ],
     }
     if kafka:
-        document["kafka"] = {"bootstrap": kafka, "topic_prefix": f"bench{int(time.time())}"}
+        document["kafka"] = {
+            "bootstrap": kafka,
+            "topic_prefix": f"bench{int(time.time())}",
+            "replication_factor": replication[0],
+            "min_insync_replicas": replication[1],
+        }
     path = folder / "network.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     return path
@@ -219,13 +236,14 @@ def measure(
     kafka: str | None,
     *,
     profile: Path | None = None,
+    replication: tuple[int, int] = (1, 1),
 ) -> dict[str, Any]:
     """With `profile`, flame graphs of the township (its own process) and of the
     province (this process, beside the load's client) during the steady load,
     and of the province during the catch-up, in that folder."""
     with tempfile.TemporaryDirectory(prefix="caseledger-p3-") as scratch:
         folder = Path(scratch)
-        network = _network_file(folder, _free_ports(), feed, kafka)
+        network = _network_file(folder, _free_ports(), feed, kafka, replication)
         credentials = _client_credentials(network)
         township = subprocess.Popen(
             [sys.executable, "-m", "caseledger.nodes", "serve", "--network", str(network),
@@ -329,8 +347,26 @@ def _kafka_tool(classpath: str, tool: str, *args: str) -> str:
     return result.stdout + result.stderr
 
 
-def kafka_baseline(bootstrap: str, classpath: str, messages: int) -> dict[str, Any]:
+def kafka_baseline(
+    bootstrap: str,
+    classpath: str,
+    messages: int,
+    replication: tuple[int, int] = (1, 1),
+    records: int = 100_000,
+) -> dict[str, Any]:
     topic = f"bench-e2e-{int(time.time())}"
+    # Made here, replicated as the node's topics are, rather than by the broker's defaults.
+    admin = TopicAdmin(BrokerSettings(tuple(bootstrap.split(","))))
+    admin.open()
+    try:
+        admin.ensure(
+            [topic, topic + "-tp"],
+            TopicSettings(
+                partitions=1, replication_factor=replication[0], min_insync_replicas=replication[1]
+            ),
+        )
+    finally:
+        admin.close()
     e2e = _kafka_tool(classpath, "EndToEndLatency", bootstrap, topic, str(messages), "all", "200")
     figures: dict[str, Any] = {}
     if found := re.search(r"Avg latency: ([\d.]+) ms", e2e):
@@ -338,7 +374,7 @@ def kafka_baseline(bootstrap: str, classpath: str, messages: int) -> dict[str, A
     if found := re.search(r"Percentiles: 50th = ([\d.]+), 99th = ([\d.]+)", e2e):
         figures["e2e_p50_ms"], figures["e2e_p99_ms"] = float(found.group(1)), float(found.group(2))
     produced = _kafka_tool(
-        classpath, "ProducerPerformance", "--topic", topic + "-tp", "--num-records", "100000",
+        classpath, "ProducerPerformance", "--topic", topic + "-tp", "--num-records", str(records),
         "--record-size", "400", "--throughput", "-1",
         "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
     )  # fmt: skip
@@ -346,7 +382,7 @@ def kafka_baseline(bootstrap: str, classpath: str, messages: int) -> dict[str, A
         figures["producer_records_per_s"] = float(rates[-1])
     consumed = _kafka_tool(
         classpath, "ConsumerPerformance", "--bootstrap-server", bootstrap,
-        "--topic", topic + "-tp", "--messages", "100000",
+        "--topic", topic + "-tp", "--messages", str(records),
     )  # fmt: skip
     rows = [line for line in consumed.splitlines() if line and line[0].isdigit()]
     if rows:
@@ -364,16 +400,21 @@ def main(
     classpath: str | None,
     json_path: Path | None,
     profile: Path | None = None,
+    replication: tuple[int, int] = (1, 1),
+    kafka_records: int = 100_000,
 ) -> int:
     report: dict[str, Any] = {
         "benchmark": "P3 replication township -> province (mutual TLS)",
         "feed": feed,
-        **measure(rate, seconds, backlog, feed, kafka, profile=profile),
+        **measure(rate, seconds, backlog, feed, kafka, profile=profile, replication=replication),
     }
+    if feed == "kafka":
+        report["replication_factor"], report["min_insync_replicas"] = replication
     if kafka and classpath:
-        report["kafka_own"] = kafka_baseline(kafka, classpath, 2000)
+        report["kafka_own"] = kafka_baseline(kafka, classpath, 2000, replication, kafka_records)
     lag, catch = report["lag"], report["catch_up"]
-    print(f"{report['benchmark']} ({feed} feed)")
+    copies = f", topics RF {replication[0]}, min.insync {replication[1]}" if kafka else ""
+    print(f"{report['benchmark']} ({feed} feed{copies})")
     print(
         f"  steady {lag['rate']:.0f} events/s for {lag['events']} events: lag p50 "
         f"{lag['p50_ms']:.1f} ms, p99 {lag['p99_ms']:.1f} ms, max {lag['max_ms']:.1f} ms "
@@ -433,16 +474,33 @@ def _cli(argv: list[str] | None = None) -> int:
         "--kafka-classpath",
         help="java -cp of the Kafka tools (python docker/services.py classpath kafka)",
     )
+    parser.add_argument(
+        "--replication-factor", type=int, default=1,
+        help="replicas of every topic, the node's and the tools' (3 on a cluster)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-insync-replicas", type=int,
+        help="replicas that must hold a record before it is acknowledged "
+        "(default min(2, replication factor))",
+    )  # fmt: skip
+    parser.add_argument(
+        "--kafka-records", type=int, default=100_000,
+        help="records of Kafka's own producer and consumer throughput runs",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path)
     parser.add_argument(
         "--profile", type=Path, metavar="FOLDER",
         help="flame graphs (py-spy) of the township and the province during the loads",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    in_sync = args.min_insync_replicas or min(2, args.replication_factor)
+    if not 1 <= in_sync <= args.replication_factor:
+        parser.error("--min-insync-replicas must be from 1 to --replication-factor")
     return main(
         rate=args.rate, seconds=args.seconds, backlog=args.backlog, feed=args.feed,
         kafka=args.kafka, classpath=args.kafka_classpath, json_path=args.json,
-        profile=args.profile,
+        profile=args.profile, replication=(args.replication_factor, in_sync),
+        kafka_records=args.kafka_records,
     )  # fmt: skip
 
 
