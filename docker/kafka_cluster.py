@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,9 +243,13 @@ def _live_brokers(bootstrap: str) -> list[int]:
 
 
 def _stop(cluster: Cluster, number: int | None) -> int:
-    for member in reversed(cluster.chosen(number)):
-        stopped = member.process.terminate(cluster.stop_timeout_s)
-        state = "not running" if stopped is None else f"stopped pid {stopped}"
+    # All at once: stopped one by one, the last voters would lose their
+    # quorum and wait for a controller that never answers before exiting.
+    chosen = cluster.chosen(number)
+    with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+        stopped = list(pool.map(lambda m: m.process.terminate(cluster.stop_timeout_s), chosen))
+    for member, pid in zip(chosen, stopped, strict=True):
+        state = "not running" if pid is None else f"stopped pid {pid}"
         print(f"{member.name}: {state}")
     return 0
 
