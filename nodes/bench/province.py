@@ -258,8 +258,11 @@ def _kafka_topics(bootstrap: str, prefix: str, codes: Sequence[str]) -> None:
     admin = TopicAdmin(BrokerSettings((bootstrap,)))
     admin.open()
     try:
-        # One partition per township: the harness's topics, removed after the row.
-        admin.ensure([TopicLayout(prefix).authored(code) for code in codes], TopicSettings(1))
+        # One partition per township: the harness's topics, removed after the row;
+        # a broker takes at most 1,000 topics per request.
+        names = [TopicLayout(prefix).authored(code) for code in codes]
+        for start in range(0, len(names), 500):
+            admin.ensure(names[start : start + 500], TopicSettings(1))
     finally:
         admin.close()
 
@@ -410,7 +413,13 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="at the largest count; every count stores the same total (default: %(default)s)",
     )
-    parser.add_argument("--batch", type=int, default=10, help="records per stream message")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        help="records per stream message at every count (default: --events-per-source, so "
+        "a township of the largest count sends its log in one message, as a township "
+        "does what one commit appended)",
+    )
     parser.add_argument("--processes", type=int, default=3, help="processes of townships")
     parser.add_argument(
         "--kafka", default=os.environ.get("CASELEDGER_KAFKA"), help="broker [$CASELEDGER_KAFKA]"
@@ -421,16 +430,17 @@ def main(argv: list[str] | None = None) -> int:
     counts = sorted(int(c) for c in args.sources.split(","))
     feeds = ("grpc", "kafka") if args.feed == "both" else (args.feed,)
     total = args.events_per_source * counts[-1]
+    batch = args.batch or args.events_per_source
     rows = []
     print(
-        f"P6 province: {', '.join(map(str, counts))} townships, {total} events per count, "
-        f"plaintext, {args.processes} township processes"
+        f"P6 province: {', '.join(map(str, counts))} townships, {total} events per count "
+        f"in messages of {batch}, plaintext, {args.processes} township processes"
     )
     for feed in feeds:
         for count in counts:
             profile = args.profile if count == counts[-1] else None
             row = measure(
-                feed, count, total, batch=args.batch, processes=args.processes,
+                feed, count, total, batch=batch, processes=args.processes,
                 kafka=args.kafka, profile=profile,
             )  # fmt: skip
             rows.append(row)
