@@ -73,11 +73,20 @@ class WriterLease:
         """Take the lease (raising the epoch) and keep it renewed; returns the epoch."""
         deadline = time.monotonic() + self._settings.lease_wait
         while True:
-            rows = self._session.rows(
-                f"SELECT epoch, owner, owner_info FROM {self._table} WHERE log = ?",
-                (self.log,),
-                serial=True,
-            )
+            try:
+                rows = self._session.rows(
+                    f"SELECT epoch, owner, owner_info FROM {self._table} WHERE log = ?",
+                    (self.log,),
+                    serial=True,
+                )
+            except OutcomeUnknown:
+                # A serial read is a Paxos round, and times out like a write
+                # while a member has just died and the others are busy: the
+                # lease is not known yet, so ask again within the wait.
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.25)
+                continue
             row = rows[0] if rows else {"epoch": None, "owner": None, "owner_info": None}
             if row["owner"] == self.owner:
                 # An earlier claim whose answer was lost did apply.
