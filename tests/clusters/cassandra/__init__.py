@@ -1,0 +1,1 @@
+"""Tests against the three-node Cassandra cluster (marker `cassandra_cluster`)."""
