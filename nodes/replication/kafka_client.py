@@ -11,6 +11,7 @@ so a faster client can replace this module without touching its callers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ import kafka.errors
 _TOPIC_ALREADY_EXISTS = 36
 # How long past its delivery timeout a flush may wait for the last answers.
 _FLUSH_GRACE_S = 5.0
+_FLUSH_STEP_S = 1.0
 
 
 class BrokerError(Exception):
@@ -194,14 +196,26 @@ class TopicProducer:
         replicas; raises DeliveryFailed if any is not. Records with the same
         key go to the same partition, in the order given.
         """
+        # Bounded: a record not confirmed within its delivery timeout has
+        # failed, and a producer still waiting past that is wedged (seen with
+        # brokers killed mid-request); the caller then starts a fresh one. One
+        # deadline for the whole page: kafka-python's flush timeout applies
+        # to each batch in turn.
+        bound = self._settings.delivery_timeout_ms / 1000 + _FLUSH_GRACE_S
+        deadline = time.monotonic() + bound
         try:
             futures = [
                 self._client.send(topic, key=key, value=value) for topic, key, value in records
             ]
-            # Bounded: a record not confirmed within its delivery timeout has
-            # failed, and a producer still waiting past that is wedged (seen
-            # with brokers killed mid-request); the caller starts a fresh one.
-            self._client.flush(timeout=self._settings.delivery_timeout_ms / 1000 + _FLUSH_GRACE_S)
+            while True:
+                try:
+                    self._client.flush(timeout=min(_FLUSH_STEP_S, bound))
+                    break
+                except kafka.errors.KafkaTimeoutError as waiting:
+                    if time.monotonic() >= deadline:
+                        raise DeliveryFailed(
+                            f"no answer from the brokers within {bound:.0f} s"
+                        ) from waiting
         except kafka.errors.KafkaError as error:
             raise DeliveryFailed(f"send failed: {error}") from error
         failed = [f.exception for f in futures if not f.succeeded()]
