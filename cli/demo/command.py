@@ -13,7 +13,10 @@ case of the province, on Cassandra: in a keyspace of this run's own, dropped
 when the demo's folder is (kept with it otherwise). `--views postgres` puts
 every node's views in PostgreSQL, in schemas of this run's own, dropped the
 same way; with no server answering the demo stops before starting anything
-(exit status 9).
+(exit status 9). `--cluster` runs the day on clusters of three: the feed on
+a three-broker Kafka cluster and the province on a three-node Cassandra
+cluster, its topics and keyspace replicated three times (writes wait for two
+copies), as a network that has outgrown one machine runs.
 """
 
 from __future__ import annotations
@@ -44,9 +47,11 @@ from caseledger.cli.demo.levels import (
 from caseledger.cli.demo.network import (
     NetworkFailure,
     Service,
+    cassandra_cluster,
     cassandra_node,
     drop_keyspaces,
     kafka_broker,
+    kafka_cluster,
     postgres_server,
     start_network,
 )
@@ -64,6 +69,8 @@ from caseledger.cli.session import Session
 from caseledger.v1 import ledger_pb2_grpc, report_pb2_grpc
 
 DEMO_FAILED = 1
+# Three copies of every record and row: one member may die and writes go on.
+CLUSTER_REPLICAS = 3
 REPLICATION_TIMEOUT = 90.0
 
 
@@ -83,6 +90,14 @@ REPLICATION_TIMEOUT = 90.0
     show_default=True,
     help="The province's event store: a SQLite file, or Cassandra "
     "(CASELEDGER_CASSANDRA=HOST:PORT, else the checkout's docker/services.py starts one).",
+)
+@click.option(
+    "--cluster",
+    is_flag=True,
+    help="Run on clusters of three: the feed on a Kafka cluster (CASELEDGER_KAFKA_CLUSTER) "
+    "and the province on a Cassandra cluster (CASELEDGER_CASSANDRA_CLUSTER), else the "
+    "checkout's docker/services.py starts them; topics and keyspace replicated 3 times. "
+    "Implies --feed kafka --province-store cassandra.",
 )
 @click.option(
     "--views",
@@ -116,6 +131,7 @@ def demo(
     *,
     feed: str,
     province_store: str,
+    cluster: bool,
     views: str,
     views_dsn: str | None,
     data: Path | None,
@@ -133,6 +149,8 @@ def demo(
         raise click.BadParameter(f"{data} is not empty", param_hint="--data")
     if views_dsn is not None and views != "postgres":
         raise click.BadParameter("applies to --views postgres only", param_hint="--views-dsn")
+    if cluster:
+        feed, province_store = "kafka", "cassandra"
     folder = data or Path(tempfile.mkdtemp(prefix="caseledger-demo-"))
     out = console()
     services: list[Service] = []
@@ -147,6 +165,7 @@ def demo(
             run,
             feed=feed,
             province_store=province_store,
+            cluster=cluster,
             views=views,
             views_dsn=views_dsn,
         )
@@ -191,23 +210,28 @@ def _servers(
     *,
     feed: str,
     province_store: str,
+    cluster: bool,
     views: str,
     views_dsn: str | None,
 ) -> tuple[list[str], str]:
     """The servers the run uses (added to `services` when the demo starts them), as
     `network up` options, and the DSN of the views' database ('' for SQLite views)."""
     options: list[str] = []
+    copies = ""
+    if cluster:
+        options += ["--replication-factor", str(CLUSTER_REPLICAS)]
+        copies = f" ({CLUSTER_REPLICAS} copies, {CLUSTER_REPLICAS // 2 + 1} hold each write)"
     if feed == "kafka":
-        services.append(broker := kafka_broker(out.print))
+        services.append(broker := (kafka_cluster if cluster else kafka_broker)(out.print))
         options += ["--feed", "kafka", "--kafka", broker.address, "--topic-prefix", run]
-        out.print(f"feed: Kafka at {broker.address}, topics {run}.*")
+        out.print(f"feed: Kafka at {broker.address}, topics {run}.*{copies}")
     if province_store == "cassandra":
-        services.append(cassandra := cassandra_node(out.print))
+        services.append(cassandra := (cassandra_cluster if cluster else cassandra_node)(out.print))
         options += ["--store", f"{PROVINCE}=cassandra", "--cassandra", cassandra.address]
         options += ["--keyspace-prefix", run]
         out.print(
             f"store: the province on Cassandra at {cassandra.address}, "
-            f"keyspace {run}_caseledger_{PROVINCE}"
+            f"keyspace {run}_caseledger_{PROVINCE}{copies}"
         )
     if views != "postgres":
         return options, ""

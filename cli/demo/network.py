@@ -9,7 +9,9 @@ are, its `READY` line that all of them listen; its messages go to
 CASELEDGER_KAFKA, for `--province-store cassandra` the Cassandra node is the
 one named by CASELEDGER_CASSANDRA; without them, the one the repository's
 `docker/services.py` runs (started if it is not running, and then stopped
-again at the end).
+again at the end). `--cluster` takes the three-member clusters the same way:
+CASELEDGER_KAFKA_CLUSTER and CASELEDGER_CASSANDRA_CLUSTER, else the
+checkout's `kafka-cluster` and `cassandra-cluster`.
 """
 
 from __future__ import annotations
@@ -138,6 +140,9 @@ class _Server:
     port: str
     option: str
     address: str = "127.0.0.1:{port}"
+    listed_by: str = ""
+    """A cluster's `status` option that prints its members' addresses
+    (`--bootstrap`); empty for a single server, whose address is `address`."""
 
 
 _KAFKA = _Server(
@@ -161,6 +166,26 @@ _POSTGRES = _Server(
     "5432",
     "--views postgres",
     "postgresql://caseledger@127.0.0.1:{port}/caseledger",
+)
+
+
+_KAFKA_CLUSTER = _Server(
+    "kafka-cluster",
+    "the Kafka cluster",
+    "CASELEDGER_KAFKA_CLUSTER",
+    "",
+    "",
+    "--cluster",
+    listed_by="--bootstrap",
+)
+_CASSANDRA_CLUSTER = _Server(
+    "cassandra-cluster",
+    "the Cassandra cluster",
+    "CASELEDGER_CASSANDRA_CLUSTER",
+    "",
+    "",
+    "--cluster",
+    listed_by="--contact-points",
 )
 
 
@@ -189,6 +214,18 @@ def postgres_server(say: Callable[[str], None]) -> Service:
     return _service(_POSTGRES, say)
 
 
+def kafka_cluster(say: Callable[[str], None]) -> Service:
+    """CASELEDGER_KAFKA_CLUSTER (its bootstrap list) if set; else the checkout's
+    three-broker cluster, started if not running (and then stopped)."""
+    return _service(_KAFKA_CLUSTER, say)
+
+
+def cassandra_cluster(say: Callable[[str], None]) -> Service:
+    """CASELEDGER_CASSANDRA_CLUSTER (its contact points) if set; else the checkout's
+    three-node cluster, started if not running (and then stopped)."""
+    return _service(_CASSANDRA_CLUSTER, say)
+
+
 def _service(server: _Server, say: Callable[[str], None]) -> Service:
     named = os.environ.get(server.named_by, "").strip()
     if named:
@@ -199,13 +236,12 @@ def _service(server: _Server, say: Callable[[str], None]) -> Service:
             f"{server.option} needs a {server.title} server: set {server.named_by}, "
             "or run from a source checkout, whose docker/services.py starts one"
         )
-    address = server.address.format(port=os.environ.get(server.port_variable, server.port))
     status = subprocess.run(
         [sys.executable, str(script), "status", server.name],
         check=False, capture_output=True, text=True, timeout=STOP_TIMEOUT,
     )  # fmt: skip
     if status.returncode == 0:
-        return Service(server.name, address)
+        return Service(server.name, _address(server, script))
     say(f"starting {server.title} with {script} (stopped again when the demo ends)")
     started = subprocess.run(
         [sys.executable, str(script), "start", server.name],
@@ -216,7 +252,23 @@ def _service(server: _Server, say: Callable[[str], None]) -> Service:
             f"could not start {server.title} with {script} (exit status {started.returncode}):\n"
             f"{started.stderr.strip() or started.stdout.strip()}"
         )
-    return Service(server.name, address, script)
+    return Service(server.name, _address(server, script), script)
+
+
+def _address(server: _Server, script: Path) -> str:
+    """Where a running server answers: its port, or a cluster's list of members."""
+    if not server.listed_by:
+        return server.address.format(port=os.environ.get(server.port_variable, server.port))
+    listed = subprocess.run(
+        [sys.executable, str(script), "status", server.name, server.listed_by],
+        check=False, capture_output=True, text=True, timeout=STOP_TIMEOUT,
+    )  # fmt: skip
+    if listed.returncode != 0 or not listed.stdout.strip():
+        raise NetworkFailure(
+            f"{server.title} does not list its members (exit status {listed.returncode}):\n"
+            f"{listed.stderr.strip()}"
+        )
+    return listed.stdout.strip()
 
 
 def drop_keyspaces(network_file: Path) -> str | None:
