@@ -54,6 +54,11 @@ _INGEST_TIMEOUT = 300.0
 _SETTLE_SECONDS = 1.0
 
 
+class NotStarted(RuntimeError):
+    """A row's processes did not start (a port picked for them was taken meanwhile
+    by another process of this busy machine): the row is tried again."""
+
+
 @dataclass(frozen=True)
 class Row:
     feed: str
@@ -89,7 +94,7 @@ def rss_and_threads(pid: int) -> tuple[float, int]:
 def _tail(log: IO[str]) -> str:
     """The last lines a process wrote to `log`."""
     log.flush()
-    return "\n".join(Path(log.name).read_text(encoding="utf-8").strip().splitlines()[-8:])
+    return "\n".join(Path(log.name).read_text(encoding="utf-8").strip().splitlines()[-20:])
 
 
 def _free_ports(count: int) -> list[int]:
@@ -144,7 +149,7 @@ class SourceProcesses:
         assert stdout is not None
         line = stdout.readline()
         if not line:
-            raise RuntimeError("a township process ended early:\n" + _tail(self._log))
+            raise NotStarted("a township process ended early:\n" + _tail(self._log))
         return json.loads(line) if line.startswith("{") else line.strip()
 
     def wait_connected(self) -> None:
@@ -217,7 +222,7 @@ def _province(network: Path, log: IO[str]) -> Iterator[subprocess.Popen[str]]:
 def _listening(node: subprocess.Popen[str], log: IO[str]) -> None:
     assert node.stdout is not None
     if not node.stdout.readline().startswith("LISTENING"):
-        raise RuntimeError("the province node did not start:\n" + _tail(log))
+        raise NotStarted("the province node did not start:\n" + _tail(log))
 
 
 def _stored(database: Path) -> int:
@@ -281,6 +286,29 @@ def _remove_topics(bootstrap: str, prefix: str) -> None:
 
 
 def measure(
+    feed: str,
+    count: int,
+    total: int,
+    *,
+    batch: int,
+    processes: int,
+    kafka: str | None,
+    profile: Path | None = None,
+) -> Row:
+    """One row; started again (at most twice) if its processes do not start."""
+    for _ in range(2):
+        try:
+            return _measure(
+                feed, count, total, batch=batch, processes=processes, kafka=kafka, profile=profile
+            )
+        except NotStarted as error:
+            print(f"  ({feed}, {count} sources: {error}; starting the row again)", file=sys.stderr)
+    return _measure(
+        feed, count, total, batch=batch, processes=processes, kafka=kafka, profile=profile
+    )
+
+
+def _measure(
     feed: str,
     count: int,
     total: int,
