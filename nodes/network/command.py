@@ -221,6 +221,14 @@ def operator_transport(pki: Path) -> Transport:
     )
 
 
+def _nodes_use_cassandra(cluster: str | None) -> None:
+    """Point the node processes at `--cassandra`'s cluster. A node takes
+    CASELEDGER_CASSANDRA over its file's contact points, so the cluster named
+    on this command line must win over one inherited from the shell."""
+    if cluster is not None:
+        os.environ[CASSANDRA_ENV] = cluster
+
+
 def up(args: argparse.Namespace) -> int:
     """`network up`: start, report readiness, watch, stop; the process's exit status."""
     cassandra = args.cassandra
@@ -263,6 +271,7 @@ def up(args: argparse.Namespace) -> int:
         except TrustError as error:
             print(f"caseledger network: {error}", file=sys.stderr)
             return BAD_NETWORK_FILE
+    _nodes_use_cassandra(args.cassandra)
     supervisor = Supervisor(
         network, network_file, home / "logs", node_args, metrics_base_port=args.metrics_base_port
     )
