@@ -274,8 +274,11 @@ def _address(server: _Server, script: Path) -> str:
 def drop_keyspaces(network_file: Path) -> str | None:
     """Drop the Cassandra keyspaces of the run's network file; None, or what went wrong."""
     argv = node_module_argv("network", "drop-keyspaces", str(network_file), "--yes")
+    # The run's file names the cluster its keyspaces are on; a
+    # CASELEDGER_CASSANDRA of the shell would take precedence over it.
+    env = {name: value for name, value in os.environ.items() if name != "CASELEDGER_CASSANDRA"}
     dropped = subprocess.run(
-        argv, check=False, capture_output=True, text=True, timeout=_SERVICES_TIMEOUT
+        argv, env=env, check=False, capture_output=True, text=True, timeout=_SERVICES_TIMEOUT
     )
     if dropped.returncode == 0:
         return None
